@@ -1,0 +1,33 @@
+# make setup: .venv with everything, and the built-in model when missing
+# make run:   setup, then start the desktop app
+# make test:  setup, then the whole test suite
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BUILTIN := models/builtin/manifest.json
+
+.PHONY: setup run test bench clean
+
+setup: $(VENV)/.installed $(BUILTIN)
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[build,test]'
+	touch $@
+
+$(BUILTIN): $(VENV)/.installed models/head/builtin-head-lite0.npz models/builtin.json models/build_builtin.py models/builtin_parts.py
+	$(PY) models/build_builtin.py
+
+run: setup
+	$(VENV)/bin/photolens
+
+test: setup
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+
+bench: setup
+	$(PY) bench/indexing.py --json
+	$(PY) bench/search.py --n 100000 --json
+
+clean:
+	rm -rf $(VENV) models/builtin models/.cache

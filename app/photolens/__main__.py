@@ -1,0 +1,3 @@
+from photolens.cli import main
+
+raise SystemExit(main())

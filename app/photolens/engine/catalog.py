@@ -1,0 +1,192 @@
+"""A photo library: the one object the CLI and the desktop app talk to.
+
+It ties together the database, the active model, the vector index and the pipelines. It does
+no printing and never exits: progress goes to callbacks, problems are raised as
+`PhotolensError`s or recorded in the database.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+from . import models as model_registry
+from .config import DB_NAME, Settings, default_library_dir
+from .embedder import Embedder
+from .errors import LibraryError, QueryError
+from .index import VectorIndex
+from .indexer import Control, Indexer, Progress
+from .library import Changes, reconcile, within
+from .search import Result, Searcher
+from .store import Store
+
+
+class Catalog:
+    def __init__(self, library_dir: Path | None = None, device: str | None = None, model: str | None = None,
+                 threads: int | None = None):
+        self.dir = Path(library_dir or default_library_dir()).expanduser().resolve()
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.settings = Settings.load(self.dir)
+        self.store = Store(self.dir / DB_NAME)
+        self.device = device or self.settings.device
+        self.threads = threads
+        self._model_name = model or self.settings.model
+        self._embedder: Embedder | None = None
+        self._index: VectorIndex | None = None
+        self._searcher: Searcher | None = None
+        self._tagger = None
+        self._lock = threading.RLock()
+
+    # -- model ------------------------------------------------------------------------------
+
+    @property
+    def model(self) -> model_registry.ModelInfo:
+        return self.embedder.model
+
+    @property
+    def embedder(self) -> Embedder:
+        with self._lock:
+            if self._embedder is None:
+                name = model_registry.default_model_name(self._model_name)
+                self._embedder = Embedder(model_registry.get_model(name), self.device, self.threads)
+            return self._embedder
+
+    @property
+    def index(self) -> VectorIndex:
+        with self._lock:
+            if self._index is None:
+                self._index = VectorIndex(self.store, self.embedder.model.name, self.dir)
+            return self._index
+
+    @property
+    def searcher(self) -> Searcher:
+        with self._lock:
+            if self._searcher is None:
+                self._searcher = Searcher(self.store, self.embedder, self.index)
+            return self._searcher
+
+    @property
+    def tagger(self):
+        from .tagging import Tagger
+
+        with self._lock:
+            if self._tagger is None:
+                self._tagger = Tagger.for_model(self.store, self.embedder)
+            return self._tagger
+
+    def use_model(self, name: str) -> None:
+        """Switch models. Vectors are kept per model, so switching back is instant; a new one
+        embeds in the background while search keeps using what exists."""
+        model_registry.get_model(name)  # raises when not installed
+        with self._lock:
+            self.settings.model = name
+            self.settings.save(self.dir)
+            self._model_name = name
+            if self._embedder is not None:
+                self._embedder.release()
+            self._embedder = self._index = self._searcher = self._tagger = None
+
+    def set_device(self, device: str) -> None:
+        with self._lock:
+            self.settings.device = self.device = device
+            self.settings.save(self.dir)
+            if self._embedder is not None:
+                self._embedder.release()
+            self._embedder = self._index = self._searcher = self._tagger = None
+
+    def close(self) -> None:
+        if self._index is not None:
+            self._index.save()
+        if self._embedder is not None:
+            self._embedder.release()
+        self.store.close()
+
+    # -- folders ----------------------------------------------------------------------------
+
+    def add_folder(self, path: str | os.PathLike) -> int:
+        folder = os.path.abspath(os.fspath(path))
+        if not os.path.isdir(folder):
+            raise LibraryError(f"not a folder: {folder}")
+        for existing in self.store.folders():
+            if within(folder, existing["path"]) and folder != existing["path"]:
+                raise LibraryError(f"{folder} is already inside the library folder {existing['path']}")
+        return self.store.add_folder(folder)
+
+    def remove_folder(self, path_or_id: str | int) -> int:
+        folder_id = path_or_id if isinstance(path_or_id, int) else self._folder_id(path_or_id)
+        n = self.store.remove_folder(folder_id)
+        for model in self.store.models_with_vectors() or [self.embedder.model.name]:
+            self.store.bump_generation(model)
+        return n
+
+    def _folder_id(self, path: str) -> int:
+        folder = os.path.abspath(path)
+        for f in self.store.folders():
+            if f["path"] == folder:
+                return f["id"]
+        raise LibraryError(f"{folder} is not a library folder")
+
+    def folders(self) -> list[dict]:
+        return self.store.folders()
+
+    # -- indexing ---------------------------------------------------------------------------
+
+    def scan(self, scopes: list[tuple[int, str]] | None = None) -> Changes:
+        """Find what is new, changed, moved or gone on disk (no embedding)."""
+        roots = {f["id"]: f["path"] for f in self.store.folders()}
+        if scopes is None:
+            scopes = list(roots.items())
+        changes = reconcile(self.store, scopes, roots)
+        if changes.removed_ids:
+            for model in set(self.store.models_with_vectors()) | {self.embedder.model.name}:
+                generation = self.store.bump_generation(model)
+                if model == self.embedder.model.name:
+                    self.index.apply({}, changes.removed_ids, generation)
+        return changes
+
+    def embed_pending(self, progress: Callable[[Progress], None] | None = None,
+                      control: Control | None = None) -> dict:
+        pending = self.store.pending_photos(self.embedder.model.name)
+        tagger = self.tagger
+        indexer = Indexer(self.store, self.embedder, self.index, on_batch=tagger.on_batch if tagger else None)
+        return indexer.run(pending, progress, control)
+
+    def index_all(self, progress: Callable[[Progress], None] | None = None,
+                  control: Control | None = None, scopes: list[tuple[int, str]] | None = None) -> dict:
+        """Scan, then embed what is new or changed: the `index` command and the app's job."""
+        start = time.monotonic()
+        changes = self.scan(scopes)
+        result = self.embed_pending(progress, control)
+        return {"added": changes.added, "updated": changes.updated, "moved": changes.moved,
+                "removed": changes.removed, "failed": changes.failed + result["failed"],
+                "failed_total": self.store.counts(self.embedder.model.name)["failed"],
+                "embedded": result["embedded"], "seconds": round(time.monotonic() - start, 3),
+                "offline_folders": changes.offline_folders}
+
+    # -- queries ----------------------------------------------------------------------------
+
+    def search(self, query, k: int = 50) -> list[Result]:
+        return self.searcher.search(query, k)
+
+    def similar(self, image: str | int, k: int = 50, focus: str | None = None, detail: float = 0.0) -> list[Result]:
+        return self.searcher.similar(image, k, focus=focus, detail=detail)
+
+    def photo_id(self, path: str) -> int:
+        row = self.store.photo_by_path(os.path.abspath(path))
+        if row is None:
+            raise QueryError(f"{path} is not in the library")
+        return row.id
+
+    # -- status -----------------------------------------------------------------------------
+
+    def status(self) -> dict:
+        counts = self.store.counts(self.embedder.model.name)
+        return {**counts, "model": self.embedder.model.name, "device": self.embedder.device_name,
+                "provider": self.embedder.provider, "library": str(self.dir),
+                "folders": self.store.folders(), "models_with_vectors": self.store.models_with_vectors(),
+                "index": "exact" if len(self.index) <= self.index.exact_max else "hnsw"}
+
+    def failures(self) -> list[dict]:
+        return self.store.failures()

@@ -1,0 +1,186 @@
+"""ONNX Runtime sessions, execution providers, batching and tokenisation.
+
+Models load lazily on first use and are released explicitly; loading twice is harmless.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ModelError
+from .models import ModelInfo
+
+CUDA = "CUDAExecutionProvider"
+CPU = "CPUExecutionProvider"
+DEVICES = ("auto", "cpu", "cuda")
+# Images per inference call: large enough to keep the CPU's vector units and a GPU busy,
+# small enough that a batch of 224-pixel inputs (0.6 MB each) stays far below any memory limit.
+IMAGE_BATCH = 32
+TEXT_BATCH = 128
+
+
+def available_providers() -> list[str]:
+    import onnxruntime as ort
+
+    return ort.get_available_providers()
+
+
+def choose_providers(device: str = "auto") -> list[str]:
+    """CUDA then CPU for auto; an explicit device that is not available is an error, not a
+    silent fallback, so `--device cuda` never quietly runs on the CPU."""
+    if device not in DEVICES:
+        raise ModelError(f"unknown device {device!r}: choose one of {', '.join(DEVICES)}")
+    available = available_providers()
+    if device == "cpu":
+        return [CPU]
+    if device == "cuda":
+        if CUDA not in available:
+            raise ModelError("CUDA was requested but ONNX Runtime has no CUDA provider here "
+                             "(install onnxruntime-gpu and an NVIDIA driver)")
+        return [CUDA, CPU]
+    return [CUDA, CPU] if CUDA in available else [CPU]
+
+
+class OrtSession:
+    """The one wrapper around `onnxruntime.InferenceSession`; every setting can be overridden,
+    with defaults computed for this machine."""
+
+    def __init__(self, path: Path, device: str = "auto", providers: list[str] | None = None,
+                 threads: int | None = None):
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.intra_op_num_threads = threads or os.cpu_count() or 1
+        opts.log_severity_level = 3  # warnings about unused initialisers are noise to users
+        try:
+            self.session = ort.InferenceSession(str(path), sess_options=opts,
+                                                providers=providers or choose_providers(device))
+        except Exception as e:  # onnxruntime raises its own untyped errors
+            raise ModelError(f"cannot load {path}: {e}") from e
+        self.inputs = {i.name: i for i in self.session.get_inputs()}
+        self.outputs = [o.name for o in self.session.get_outputs()]
+
+    @property
+    def provider(self) -> str:
+        return self.session.get_providers()[0]
+
+    def fixed_batch(self) -> int | None:
+        first = next(iter(self.inputs.values()))
+        return first.shape[0] if isinstance(first.shape[0], int) else None
+
+    def run(self, outputs: list[str] | None, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        return self.session.run(outputs, feeds)
+
+
+def normalize(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    n = np.linalg.norm(x, axis=-1, keepdims=True)
+    return x / np.maximum(n, 1e-12)
+
+
+class Embedder:
+    """Images and texts into one model's joint space."""
+
+    def __init__(self, model: ModelInfo, device: str = "auto", threads: int | None = None):
+        self.model = model
+        self.device = device
+        self.threads = threads
+        self._visual: OrtSession | None = None
+        self._textual: OrtSession | None = None
+        self._tokenizer = None
+        self._lock = threading.Lock()
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    @property
+    def visual(self) -> OrtSession:
+        with self._lock:
+            if self._visual is None:
+                self._visual = OrtSession(self.model.file(self.model.visual["file"]), self.device, threads=self.threads)
+            return self._visual
+
+    @property
+    def textual(self) -> OrtSession:
+        with self._lock:
+            if self._textual is None:
+                self._textual = OrtSession(self.model.file(self.model.textual["file"]), self.device,
+                                           threads=self.threads)
+            return self._textual
+
+    def release(self) -> None:
+        with self._lock:
+            self._visual = self._textual = None
+            self._tokenizer = None
+
+    @property
+    def provider(self) -> str:
+        """The execution provider in use (loads the image model if needed)."""
+        return self.visual.provider
+
+    @property
+    def device_name(self) -> str:
+        return "cuda" if self.provider == CUDA else "cpu"
+
+    # -- images -----------------------------------------------------------------------------
+
+    def image_outputs(self) -> dict[str, str]:
+        """Logical output -> graph output name (embedding always; features, logits if any)."""
+        return dict(self.model.visual.get("outputs", {"embedding": "embedding"}))
+
+    def embed_images(self, pixels: np.ndarray) -> dict[str, np.ndarray]:
+        """float32 [N, 3, S, S] -> {"embedding": [N, D] unit vectors, and "features"/"logits"
+        where the model has them}."""
+        sess = self.visual
+        names = self.image_outputs()
+        input_name = self.model.visual.get("input", "image")
+        if sess.fixed_batch() == 1 and len(pixels) > 1:
+            parts = [self.embed_images(pixels[i:i + 1]) for i in range(len(pixels))]
+            return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        results = sess.run(list(names.values()), {input_name: np.ascontiguousarray(pixels, dtype=np.float32)})
+        out = dict(zip(names.keys(), results))
+        out["embedding"] = normalize(out["embedding"])
+        return out
+
+    # -- text -------------------------------------------------------------------------------
+
+    @property
+    def tokenizer(self):
+        if self._tokenizer is None:
+            from tokenizers import Tokenizer
+
+            t = self.model.textual
+            tok = Tokenizer.from_file(str(self.model.file(t["tokenizer"])))
+            length = int(t.get("context_length", 128))
+            tok.enable_truncation(length)
+            if t.get("pad_to_context"):
+                pad = t.get("pad_token", "<|endoftext|>")
+                pad_id = tok.token_to_id(pad) or 0
+                tok.enable_padding(length=length, pad_id=pad_id, pad_token=pad)
+            else:
+                tok.enable_padding()
+            self._tokenizer = tok
+        return self._tokenizer
+
+    def embed_texts(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.model.dim), np.float32)
+        t = self.model.textual
+        sess = self.textual
+        dtype = np.int32 if t.get("input_dtype") == "int32" else np.int64
+        inputs = t.get("inputs", {"input_ids": "input_ids", "attention_mask": "attention_mask"})
+        batch = 1 if sess.fixed_batch() == 1 else TEXT_BATCH
+        out = []
+        for i in range(0, len(texts), batch):
+            enc = self.tokenizer.encode_batch(texts[i:i + batch])
+            feeds = {inputs["input_ids"]: np.array([e.ids for e in enc], dtype=dtype)}
+            if "attention_mask" in inputs:
+                feeds[inputs["attention_mask"]] = np.array([e.attention_mask for e in enc], dtype=dtype)
+            out.append(sess.run([t.get("output", "embedding")], feeds)[0])
+        return normalize(np.concatenate(out))
+
+    def embed_text(self, text: str) -> np.ndarray:
+        return self.embed_texts([text])[0]

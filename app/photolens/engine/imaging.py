@@ -1,0 +1,242 @@
+"""Safe decoding, orientation, preprocessing from the model's description, and thumbnails."""
+from __future__ import annotations
+
+import errno
+import hashlib
+import io
+import os
+import warnings
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import (EmptyFileError, FileAccessError, ImageError, ImageTooLargeError, NotAnImageError,
+                     TruncatedImageError)
+from .fsutil import atomic_write_bytes
+
+try:  # HEIC/HEIF (iPhone photos); optional so a missing wheel never stops the app
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    HEIF = True
+except ImportError:  # pragma: no cover - pillow-heif is a declared dependency
+    HEIF = False
+
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif",
+                              ".heic", ".heif"})
+# Larger than any camera or stitched panorama people keep (a 200 MP phone sensor), far below
+# what it takes to exhaust memory: a decompression bomb is refused before its pixels exist.
+MAX_PIXELS = 250_000_000
+# PIL's own bomb check would raise its own error type at 2x its default; ours comes first.
+Image.MAX_IMAGE_PIXELS = None
+RESAMPLE = {"bicubic": Image.BICUBIC, "bilinear": Image.BILINEAR, "nearest": Image.NEAREST,
+            "lanczos": Image.LANCZOS}
+
+_EXIF_IFD, _GPS_IFD = 0x8769, 0x8825
+_DATETIME_ORIGINAL, _DATETIME = 0x9003, 0x0132
+_MAKE, _MODEL = 0x010F, 0x0110
+
+
+@dataclass(frozen=True)
+class Preprocess:
+    """How a model wants its pixels: read from the model's manifest, never hard-coded."""
+
+    size: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    resize_mode: str = "shortest"  # shortest: resize the short side, centre crop; squash: stretch
+    interpolation: str = "bicubic"
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Preprocess":
+        size = d["size"]
+        if isinstance(size, (list, tuple)):
+            size = int(size[0])
+        return cls(size=int(size), mean=tuple(d["mean"]), std=tuple(d["std"]),
+                   resize_mode=d.get("resize_mode", "shortest"), interpolation=d.get("interpolation", "bicubic"))
+
+
+@dataclass
+class Decoded:
+    pixels: np.ndarray  # float32 [3, size, size], ready for the model
+    content_hash: str
+    info: dict  # width, height, taken, camera, gps_lat, gps_lon
+
+
+def read_file(path: str) -> bytes:
+    """The file's bytes, with access problems turned into recorded errors."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError as e:
+        if os.path.islink(path):
+            raise FileAccessError(path, "broken symbolic link") from e
+        raise FileAccessError(path, "the file vanished before it could be read") from e
+    except PermissionError as e:
+        raise FileAccessError(path, "permission denied") from e
+    except IsADirectoryError as e:
+        raise FileAccessError(path, "is a directory") from e
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise FileAccessError(path, "symbolic link loop") from e
+        raise FileAccessError(path, e.strerror or str(e)) from e
+    if not data:
+        raise EmptyFileError(path, "empty file (0 bytes)")
+    return data
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def open_image(path: str, data: bytes, min_size: int | None = None) -> Image.Image:
+    """Decode safely: size checked before pixels are allocated, JPEGs drafted down to just above
+    `min_size`, EXIF orientation applied, and the result plain 8-bit RGB."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            img = Image.open(io.BytesIO(data))
+            w, h = img.size
+            if w * h > MAX_PIXELS:
+                raise ImageTooLargeError(path, w * h, MAX_PIXELS)
+            if min_size and img.format == "JPEG":
+                # DCT scaling decodes at 1/2, 1/4 or 1/8 size for free; never below the model's input.
+                img.draft("RGB", (min_size, min_size))
+            img.load()
+            img = ImageOps.exif_transpose(img) or img
+            return to_rgb(img)
+    except ImageError:
+        raise
+    except UnidentifiedImageError as e:
+        raise NotAnImageError(path, "not an image, or a format Photolens cannot read") from e
+    except (OSError, SyntaxError, ValueError, IndexError, EOFError) as e:
+        msg = str(e)
+        if "truncated" in msg or "broken data stream" in msg or isinstance(e, EOFError):
+            raise TruncatedImageError(path, f"truncated or damaged image data ({msg})") from e
+        raise NotAnImageError(path, f"cannot decode: {msg}") from e
+    except Image.DecompressionBombError as e:  # pragma: no cover - MAX_IMAGE_PIXELS is off
+        raise ImageTooLargeError(path, 0, MAX_PIXELS) from e
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """CMYK, 16-bit, palette, grey and alpha images as 8-bit RGB (transparency over white)."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        arr = np.asarray(img, dtype=np.float32)
+        top = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
+        img = Image.fromarray(np.clip(arr / top * 255.0, 0, 255).astype(np.uint8), "L")
+    if img.mode == "P" and "transparency" in img.info:
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA", "PA", "RGBa"):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(background, rgba)
+    if img.mode != "RGB":
+        img = img.convert("RGB")
+    return img
+
+
+def preprocess(img: Image.Image, spec: Preprocess) -> np.ndarray:
+    size = spec.size
+    resample = RESAMPLE.get(spec.interpolation, Image.BICUBIC)
+    if spec.resize_mode == "squash":
+        img = img.resize((size, size), resample)
+    else:
+        w, h = img.size
+        scale = size / min(w, h)
+        nw, nh = max(size, round(w * scale)), max(size, round(h * scale))
+        img = img.resize((nw, nh), resample)
+        left, top = (nw - size) // 2, (nh - size) // 2
+        img = img.crop((left, top, left + size, top + size))
+    x = np.asarray(img, dtype=np.float32) * (1.0 / 255.0)
+    x = (x - np.asarray(spec.mean, np.float32)) / np.asarray(spec.std, np.float32)
+    return np.ascontiguousarray(x.transpose(2, 0, 1))
+
+
+def photo_info(img: Image.Image, original: Image.Image | None = None) -> dict:
+    info: dict = {"width": img.width, "height": img.height}
+    try:
+        exif = (original or img).getexif()
+    except Exception:  # damaged EXIF must not cost the photo
+        return info
+    sub = exif.get_ifd(_EXIF_IFD) if exif else {}
+    stamp = sub.get(_DATETIME_ORIGINAL) or exif.get(_DATETIME)
+    if isinstance(stamp, str):
+        try:
+            info["taken"] = datetime.strptime(stamp.strip()[:19], "%Y:%m:%d %H:%M:%S").timestamp()
+        except ValueError:
+            pass
+    make, model = exif.get(_MAKE), exif.get(_MODEL)
+    if isinstance(model, str) and model.strip():
+        make = make.strip() if isinstance(make, str) else ""
+        model = model.strip().strip("\x00")
+        info["camera"] = model if model.startswith(make) else f"{make} {model}".strip()
+    gps = exif.get_ifd(_GPS_IFD) if exif else {}
+    try:
+        if gps and 2 in gps and 4 in gps:
+            lat = _dms(gps[2]) * (-1 if gps.get(1) == "S" else 1)
+            lon = _dms(gps[4]) * (-1 if gps.get(3) == "W" else 1)
+            info["gps_lat"], info["gps_lon"] = lat, lon
+    except (TypeError, ValueError, ZeroDivisionError):
+        pass
+    return info
+
+
+def _dms(v) -> float:
+    d, m, s = (float(x) for x in v)
+    return d + m / 60 + s / 3600
+
+
+def decode_for_model(path: str, spec: Preprocess) -> Decoded:
+    """Read once, hash those bytes, decode at draft size, preprocess: one photo's whole CPU path."""
+    data = read_file(path)
+    digest = content_hash(data)
+    img = open_image(path, data, min_size=spec.size)
+    # EXIF, and the full width and height (the decoded image may be a smaller JPEG draft).
+    with Image.open(io.BytesIO(data)) as header:
+        info = photo_info(img, header)
+        w, h = header.size
+        if _rotated(header):
+            w, h = h, w
+    info["width"], info["height"] = w, h
+    return Decoded(preprocess(img, spec), digest, info)
+
+
+def _rotated(img: Image.Image) -> bool:
+    try:
+        return img.getexif().get(0x0112) in (5, 6, 7, 8)
+    except Exception:
+        return False
+
+
+def load_query_image(path: str, spec: Preprocess) -> np.ndarray:
+    """An image given as a query (it may be outside the library)."""
+    return decode_for_model(path, spec).pixels
+
+
+# -- thumbnails ----------------------------------------------------------------------------
+
+THUMB_QUALITY = 85
+
+
+def thumbnail_path(cache: Path, path: str, mtime_ns: int, size: int) -> Path:
+    """The key includes the source's mtime, so an edited photo gets a new thumbnail."""
+    key = hashlib.sha1(os.fsencode(path) + f"|{mtime_ns}|{size}".encode()).hexdigest()
+    return cache / key[:2] / f"{key}.jpg"
+
+
+def thumbnail(path: str, size: int, cache: Path) -> Path:
+    """A JPEG no larger than size x size, cached on disk and written atomically."""
+    st = os.stat(path)
+    out = thumbnail_path(cache, path, st.st_mtime_ns, size)
+    if out.exists():
+        return out
+    data = read_file(path)
+    img = open_image(path, data, min_size=size)
+    img.thumbnail((size, size), Image.BICUBIC)
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=THUMB_QUALITY)
+    atomic_write_bytes(out, buf.getvalue())
+    return out

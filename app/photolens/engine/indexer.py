@@ -1,0 +1,163 @@
+"""The embedding pipeline: decode in a thread pool while the model runs, commit per batch.
+
+Decoding (PIL releases the GIL) and inference (ONNX Runtime releases it too) overlap: while
+the model works on one batch, the pool decodes the next ones. Each batch's vectors, metadata
+and failures are written in one transaction, so a crash or SIGKILL loses at most the batch in
+flight, and the next run picks up from there.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .embedder import IMAGE_BATCH, Embedder
+from .errors import ImageError
+from .imaging import Decoded, decode_for_model
+from .index import VectorIndex
+from .store import PhotoRow, Store
+
+# Batches decoded ahead of the model: preprocessed images are small (0.6 MB at 224 px), so
+# look-ahead costs little memory and keeps the model from waiting on a slow file.
+LOOKAHEAD_BATCHES = 3
+
+
+@dataclass
+class Progress:
+    done: int
+    total: int
+    failed: int
+    started: float
+
+    @property
+    def rate(self) -> float:
+        elapsed = time.monotonic() - self.started
+        return self.done / elapsed if elapsed > 0 else 0.0
+
+    @property
+    def eta(self) -> float | None:
+        rate = self.rate
+        return (self.total - self.done) / rate if rate > 0 else None
+
+
+class Control:
+    """Pause, resume and cancel a running index from another thread."""
+
+    def __init__(self) -> None:
+        self._running = threading.Event()
+        self._running.set()
+        self.cancelled = threading.Event()
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+        self._running.set()
+
+    def wait_if_paused(self) -> None:
+        self._running.wait()
+
+
+BatchHook = Callable[[list[int], dict[str, np.ndarray]], None]
+
+
+class Indexer:
+    def __init__(self, store: Store, embedder: Embedder, index: VectorIndex | None = None,
+                 workers: int | None = None, batch_size: int = IMAGE_BATCH,
+                 on_batch: BatchHook | None = None):
+        self.store = store
+        self.embedder = embedder
+        self.index = index
+        self.workers = workers or os.cpu_count() or 1
+        self.batch_size = batch_size
+        self.on_batch = on_batch  # e.g. auto-tagging, given (photo ids, model outputs)
+
+    def run(self, photos: list[PhotoRow], progress: Callable[[Progress], None] | None = None,
+            control: Control | None = None) -> dict:
+        model = self.embedder.model
+        spec = model.preprocess
+        state = Progress(0, len(photos), 0, time.monotonic())
+        embedded = 0
+        if not photos:
+            return {"embedded": 0, "failed": 0}
+        batches = [photos[i:i + self.batch_size] for i in range(0, len(photos), self.batch_size)]
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="decode") as pool:
+            queue: deque[tuple[list[PhotoRow], list[Future]]] = deque()
+            it = iter(batches)
+
+            def feed() -> None:
+                while len(queue) < LOOKAHEAD_BATCHES:
+                    batch = next(it, None)
+                    if batch is None:
+                        return
+                    queue.append((batch, [pool.submit(decode_for_model, p.path, spec) for p in batch]))
+
+            feed()
+            while queue:
+                if control is not None:
+                    control.wait_if_paused()
+                    if control.cancelled.is_set():
+                        for _, futures in queue:
+                            for f in futures:
+                                f.cancel()
+                        break
+                batch, futures = queue.popleft()
+                feed()
+                ok: list[tuple[PhotoRow, Decoded]] = []
+                failures: list[tuple[PhotoRow, ImageError]] = []
+                for photo, fut in zip(batch, futures):
+                    try:
+                        ok.append((photo, fut.result()))
+                    except ImageError as e:
+                        failures.append((photo, e))
+                    except Exception as e:  # a decoder bug must cost one photo, not the run
+                        failures.append((photo, ImageError(photo.path, f"unexpected error: {e!r}")))
+                outputs = self.embedder.embed_images(np.stack([d.pixels for _, d in ok])) if ok else {}
+                self._commit(ok, failures, outputs)
+                embedded += len(ok)
+                state.done += len(batch)
+                state.failed += len(failures)
+                if progress is not None:
+                    progress(state)
+        if self.index is not None:
+            self.index.save()
+        return {"embedded": embedded, "failed": state.failed}
+
+    def _commit(self, ok: list[tuple[PhotoRow, Decoded]], failures: list[tuple[PhotoRow, ImageError]],
+                outputs: dict[str, np.ndarray]) -> None:
+        model = self.embedder.model.name
+        ids = [p.id for p, _ in ok]
+        with self.store.transaction():
+            live = set(self.store.photos_by_ids([p.id for p, _ in ok] + [p.id for p, _ in failures]))
+            keep = [i for i, pid in enumerate(ids) if pid in live]  # removed meanwhile (watcher)
+            ids = [ids[i] for i in keep]
+            outputs = {k: v[keep] for k, v in outputs.items()}
+            for i in keep:
+                photo, decoded = ok[i]
+                self.store.record_indexed(photo.id, decoded.content_hash, decoded.info)
+            for photo, err in failures:
+                if photo.id in live:
+                    self.store.record_failure(photo.id, err.kind, str(err))
+            if ids:
+                self.store.put_vectors(model, "embedding", zip(ids, outputs["embedding"]))
+                if "features" in outputs:
+                    self.store.put_vectors(model, "features", zip(ids, outputs["features"]))
+                if self.on_batch is not None:
+                    self.on_batch(ids, outputs)
+            generation = self.store.bump_generation(model)
+        if self.index is not None and ids:
+            self.index.apply(dict(zip(ids, outputs["embedding"])), [], generation)

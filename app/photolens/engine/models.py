@@ -1,0 +1,194 @@
+"""Model manifests: what models exist, which are installed, and how to read their description.
+
+A model is a folder holding `manifest.json` and the files it lists. Manifests that describe
+models one can install or build (without files yet) live as `<name>.json` in the application's
+`models/` folder; installed models live in `models/<name>/` (the built-in one, built at setup)
+or in the user's data folder (downloaded or imported ones).
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .config import bundled_models_dir, user_models_dir
+from .errors import ModelError, ModelNotFoundError
+from .imaging import Preprocess
+
+MANIFEST = "manifest.json"
+BUILTIN = "builtin"
+
+
+@dataclass
+class ModelInfo:
+    name: str
+    family: str  # "builtin" (CNN + sentence model + trained head) or "clip"
+    dim: int
+    folder: Path | None  # None: described, not installed
+    manifest: dict = field(repr=False, default_factory=dict)
+
+    @property
+    def installed(self) -> bool:
+        return self.folder is not None
+
+    @property
+    def title(self) -> str:
+        return self.manifest.get("title", self.name)
+
+    @property
+    def preprocess(self) -> Preprocess:
+        return Preprocess.from_dict(self.manifest["preprocess"])
+
+    @property
+    def visual(self) -> dict:
+        return self.manifest["visual"]
+
+    @property
+    def textual(self) -> dict:
+        return self.manifest["textual"]
+
+    def file(self, relative: str) -> Path:
+        if self.folder is None:
+            raise ModelNotFoundError(self.name)
+        return self.folder / relative
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "title": self.title, "family": self.family, "dim": self.dim,
+                "installed": self.installed, "path": str(self.folder) if self.folder else None,
+                "license": self.manifest.get("license"), "size_mb": round(self.size_bytes / 1e6, 1)}
+
+    @property
+    def size_bytes(self) -> int:
+        return sum(int(f.get("size") or 0) for f in self.manifest.get("files", []))
+
+
+def read_manifest(path: Path, folder: Path | None) -> ModelInfo:
+    try:
+        m = json.loads(path.read_text())
+        return ModelInfo(name=m["name"], family=m["family"], dim=int(m["dim"]), folder=folder, manifest=m)
+    except (OSError, ValueError, KeyError) as e:
+        raise ModelError(f"{path}: not a valid model manifest ({e})") from e
+
+
+def model_roots() -> list[Path]:
+    """Installed-model folders, in order of precedence (a user's copy shadows the bundled one)."""
+    return [user_models_dir(), bundled_models_dir()]
+
+
+def installed_models() -> dict[str, ModelInfo]:
+    found: dict[str, ModelInfo] = {}
+    for root in model_roots():
+        if not root.is_dir():
+            continue
+        for manifest in sorted(root.glob(f"*/{MANIFEST}")):
+            try:
+                info = read_manifest(manifest, manifest.parent)
+            except ModelError:
+                continue  # a half-installed or foreign folder must not hide the others
+            found.setdefault(info.name, info)
+    return found
+
+
+def known_models() -> dict[str, ModelInfo]:
+    """Every model Photolens can use: installed ones, and those it knows how to get."""
+    models = {}
+    for path in sorted(bundled_models_dir().glob("*.json")):
+        try:
+            info = read_manifest(path, None)
+        except ModelError:
+            continue
+        models[info.name] = info
+    models.update(installed_models())
+    return models
+
+
+def get_model(name: str) -> ModelInfo:
+    installed = installed_models()
+    if name in installed:
+        return installed[name]
+    raise ModelNotFoundError(name, sorted(installed))
+
+
+def default_model_name(preferred: str = "") -> str:
+    """The model to use: the one chosen in settings if installed, else the built-in one, else
+    whatever is installed."""
+    installed = installed_models()
+    if preferred and preferred in installed:
+        return preferred
+    if BUILTIN in installed:
+        return BUILTIN
+    if installed:
+        return sorted(installed)[0]
+    raise ModelNotFoundError(preferred or BUILTIN, [])
+
+
+def import_model(source: Path, name: str | None = None) -> ModelInfo:
+    """Copy a model folder in: either one of ours (with manifest.json) or one in the layout
+    Immich publishes (visual/model.onnx, textual/model.onnx, preprocess and tokenizer files)."""
+    source = Path(source)
+    if (source / MANIFEST).exists():
+        info = read_manifest(source / MANIFEST, source)
+        manifest = info.manifest
+    elif (source / "visual" / "model.onnx").exists() and (source / "textual" / "model.onnx").exists():
+        manifest = immich_manifest(source, name or source.name)
+    else:
+        raise ModelError(f"{source} is not a model folder: it needs {MANIFEST}, or visual/model.onnx "
+                         "and textual/model.onnx")
+    name = name or manifest["name"]
+    manifest["name"] = name
+    dest = user_models_dir() / name
+    tmp = dest.with_name(f".{name}.importing")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(source, tmp)
+    (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    shutil.rmtree(dest, ignore_errors=True)
+    tmp.rename(dest)
+    return read_manifest(dest / MANIFEST, dest)
+
+
+def immich_manifest(folder: Path, name: str) -> dict:
+    """Describe a CLIP model folder in Immich's layout (batch fixed at 1, int32 text [1, 77])."""
+    pre = json.loads((folder / "visual" / "preprocess_cfg.json").read_text())
+    config = {}
+    if (folder / "config.json").exists():
+        config = json.loads((folder / "config.json").read_text())
+    text_cfg = config.get("text_cfg", {})
+    dim = config.get("embed_dim")
+    if dim is None:
+        dim = _onnx_output_dim(folder / "visual" / "model.onnx")
+    pad = "<|endoftext|>"
+    tok_cfg = folder / "textual" / "tokenizer_config.json"
+    if tok_cfg.exists():
+        pad_tok = json.loads(tok_cfg.read_text()).get("pad_token", pad)
+        pad = pad_tok.get("content", pad) if isinstance(pad_tok, dict) else pad_tok
+    size = pre.get("size", 224)
+    return {
+        "name": name, "family": "clip", "title": f"CLIP {name}", "dim": int(dim),
+        "license": config.get("license", "see the model's source"),
+        "source": {"layout": "immich"},
+        "visual": {"file": "visual/model.onnx", "input": "image", "outputs": {"embedding": "embedding"},
+                   "batch": "fixed" if _fixed_batch(folder / "visual" / "model.onnx") else "dynamic"},
+        "textual": {"file": "textual/model.onnx", "inputs": {"input_ids": "text"}, "output": "embedding",
+                    "tokenizer": "textual/tokenizer.json", "context_length": int(text_cfg.get("context_length", 77)),
+                    "pad_to_context": True, "pad_token": pad, "input_dtype": "int32",
+                    "batch": "fixed" if _fixed_batch(folder / "textual" / "model.onnx") else "dynamic"},
+        "preprocess": {"size": size[0] if isinstance(size, list) else size, "mean": pre["mean"], "std": pre["std"],
+                       "resize_mode": pre.get("resize_mode", "shortest"),
+                       "interpolation": pre.get("interpolation", "bicubic")},
+        "files": [],
+    }
+
+
+def _onnx_output_dim(path: Path) -> int:
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return int(sess.get_outputs()[0].shape[-1])
+
+
+def _fixed_batch(path: Path) -> bool:
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return isinstance(sess.get_inputs()[0].shape[0], int)

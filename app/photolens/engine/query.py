@@ -1,0 +1,102 @@
+"""The query language: words and sentences, combined with weights and negatives.
+
+    dog on beach                       one phrase
+    dog + beach - people               add two phrases, subtract a third
+    "red car" + 0.5*sunset             quotes group words; WEIGHT*term scales a term
+    image:/path/to/photo.jpg + at night   a photo plus words ("this photo, but at night")
+
+`+` and `-` are operators only when they stand alone between spaces, so "t-shirt" and
+"x+y" stay words. The combined vector is the weighted sum of the terms' unit vectors.
+"""
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+
+from .errors import QueryError
+
+IMAGE_PREFIX = "image:"
+_WEIGHT = re.compile(r"^([0-9]*\.?[0-9]+)\*(.*)$")
+MAX_TERMS = 16
+MAX_LENGTH = 1000
+
+
+@dataclass(frozen=True)
+class Term:
+    text: str  # words, or an image path when is_image
+    weight: float = 1.0
+    is_image: bool = False
+
+
+@dataclass(frozen=True)
+class Query:
+    terms: tuple[Term, ...]
+    source: str
+
+    @property
+    def is_plain_text(self) -> bool:
+        return len(self.terms) == 1 and not self.terms[0].is_image and self.terms[0].weight == 1.0
+
+    @property
+    def positive_text(self) -> str:
+        return " ".join(t.text for t in self.terms if t.weight > 0 and not t.is_image)
+
+
+def parse_query(source: str | list[str]) -> Query:
+    """Parse a query given as one string (search bar) or as shell arguments (CLI)."""
+    if isinstance(source, list):
+        tokens = [t for t in source]
+        text = " ".join(source)
+    else:
+        text = source
+        if len(text) > MAX_LENGTH:
+            raise QueryError(f"query is {len(text)} characters long; the limit is {MAX_LENGTH}")
+        try:
+            tokens = shlex.split(text)
+        except ValueError as e:
+            raise QueryError(f"cannot read the query: {e} (check the quotes)") from e
+    if not any(t.strip() for t in tokens):
+        raise QueryError("the query is empty")
+
+    terms: list[Term] = []
+    sign = 1.0
+    words: list[str] = []
+
+    def flush() -> None:
+        nonlocal words, sign
+        if not words:
+            return
+        phrase = " ".join(words).strip()
+        weight = 1.0
+        m = _WEIGHT.match(phrase)
+        if m:
+            weight, phrase = float(m.group(1)), m.group(2).strip()
+        if not phrase:
+            raise QueryError("a weight needs a term after it, as in 2*dog")
+        is_image = phrase.startswith(IMAGE_PREFIX)
+        if is_image:
+            phrase = phrase[len(IMAGE_PREFIX):].strip()
+            if not phrase:
+                raise QueryError("image: needs a file path after it")
+        terms.append(Term(phrase, sign * weight, is_image))
+        words, sign = [], 1.0
+
+    for token in tokens:
+        if token in ("+", "-"):
+            if words:
+                flush()
+            elif terms and token == "+":
+                raise QueryError("two operators in a row")
+            sign = -1.0 if token == "-" else 1.0
+            continue
+        if token.strip():
+            words.append(token.strip())
+    if not words and tokens and tokens[-1] in ("+", "-"):
+        raise QueryError(f"the query ends with {tokens[-1]!r}: add a term after it")
+    flush()
+    if len(terms) > MAX_TERMS:
+        raise QueryError(f"too many terms ({len(terms)}); the limit is {MAX_TERMS}")
+    if not any(t.weight > 0 for t in terms):
+        raise QueryError("the query needs at least one term to look for, not only ones to leave out")
+    return Query(tuple(terms), text)

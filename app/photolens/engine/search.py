@@ -1,0 +1,166 @@
+"""Queries: text, image, combined; similar photos, near-duplicates and focused similarity."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from .embedder import Embedder, normalize
+from .errors import ImageError, QueryError
+from .imaging import load_query_image
+from .index import VectorIndex
+from .query import Query, parse_query
+from .store import Store
+
+# How many candidates the blended similarity modes re-rank; the exact scores come after.
+RERANK_CANDIDATES = 400
+
+
+@dataclass
+class Result:
+    id: int
+    path: str
+    score: float
+    offline: bool = False
+
+    def to_json(self) -> dict:
+        from .fsutil import printable
+
+        d = {"path": printable(os.path.abspath(self.path)), "score": round(float(self.score), 4), "id": self.id}
+        if self.offline:
+            d["offline"] = True
+        return d
+
+
+class Searcher:
+    def __init__(self, store: Store, embedder: Embedder, index: VectorIndex):
+        self.store = store
+        self.embedder = embedder
+        self.index = index
+        self._text_cache = lru_cache(maxsize=256)(self._embed_text)
+
+    @property
+    def model(self) -> str:
+        return self.embedder.model.name
+
+    def _embed_text(self, text: str) -> np.ndarray:
+        return self.embedder.embed_text(text)
+
+    def text_vector(self, text: str) -> np.ndarray:
+        return self._text_cache(text)
+
+    def image_vector(self, path: str) -> np.ndarray:
+        """A photo's vector: the stored one when it is in the library, else computed."""
+        row = self.store.photo_by_path(os.path.abspath(path))
+        if row is not None:
+            vec = self.store.vector(row.id, self.model)
+            if vec is not None:
+                return vec
+        if not os.path.exists(path):
+            raise QueryError(f"no such image: {path}")
+        try:
+            pixels = load_query_image(path, self.embedder.model.preprocess)
+        except ImageError as e:
+            raise QueryError(f"cannot use {path} as a query: {e}") from e
+        return self.embedder.embed_images(pixels[None])["embedding"][0]
+
+    def query_vector(self, query: Query) -> np.ndarray:
+        total = np.zeros(self.embedder.model.dim, np.float32)
+        for term in query.terms:
+            vec = self.image_vector(term.text) if term.is_image else self.text_vector(term.text)
+            total += term.weight * vec
+        if not np.any(total):
+            raise QueryError("the terms cancel out; remove a negative term")
+        return normalize(total)
+
+    def search(self, query: str | list[str] | Query, k: int = 50) -> list[Result]:
+        q = query if isinstance(query, Query) else parse_query(query)
+        vec = self.query_vector(q)
+        exclude = {self.store.photo_by_path(os.path.abspath(t.text)) for t in q.terms if t.is_image}
+        exclude_ids = {r.id for r in exclude if r is not None}
+        hits = self.index.search(vec, k + len(exclude_ids))
+        return self._results([(i, s) for i, s in hits if i not in exclude_ids][:k])
+
+    def similar(self, image: str | int, k: int = 50, focus: str | None = None, detail: float = 0.0) -> list[Result]:
+        """Photos like this one. `focus` narrows likeness to one concept; `detail` (0..1) moves
+        from "the same kind of scene" (0) to "near-duplicates" (1)."""
+        if isinstance(image, int):
+            photo_id = image
+            vec = self.store.vector(photo_id, self.model)
+            if vec is None:
+                raise QueryError("this photo has not been indexed yet")
+            path = None
+        else:
+            path = image
+            row = self.store.photo_by_path(os.path.abspath(image))
+            photo_id = row.id if row is not None else None
+            vec = self.image_vector(image)
+        if focus:
+            hits = self._focused(vec, photo_id, path, focus, k + 1)
+        elif detail > 0:
+            hits = self._detailed(vec, photo_id, path, detail, k + 1)
+        else:
+            hits = self.index.search(vec, k + 1)
+        return self._results([(i, s) for i, s in hits if i != photo_id][:k])
+
+    # -- modes that re-rank -----------------------------------------------------------------
+
+    def _features_of(self, photo_id: int | None, path: str | None) -> np.ndarray | None:
+        if photo_id is not None:
+            f = self.store.vector(photo_id, self.model, "features")
+            if f is not None:
+                return f
+        if path is None or "features" not in self.embedder.image_outputs():
+            return None
+        pixels = load_query_image(path, self.embedder.model.preprocess)
+        return self.embedder.embed_images(pixels[None])["features"][0]
+
+    def _detailed(self, vec, photo_id, path, detail: float, k: int) -> list[tuple[int, float]]:
+        """Blend scene likeness (joint space) with pixel-level likeness (CNN features)."""
+        feats = self._features_of(photo_id, path)
+        candidates = self.index.search(vec, max(k, RERANK_CANDIDATES))
+        if feats is None:
+            return candidates[:k]
+        cand_feats = self.store.vectors_for([i for i, _ in candidates], self.model, "features")
+        f = normalize(feats)
+        scored = []
+        for pid, s in candidates:
+            cf = cand_feats.get(pid)
+            fs = float(normalize(cf) @ f) if cf is not None else s
+            scored.append((pid, (1 - detail) * s + detail * fs))
+        scored.sort(key=lambda x: -x[1])
+        return scored[:k]
+
+    def _focused(self, vec, photo_id, path, focus: str, k: int) -> list[tuple[int, float]]:
+        from .focus import focus_weights
+
+        concept = self.text_vector(focus)
+        weights = focus_weights(self.embedder.model, concept)
+        feats = self._features_of(photo_id, path) if weights is not None else None
+        if weights is None or feats is None:
+            # CLIP-family: move the photo's vector toward the concept's words.
+            return self.index.search(normalize(vec + concept), k)
+        ids, mat = self.store.vectors(self.model, "features")
+        if len(ids) == 0:
+            return []
+        q = normalize(feats * weights)
+        scores = normalize(mat * weights) @ q
+        top = np.argsort(-scores)[:k]
+        return [(int(ids[i]), float(scores[i])) for i in top]
+
+    # -- results ----------------------------------------------------------------------------
+
+    def _results(self, hits: list[tuple[int, float]]) -> list[Result]:
+        rows = self.store.photos_by_ids([i for i, _ in hits])
+        offline = self._offline_folders()
+        out = []
+        for pid, score in hits:
+            row = rows.get(pid)
+            if row is not None:
+                out.append(Result(pid, row.path, score, row.folder_id in offline))
+        return out
+
+    def _offline_folders(self) -> set[int]:
+        return {r[0] for r in self.store.query("SELECT id FROM folders WHERE online = 0")}

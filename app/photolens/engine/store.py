@@ -1,0 +1,424 @@
+"""SQLite schema, migrations, and every query the engine makes.
+
+Paths are stored as the file system's bytes (BLOB) so names that are not valid UTF-8 round
+trip exactly. Vectors are stored as float16 blobs: half the space of float32, and cosine
+rankings do not change at that precision for these unit vectors.
+"""
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+import sqlite_utils
+
+from .fsutil import path_key, path_str
+
+# Seconds a writer waits for another process's transaction before giving up. The watcher and
+# a CLI command may write at once; batches commit in well under a second, so this is ample.
+BUSY_TIMEOUT_MS = 30_000
+
+STATUS_PENDING = "pending"
+STATUS_INDEXED = "indexed"
+STATUS_FAILED = "failed"
+SOURCE_AUTO = "auto"
+SOURCE_USER = "user"
+SOURCE_REJECTED = "rejected"  # the user removed this tag: auto-tagging must not bring it back
+
+
+def _m1_initial(db: sqlite_utils.Database) -> None:
+    """The first schema: folders, photos, vectors per model, tags."""
+    db.execute("""CREATE TABLE folders (
+        id INTEGER PRIMARY KEY, path BLOB NOT NULL UNIQUE, added_at REAL NOT NULL,
+        online INTEGER NOT NULL DEFAULT 1, last_scan REAL)""")
+    db.execute("""CREATE TABLE photos (
+        id INTEGER PRIMARY KEY, folder_id INTEGER NOT NULL REFERENCES folders(id),
+        path BLOB NOT NULL UNIQUE, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+        hash TEXT, width INTEGER, height INTEGER, taken REAL, camera TEXT,
+        gps_lat REAL, gps_lon REAL, status TEXT NOT NULL DEFAULT 'pending',
+        error_kind TEXT, error TEXT, added_at REAL NOT NULL, indexed_at REAL,
+        tagged_with TEXT)""")
+    db.execute("CREATE INDEX photos_folder ON photos(folder_id)")
+    db.execute("CREATE INDEX photos_size ON photos(size)")
+    db.execute("CREATE INDEX photos_status ON photos(status)")
+    db.execute("""CREATE TABLE vectors (
+        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        model TEXT NOT NULL, kind TEXT NOT NULL, vec BLOB NOT NULL,
+        PRIMARY KEY (photo_id, model, kind)) WITHOUT ROWID""")
+    db.execute("CREATE INDEX vectors_model ON vectors(model, kind)")
+    db.execute("""CREATE TABLE tags (
+        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        tag TEXT NOT NULL, source TEXT NOT NULL, score REAL, model TEXT,
+        PRIMARY KEY (photo_id, tag)) WITHOUT ROWID""")
+    db.execute("CREATE INDEX tags_tag ON tags(tag)")
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+
+
+def _m2_concepts(db: sqlite_utils.Database) -> None:
+    """Concepts the user teaches (a tag name with example photos); the classifier is small and
+    retrained from the examples, so only the examples are stored."""
+    db.execute("""CREATE TABLE concept_examples (
+        concept TEXT NOT NULL, photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        positive INTEGER NOT NULL, PRIMARY KEY (concept, photo_id)) WITHOUT ROWID""")
+
+
+# Ordered, named steps; user_version records how many have run. Append, never edit.
+MIGRATIONS = [_m1_initial, _m2_concepts]
+
+
+@dataclass
+class PhotoRow:
+    id: int
+    folder_id: int
+    path: str
+    size: int
+    mtime_ns: int
+    hash: str | None
+    status: str
+    error_kind: str | None = None
+    error: str | None = None
+
+
+class Store:
+    """One SQLite library database. Thread-safe: one connection guarded by a lock; open one
+    Store per process (other processes coordinate through SQLite's WAL locking)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False,
+                               isolation_level=None)
+        self.db = sqlite_utils.Database(conn)
+        self._lock = threading.RLock()
+        self._depth = 0
+        conn.execute("PRAGMA journal_mode=WAL")
+        # FULL: a commit survives a power cut, which is what "nothing lost" means; with batched
+        # transactions the extra fsync costs little.
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        self._migrate()
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        with self.transaction():
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            for step, migration in enumerate(MIGRATIONS[version:], start=version + 1):
+                migration(self.db)
+                self.db.execute(f"PRAGMA user_version={step}")
+
+    @property
+    def schema_version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One write transaction (nested calls join the outer one). BEGIN IMMEDIATE takes the
+        write lock up front, so two processes never deadlock upgrading read locks."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            self.db.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            else:
+                self.db.execute("COMMIT")
+            finally:
+                self._depth = 0
+
+    def query(self, sql: str, params: Iterable = ()) -> list[tuple]:
+        with self._lock:
+            return self.db.execute(sql, tuple(params)).fetchall()
+
+    def execute(self, sql: str, params: Iterable = ()) -> sqlite3.Cursor:
+        with self._lock:
+            return self.db.execute(sql, tuple(params))
+
+    def close(self) -> None:
+        with self._lock:
+            self.db.conn.close()
+
+    # -- meta -------------------------------------------------------------------------------
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        rows = self.query("SELECT value FROM meta WHERE key = ?", [key])
+        return rows[0][0] if rows else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction():
+            self.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", [key, value])
+
+    def bump_generation(self, model: str) -> int:
+        """Counts changes to a model's vectors, so a saved index can tell it is stale."""
+        with self.transaction():
+            gen = int(self.get_meta(f"generation:{model}", "0")) + 1
+            self.set_meta(f"generation:{model}", str(gen))
+        return gen
+
+    def generation(self, model: str) -> int:
+        return int(self.get_meta(f"generation:{model}", "0"))
+
+    # -- folders ----------------------------------------------------------------------------
+
+    def add_folder(self, path: str) -> int:
+        key = path_key(path)
+        with self.transaction():
+            rows = self.query("SELECT id FROM folders WHERE path = ?", [key])
+            if rows:
+                return rows[0][0]
+            return self.execute("INSERT INTO folders(path, added_at) VALUES (?, ?)", [key, time.time()]).lastrowid
+
+    def folders(self) -> list[dict]:
+        rows = self.query("""SELECT f.id, f.path, f.online, f.last_scan,
+                                    (SELECT count(*) FROM photos p WHERE p.folder_id = f.id)
+                             FROM folders f ORDER BY f.path""")
+        return [{"id": r[0], "path": path_str(r[1]), "online": bool(r[2]), "last_scan": r[3], "photos": r[4]}
+                for r in rows]
+
+    def remove_folder(self, folder_id: int) -> int:
+        """Forget a folder and everything indexed in it (the photos on disk are untouched)."""
+        with self.transaction():
+            n = self.execute("DELETE FROM photos WHERE folder_id = ?", [folder_id]).rowcount
+            self.execute("DELETE FROM folders WHERE id = ?", [folder_id])
+        return n
+
+    def set_folder_state(self, folder_id: int, online: bool, scanned: bool = False) -> None:
+        with self.transaction():
+            if scanned:
+                self.execute("UPDATE folders SET online = ?, last_scan = ? WHERE id = ?",
+                             [int(online), time.time(), folder_id])
+            else:
+                self.execute("UPDATE folders SET online = ? WHERE id = ?", [int(online), folder_id])
+
+    # -- photos -----------------------------------------------------------------------------
+
+    _PHOTO_COLS = "id, folder_id, path, size, mtime_ns, hash, status, error_kind, error"
+
+    @staticmethod
+    def _photo(r: tuple) -> PhotoRow:
+        return PhotoRow(r[0], r[1], path_str(r[2]), r[3], r[4], r[5], r[6], r[7], r[8])
+
+    def photos_in_folder(self, folder_id: int) -> dict[str, PhotoRow]:
+        rows = self.query(f"SELECT {self._PHOTO_COLS} FROM photos WHERE folder_id = ?", [folder_id])
+        return {p.path: p for p in map(self._photo, rows)}
+
+    def photo_by_path(self, path: str) -> PhotoRow | None:
+        rows = self.query(f"SELECT {self._PHOTO_COLS} FROM photos WHERE path = ?", [path_key(path)])
+        return self._photo(rows[0]) if rows else None
+
+    def photos_by_ids(self, ids: Iterable[int]) -> dict[int, PhotoRow]:
+        ids = list(ids)
+        out: dict[int, PhotoRow] = {}
+        for i in range(0, len(ids), 900):  # SQLite's bound-parameter limit
+            chunk = ids[i:i + 900]
+            rows = self.query(f"SELECT {self._PHOTO_COLS} FROM photos WHERE id IN ({','.join('?' * len(chunk))})",
+                              chunk)
+            out.update((r[0], self._photo(r)) for r in rows)
+        return out
+
+    def photo_details(self, photo_id: int) -> dict | None:
+        rows = self.query("""SELECT id, path, size, mtime_ns, width, height, taken, camera, gps_lat, gps_lon,
+                                    status, error_kind, error FROM photos WHERE id = ?""", [photo_id])
+        if not rows:
+            return None
+        r = rows[0]
+        return {"id": r[0], "path": path_str(r[1]), "size": r[2], "mtime": r[3] / 1e9, "width": r[4],
+                "height": r[5], "taken": r[6], "camera": r[7], "gps": [r[8], r[9]] if r[8] is not None else None,
+                "status": r[10], "error_kind": r[11], "error": r[12]}
+
+    def taken_dates(self, ids: Iterable[int]) -> dict[int, float]:
+        """Date taken (or, lacking EXIF, the file's mtime) for sorting by date."""
+        out: dict[int, float] = {}
+        ids = list(ids)
+        for i in range(0, len(ids), 900):
+            chunk = ids[i:i + 900]
+            rows = self.query(f"SELECT id, coalesce(taken, mtime_ns / 1e9) FROM photos WHERE id IN "
+                              f"({','.join('?' * len(chunk))})", chunk)
+            out.update(rows)
+        return out
+
+    def photos_with_size(self, size: int) -> list[PhotoRow]:
+        return [self._photo(r) for r in self.query(f"SELECT {self._PHOTO_COLS} FROM photos WHERE size = ?", [size])]
+
+    def add_photo(self, folder_id: int, path: str, size: int, mtime_ns: int) -> int:
+        return self.execute("INSERT INTO photos(folder_id, path, size, mtime_ns, status, added_at) "
+                            "VALUES (?, ?, ?, ?, 'pending', ?)",
+                            [folder_id, path_key(path), size, mtime_ns, time.time()]).lastrowid
+
+    def mark_changed(self, photo_id: int, size: int, mtime_ns: int) -> None:
+        """The file's content changed: embed it again."""
+        self.execute("UPDATE photos SET size = ?, mtime_ns = ?, hash = NULL, status = 'pending', error_kind = NULL, "
+                     "error = NULL WHERE id = ?", [size, mtime_ns, photo_id])
+
+    def touch(self, photo_id: int, size: int, mtime_ns: int) -> None:
+        """Same content, new mtime (a `touch`, a copy that kept the bytes): nothing to redo."""
+        self.execute("UPDATE photos SET size = ?, mtime_ns = ? WHERE id = ?", [size, mtime_ns, photo_id])
+
+    def move_photo(self, photo_id: int, folder_id: int, new_path: str, size: int, mtime_ns: int) -> None:
+        """A renamed or moved photo keeps its id, and so its vectors and tags."""
+        self.execute("UPDATE photos SET folder_id = ?, path = ?, size = ?, mtime_ns = ? WHERE id = ?",
+                     [folder_id, path_key(new_path), size, mtime_ns, photo_id])
+
+    def move_prefix(self, old_prefix: str, new_prefix: str, folder_id: int) -> int:
+        """A whole folder renamed or moved: rewrite every path under it in one statement."""
+        old, new = path_key(old_prefix.rstrip("/") + "/"), path_key(new_prefix.rstrip("/") + "/")
+        return self.execute("UPDATE photos SET path = ? || substr(path, ?), folder_id = ? "
+                            "WHERE substr(path, 1, ?) = ?",
+                            [new, len(old) + 1, folder_id, len(old), old]).rowcount
+
+    def remove_photos(self, ids: Iterable[int]) -> None:
+        ids = list(ids)
+        for i in range(0, len(ids), 900):
+            chunk = ids[i:i + 900]
+            self.execute(f"DELETE FROM photos WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+
+    def record_failure(self, photo_id: int, kind: str, message: str) -> None:
+        self.execute("UPDATE photos SET status = 'failed', error_kind = ?, error = ?, indexed_at = ? WHERE id = ?",
+                     [kind, message, time.time(), photo_id])
+
+    def record_indexed(self, photo_id: int, content_hash: str, info: dict) -> None:
+        self.execute("""UPDATE photos SET status = 'indexed', hash = ?, width = ?, height = ?, taken = ?,
+                        camera = ?, gps_lat = ?, gps_lon = ?, error_kind = NULL, error = NULL, indexed_at = ?
+                        WHERE id = ?""",
+                     [content_hash, info.get("width"), info.get("height"), info.get("taken"), info.get("camera"),
+                      info.get("gps_lat"), info.get("gps_lon"), time.time(), photo_id])
+
+    def pending_photos(self, model: str) -> list[PhotoRow]:
+        """Photos to embed with `model`: new or changed ones, and indexed ones that have no
+        vector from this model yet (after switching models)."""
+        rows = self.query(f"""SELECT {self._PHOTO_COLS} FROM photos p WHERE p.status = 'pending'
+                              OR (p.status = 'indexed' AND NOT EXISTS (SELECT 1 FROM vectors v
+                                  WHERE v.photo_id = p.id AND v.model = ? AND v.kind = 'embedding'))
+                              ORDER BY p.id""", [model])
+        return [self._photo(r) for r in rows]
+
+    def failures(self) -> list[dict]:
+        rows = self.query("SELECT path, error_kind, error FROM photos WHERE status = 'failed' ORDER BY path")
+        return [{"path": path_str(r[0]), "kind": r[1], "reason": r[2]} for r in rows]
+
+    def counts(self, model: str) -> dict:
+        total, failed, pending_status = self.query(
+            "SELECT count(*), sum(status = 'failed'), sum(status = 'pending') FROM photos")[0]
+        indexed = self.query("SELECT count(*) FROM vectors v JOIN photos p ON p.id = v.photo_id "
+                             "WHERE v.model = ? AND v.kind = 'embedding' AND p.status = 'indexed'", [model])[0][0]
+        offline = self.query("SELECT count(*) FROM photos p JOIN folders f ON f.id = p.folder_id "
+                             "WHERE f.online = 0")[0][0]
+        failed = failed or 0
+        return {"photos": total, "indexed": indexed, "failed": failed,
+                "pending": total - indexed - failed, "offline": offline}
+
+    def all_photo_ids(self) -> list[int]:
+        return [r[0] for r in self.query("SELECT id FROM photos ORDER BY id")]
+
+    # -- vectors ----------------------------------------------------------------------------
+
+    def put_vectors(self, model: str, kind: str, items: Iterable[tuple[int, np.ndarray]]) -> None:
+        self.db.conn.executemany(
+            "INSERT OR REPLACE INTO vectors(photo_id, model, kind, vec) VALUES (?, ?, ?, ?)",
+            [(pid, model, kind, np.asarray(v, dtype=np.float16).tobytes()) for pid, v in items])
+
+    def vectors(self, model: str, kind: str = "embedding", only_online: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """All of a model's vectors as (ids int64[N], float32[N, D])."""
+        sql = "SELECT v.photo_id, v.vec FROM vectors v"
+        if only_online:
+            sql += " JOIN photos p ON p.id = v.photo_id JOIN folders f ON f.id = p.folder_id AND f.online = 1"
+        sql += " WHERE v.model = ? AND v.kind = ? ORDER BY v.photo_id"
+        rows = self.query(sql, [model, kind])
+        if not rows:
+            return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        mat = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float16).reshape(len(rows), -1)
+        return ids, mat.astype(np.float32)
+
+    def vector(self, photo_id: int, model: str, kind: str = "embedding") -> np.ndarray | None:
+        rows = self.query("SELECT vec FROM vectors WHERE photo_id = ? AND model = ? AND kind = ?",
+                          [photo_id, model, kind])
+        return np.frombuffer(rows[0][0], dtype=np.float16).astype(np.float32) if rows else None
+
+    def vectors_for(self, ids: Iterable[int], model: str, kind: str) -> dict[int, np.ndarray]:
+        ids = list(ids)
+        out = {}
+        for i in range(0, len(ids), 900):
+            chunk = ids[i:i + 900]
+            rows = self.query(f"SELECT photo_id, vec FROM vectors WHERE model = ? AND kind = ? AND photo_id IN "
+                              f"({','.join('?' * len(chunk))})", [model, kind, *chunk])
+            out.update((r[0], np.frombuffer(r[1], dtype=np.float16).astype(np.float32)) for r in rows)
+        return out
+
+    def models_with_vectors(self) -> dict[str, int]:
+        return dict(self.query("SELECT model, count(*) FROM vectors WHERE kind = 'embedding' GROUP BY model"))
+
+    # -- tags -------------------------------------------------------------------------------
+
+    def replace_auto_tags(self, model: str, items: Iterable[tuple[int, list[tuple[str, float]]]]) -> None:
+        """Set the auto tags of some photos; user tags and the user's removals stay as they are."""
+        for pid, tags in items:
+            self.execute("DELETE FROM tags WHERE photo_id = ? AND source = 'auto'", [pid])
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO tags(photo_id, tag, source, score, model) VALUES (?, ?, 'auto', ?, ?)",
+                [(pid, t, float(s), model) for t, s in tags])
+
+    def set_user_tag(self, photo_id: int, tag: str) -> None:
+        with self.transaction():
+            self.execute("INSERT OR REPLACE INTO tags(photo_id, tag, source, score, model) VALUES (?, ?, 'user', 1.0, NULL)",
+                         [photo_id, tag])
+
+    def remove_tag(self, photo_id: int, tag: str) -> None:
+        """The user says this tag is wrong: remember that, so auto-tagging won't add it back."""
+        with self.transaction():
+            self.execute("INSERT OR REPLACE INTO tags(photo_id, tag, source, score, model) "
+                         "VALUES (?, ?, 'rejected', NULL, NULL)", [photo_id, tag])
+
+    def tags_of(self, photo_id: int) -> list[dict]:
+        rows = self.query("SELECT tag, score, source FROM tags WHERE photo_id = ? AND source != 'rejected' "
+                          "ORDER BY source = 'user' DESC, score DESC", [photo_id])
+        return [{"tag": r[0], "score": r[1], "source": r[2]} for r in rows]
+
+    def tag_counts(self) -> list[dict]:
+        rows = self.query("SELECT tag, count(*) FROM tags WHERE source != 'rejected' GROUP BY tag "
+                          "ORDER BY count(*) DESC, tag")
+        return [{"tag": r[0], "count": r[1]} for r in rows]
+
+    def photos_with_tag(self, tag: str) -> list[tuple[int, float]]:
+        return self.query("SELECT photo_id, coalesce(score, 1.0) FROM tags WHERE tag = ? AND source != 'rejected' "
+                          "ORDER BY source = 'user' DESC, score DESC", [tag])
+
+    def photos_to_tag(self, model: str) -> list[int]:
+        """Indexed photos whose auto tags do not come from `model` yet."""
+        return [r[0] for r in self.query("SELECT id FROM photos WHERE status = 'indexed' "
+                                         "AND coalesce(tagged_with, '') != ? ORDER BY id", [model])]
+
+    def mark_tagged(self, ids: Iterable[int], model: str) -> None:
+        self.db.conn.executemany("UPDATE photos SET tagged_with = ? WHERE id = ?", [(model, i) for i in ids])
+
+    def rejected_tags(self, photo_id: int) -> set[str]:
+        return {r[0] for r in self.query("SELECT tag FROM tags WHERE photo_id = ? AND source = 'rejected'", [photo_id])}
+
+    # -- concepts ---------------------------------------------------------------------------
+
+    def set_concept_example(self, concept: str, photo_id: int, positive: bool) -> None:
+        with self.transaction():
+            self.execute("INSERT OR REPLACE INTO concept_examples(concept, photo_id, positive) VALUES (?, ?, ?)",
+                         [concept, photo_id, int(positive)])
+
+    def concept_examples(self, concept: str) -> tuple[list[int], list[int]]:
+        rows = self.query("SELECT photo_id, positive FROM concept_examples WHERE concept = ?", [concept])
+        return [r[0] for r in rows if r[1]], [r[0] for r in rows if not r[1]]
+
+    def concepts(self) -> list[str]:
+        return [r[0] for r in self.query("SELECT DISTINCT concept FROM concept_examples ORDER BY concept")]

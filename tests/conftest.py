@@ -1,0 +1,98 @@
+"""Shared fixtures: tiny real ONNX models, generated photos, temporary libraries."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from tiny_models import make_tiny_model  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+DATASETS = ROOT.parent / "shared" / "datasets"
+BUILTIN = ROOT / "models" / "builtin" / "manifest.json"
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory) -> Path:
+    """A user models folder holding the tiny model; PHOTOLENS_MODELS points at it."""
+    folder = tmp_path_factory.mktemp("models")
+    make_tiny_model(folder / "tiny")
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(models_dir, tmp_path, monkeypatch):
+    """No test touches the real user data folder."""
+    monkeypatch.setenv("PHOTOLENS_MODELS", str(models_dir))
+    monkeypatch.setenv("PHOTOLENS_LIBRARY", str(tmp_path / "default-library"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+
+def write_photo(path: Path, color=(200, 30, 30), size=(96, 64), fmt: str | None = None, noise: int = 0,
+                seed: int = 0) -> Path:
+    """A real image file: a solid colour with a lighter block, optionally noisy."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arr = np.zeros((size[1], size[0], 3), np.uint8)
+    arr[:] = color
+    arr[: size[1] // 3, : size[0] // 3] = [min(255, c + 40) for c in color]
+    if noise:
+        rng = np.random.default_rng(seed)
+        arr = np.clip(arr.astype(int) + rng.integers(-noise, noise + 1, arr.shape), 0, 255).astype(np.uint8)
+    Image.fromarray(arr).save(path, fmt)
+    return path
+
+
+def use_model(library: Path, name: str) -> None:
+    library.mkdir(parents=True, exist_ok=True)
+    (library / "settings.json").write_text(json.dumps({"model": name}))
+
+
+@pytest.fixture
+def library(tmp_path) -> Path:
+    lib = tmp_path / "library"
+    use_model(lib, "tiny")
+    return lib
+
+
+@pytest.fixture
+def catalog(library):
+    from photolens.engine import Catalog
+
+    cat = Catalog(library, device="cpu")
+    yield cat
+    cat.close()
+
+
+def run_cli(*args, library: Path | None = None, check: bool = True, env: dict | None = None,
+            timeout: float = 300) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "photolens"]
+    if library is not None:
+        cmd += ["--library", str(library)]
+    cmd += [str(a) for a in args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{cmd} exited {proc.returncode}:\n{proc.stderr}")
+    return proc
+
+
+def cli_json(*args, library: Path | None = None) -> dict:
+    return json.loads(run_cli(*args, "--json", library=library).stdout)
+
+
+def dataset(name: str) -> Path:
+    folder = DATASETS / name
+    if not folder.is_dir():
+        pytest.skip(f"{folder} is not present (the shared photo sets sit beside the project)")
+    return folder
+
+
+def needs_builtin() -> None:
+    if not BUILTIN.exists():
+        pytest.fail("the built-in model is missing: run `make setup` (it builds models/builtin)")

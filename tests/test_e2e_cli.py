@@ -1,0 +1,163 @@
+"""End to end: the CLI with the built-in model on copies of real photos, with bad files mixed in."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import cli_json, dataset, needs_builtin, run_cli, use_model
+
+pytestmark = pytest.mark.e2e
+
+
+def real_photos(n: int, name: str = "coco-mini") -> list[Path]:
+    images = sorted((dataset(name) / "images").rglob("*.jpg"))
+    assert len(images) >= n
+    return images[:n]
+
+
+def make_bad_files(folder: Path) -> dict[str, str]:
+    """One of each kind of bad input, and the reason kind each must be recorded with."""
+    (folder / "empty.jpg").write_bytes(b"")
+    good = real_photos(1)[0].read_bytes()
+    (folder / "truncated.jpg").write_bytes(good[: len(good) // 3])
+    (folder / "notes.jpg").write_text("this is not a photo")
+    # A decompression bomb: a tiny PNG that claims 40,000 x 40,000 pixels.
+    from PIL import Image
+
+    Image.new("1", (40_000, 40_000)).save(folder / "bomb.png", optimize=True)
+    os.symlink(folder / "does-not-exist.jpg", folder / "broken-link.jpg")
+    os.symlink(folder / "loop-b.jpg", folder / "loop-a.jpg")
+    os.symlink(folder / "loop-a.jpg", folder / "loop-b.jpg")
+    return {"empty.jpg": "empty", "truncated.jpg": "truncated", "notes.jpg": "not-an-image", "bomb.png": "too-large",
+            "broken-link.jpg": "access", "loop-a.jpg": "access", "loop-b.jpg": "access"}
+
+
+@pytest.fixture
+def builtin_library(tmp_path) -> Path:
+    needs_builtin()
+    lib = tmp_path / "lib"
+    use_model(lib, "builtin")
+    return lib
+
+
+def test_forty_one_photos_with_bad_files_renames_moves_and_deletes(tmp_path, builtin_library):
+    lib = builtin_library
+    photos = tmp_path / "Photos"
+    photos.mkdir()
+    sources = real_photos(41)
+    for src in sources:
+        shutil.copy(src, photos / src.name)
+    bad = make_bad_files(photos)
+    # Hidden and system folders are skipped.
+    (photos / "@eaDir").mkdir()
+    shutil.copy(sources[0], photos / "@eaDir" / "thumb.jpg")
+
+    summary = cli_json("add", photos, library=lib)
+    assert summary["added"] == 41 + len(bad)
+    assert summary["embedded"] == 41
+    status = cli_json("status", "--failures", library=lib)
+    assert status["indexed"] == 41 and status["failed"] == len(bad) and status["pending"] == 0
+    reasons = {Path(f["path"]).name: f for f in status["failures"]}
+    assert set(reasons) == set(bad)
+    for name, kind in bad.items():
+        assert reasons[name]["kind"] == kind, reasons[name]
+        assert reasons[name]["reason"]
+
+    # Nothing changed: nothing embedded, nothing new.
+    again = cli_json("index", library=lib)
+    assert again["embedded"] == 0 and again["added"] == 0 and again["removed"] == 0
+
+    # Rename 5, move 5 into a subfolder: no photo goes through the model again.
+    renamed = {}
+    for src in sources[:5]:
+        new = photos / f"renamed-{src.name}"
+        (photos / src.name).rename(new)
+        renamed[src.name] = new
+    (photos / "trip").mkdir()
+    for src in sources[5:10]:
+        (photos / src.name).rename(photos / "trip" / src.name)
+    after = cli_json("index", library=lib)
+    assert after["embedded"] == 0
+    assert after["moved"] == 10 and after["added"] == 0 and after["removed"] == 0
+
+    found = cli_json("similar", renamed[sources[0].name], "-n", "50", library=lib)
+    paths = {r["path"] for r in found["results"]}
+    assert str(renamed[sources[1].name]) in paths
+    assert str(photos / "trip" / sources[5].name) in paths
+    assert not any(p.endswith(f"/{sources[1].name}") and "renamed" not in p and "trip" not in p for p in paths)
+
+    # Deleted photos leave the results.
+    for src in sources[10:13]:
+        (photos / src.name).unlink()
+    gone = cli_json("index", library=lib)
+    assert gone["removed"] == 3 and gone["embedded"] == 0
+    result_paths = {r["path"] for r in cli_json("search", "a photo", "-n", "100", library=lib)["results"]}
+    assert len(result_paths) == 38
+    assert not any(Path(p).name in {s.name for s in sources[10:13]} for p in result_paths)
+
+    # An image outside the library works as a query.
+    outside = real_photos(45)[44]
+    res = cli_json("similar", outside, "-n", "5", library=lib)
+    assert len(res["results"]) == 5 and all(isinstance(r["score"], float) for r in res["results"])
+
+
+def test_dog_query_puts_dog_photos_first(tmp_path, builtin_library):
+    entries = json.loads((dataset("coco-mini") / "labels.json").read_text())["images"]
+    photos = tmp_path / "p"
+    photos.mkdir()
+    for e in entries:
+        shutil.copy(dataset("coco-mini") / e["file"], photos / Path(e["file"]).name)
+    cli_json("add", photos, library=builtin_library)
+    dogs = {Path(e["file"]).name for e in entries if "dog" in e["classes"]}
+    top = cli_json("search", "a dog running on the grass", "-n", "3", library=builtin_library)["results"]
+    assert Path(top[0]["path"]).name in dogs
+    assert sum(Path(r["path"]).name in dogs for r in top) >= 2
+
+
+def test_sigkill_mid_index_loses_nothing_and_resumes(tmp_path, builtin_library):
+    photos = tmp_path / "p"
+    photos.mkdir()
+    for src in real_photos(150):
+        shutil.copy(src, photos / src.name)
+    run_cli("add", photos, "--no-index", library=builtin_library)
+    proc = subprocess.Popen([sys.executable, "-m", "photolens", "--library", str(builtin_library), "index"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    db = builtin_library / "library.db"
+    deadline = time.monotonic() + 120
+    committed = 0
+    while time.monotonic() < deadline and committed == 0:
+        time.sleep(0.2)
+        try:
+            con = sqlite3.connect(db, timeout=1)
+            committed = con.execute("SELECT count(*) FROM vectors").fetchone()[0]
+            con.close()
+        except sqlite3.OperationalError:
+            pass
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert 0 < committed < 150, "kill must land in the middle of indexing"
+    con = sqlite3.connect(db)
+    survived = con.execute("SELECT count(*) FROM vectors WHERE kind = 'embedding'").fetchone()[0]
+    con.close()
+    assert survived >= committed
+    resumed = cli_json("index", library=builtin_library)
+    assert resumed["embedded"] == 150 - survived
+    status = cli_json("status", library=builtin_library)
+    assert status["indexed"] == 150 and status["pending"] == 0
+
+
+def test_cli_errors_are_one_line_and_nonzero(tmp_path, builtin_library):
+    proc = run_cli("search", '"unclosed', library=builtin_library, check=False)
+    assert proc.returncode != 0
+    assert proc.stderr.strip().count("\n") == 0 and "error" in proc.stderr
+    proc = run_cli("add", tmp_path / "missing", library=builtin_library, check=False)
+    assert proc.returncode != 0 and "not a folder" in proc.stderr
