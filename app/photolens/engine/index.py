@@ -28,6 +28,7 @@ HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 200
 # Search width: text-to-image queries need a wide beam; the cost grows slowly with it.
 HNSW_EF_SEARCH = 400
+DETACHED = -2  # built from vectors handed in (benchmarks), not from the database
 
 
 class VectorIndex:
@@ -58,6 +59,8 @@ class VectorIndex:
 
     def ensure_loaded(self) -> None:
         """Load (or rebuild) if the database has moved on since we last looked."""
+        if self._loaded_generation == DETACHED:
+            return
         generation = self.store.generation(self.model)
         with self._lock:
             if generation != self._loaded_generation:
@@ -121,7 +124,7 @@ class VectorIndex:
                 graph.add_items(mat, ids)
                 graph.set_ef(HNSW_EF_SEARCH)
                 self._mat, self._hnsw = None, graph
-            self._loaded_generation = -2
+            self._loaded_generation = DETACHED
 
     # -- incremental updates ----------------------------------------------------------------
 

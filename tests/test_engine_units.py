@@ -1,0 +1,292 @@
+"""Unit tests of the engine with tiny ONNX models and generated images."""
+from __future__ import annotations
+
+import ast
+import io
+import os
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import ROOT, run_cli, write_photo
+from photolens.engine.errors import (EmptyFileError, ImageTooLargeError, ModelError, NotAnImageError, QueryError,
+                                     TruncatedImageError)
+from photolens.engine.imaging import MAX_PIXELS, Preprocess, decode_for_model, open_image, thumbnail
+from photolens.engine.index import VectorIndex
+from photolens.engine.query import parse_query
+from photolens.engine.store import MIGRATIONS, Store
+
+SPEC = Preprocess(size=32, mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25), resize_mode="shortest")
+
+
+# -- query language ------------------------------------------------------------------------
+
+def test_query_combines_phrases_with_weights_and_negatives():
+    q = parse_query('"red car" + 0.5*sunset - people')
+    assert [(t.text, t.weight) for t in q.terms] == [("red car", 1.0), ("sunset", 0.5), ("people", -1.0)]
+    assert parse_query(["dog", "+", "beach", "-", "people"]).terms[2].weight == -1.0
+    assert parse_query("t-shirt on a chair").terms[0].text == "t-shirt on a chair"
+    assert parse_query("image:/x/y.jpg + at night").terms[0].is_image
+
+
+@pytest.mark.parametrize("bad", ['"unclosed', "", "   ", "dog +", "- people", "dog + + cat", "2*", "image:"])
+def test_malformed_queries_raise_a_clear_error(bad):
+    with pytest.raises(QueryError):
+        parse_query(bad)
+
+
+# -- store ---------------------------------------------------------------------------------
+
+def test_migrations_run_once_and_record_the_version(tmp_path):
+    db = tmp_path / "l.db"
+    Store(db).close()
+    store = Store(db)
+    assert store.schema_version == len(MIGRATIONS)
+    assert sqlite3.connect(db).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    store.close()
+
+
+def test_non_utf8_file_names_round_trip(tmp_path, catalog):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    name = os.fsdecode(b"caf\xe9-\xff.jpg")  # Latin-1 bytes: not valid UTF-8
+    write_photo(folder / name)
+    catalog.add_folder(folder)
+    summary = catalog.index_all()
+    assert summary["embedded"] == 1
+    assert catalog.search("red", k=1)[0].path == str(folder / name)
+    assert catalog.index_all()["added"] == 0
+
+
+def test_a_failed_photo_is_not_retried_until_it_changes(tmp_path, catalog):
+    folder = tmp_path / "p"
+    folder.mkdir()
+    bad = folder / "x.jpg"
+    bad.write_text("nope")
+    catalog.add_folder(folder)
+    catalog.index_all()
+    assert catalog.status()["failed"] == 1
+    assert catalog.index_all()["embedded"] == 0
+    write_photo(bad, fmt="JPEG")
+    os.utime(bad, ns=(1, 2_000_000_000))
+    assert catalog.index_all()["embedded"] == 1
+    assert catalog.status()["failed"] == 0
+
+
+def test_touched_file_with_same_content_is_not_embedded_again(tmp_path, catalog):
+    folder = tmp_path / "p"
+    photo = write_photo(folder / "a.jpg")
+    catalog.add_folder(folder)
+    catalog.index_all()
+    os.utime(photo, ns=(1, 5_000_000_000))
+    summary = catalog.index_all()
+    assert summary["embedded"] == 0 and summary["updated"] == 0
+
+
+def test_edited_photo_is_embedded_again(tmp_path, catalog):
+    folder = tmp_path / "p"
+    photo = write_photo(folder / "a.jpg")
+    catalog.add_folder(folder)
+    catalog.index_all()
+    before = catalog.store.vector(catalog.photo_id(str(photo)), "tiny")
+    write_photo(photo, color=(10, 10, 240), size=(90, 60))
+    summary = catalog.index_all()
+    assert summary["updated"] == 1 and summary["embedded"] == 1
+    after = catalog.store.vector(catalog.photo_id(str(photo)), "tiny")
+    assert not np.allclose(before, after)
+
+
+def test_folder_moved_between_library_folders_keeps_vectors(tmp_path, catalog):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for i in range(3):
+        write_photo(a / "trip" / f"{i}.png", color=(40 * i, 100, 50))
+    b.mkdir()
+    catalog.add_folder(a)
+    catalog.add_folder(b)
+    catalog.index_all()
+    (a / "trip").rename(b / "trip")
+    summary = catalog.index_all()
+    assert summary["moved"] == 3 and summary["embedded"] == 0 and summary["removed"] == 0
+
+
+def test_unplugged_folder_goes_offline_and_comes_back_without_reembedding(tmp_path, catalog):
+    folder = tmp_path / "drive"
+    for i in range(2):
+        write_photo(folder / f"{i}.jpg", color=(100, 40 * i, 50))
+    catalog.add_folder(folder)
+    catalog.index_all()
+    folder.rename(tmp_path / "elsewhere")
+    summary = catalog.index_all()
+    assert summary["removed"] == 0 and summary["offline_folders"] == [str(folder)]
+    assert catalog.status()["offline"] == 2
+    assert all(r.offline for r in catalog.search("red", k=5))
+    (tmp_path / "elsewhere").rename(folder)
+    back = catalog.index_all()
+    assert back["embedded"] == 0 and catalog.status()["offline"] == 0
+
+
+# -- imaging -------------------------------------------------------------------------------
+
+def _encode(img: Image.Image, fmt: str, **kw) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("mode,fmt", [("CMYK", "JPEG"), ("I;16", "PNG"), ("P", "PNG"), ("RGBA", "PNG"),
+                                      ("LA", "PNG"), ("L", "TIFF"), ("RGB", "WEBP"), ("RGB", "BMP"), ("P", "GIF")])
+def test_unusual_modes_decode_to_rgb(tmp_path, mode, fmt):
+    img = Image.new(mode, (40, 30))
+    path = tmp_path / f"x.{fmt.lower()}"
+    path.write_bytes(_encode(img, fmt))
+    d = decode_for_model(str(path), SPEC)
+    assert d.pixels.shape == (3, 32, 32) and d.pixels.dtype == np.float32
+    assert (d.info["width"], d.info["height"]) == (40, 30)
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    img = Image.new("RGB", (60, 20), (255, 0, 0))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90
+    path = tmp_path / "r.jpg"
+    img.save(path, exif=exif)
+    assert open_image(str(path), path.read_bytes()).size == (20, 60)
+    assert decode_for_model(str(path), SPEC).info["width"] == 20
+
+
+def test_large_jpeg_is_drafted_to_just_above_the_model_size(tmp_path):
+    path = tmp_path / "big.jpg"
+    Image.new("RGB", (4000, 3000), (10, 200, 30)).save(path, quality=90)
+    img = open_image(str(path), path.read_bytes(), min_size=224)
+    assert 224 <= min(img.size) < 448
+
+
+def test_bad_images_raise_typed_errors(tmp_path):
+    (tmp_path / "e.jpg").write_bytes(b"")
+    with pytest.raises(EmptyFileError):
+        decode_for_model(str(tmp_path / "e.jpg"), SPEC)
+    (tmp_path / "t.txt.jpg").write_text("hello")
+    with pytest.raises(NotAnImageError):
+        decode_for_model(str(tmp_path / "t.txt.jpg"), SPEC)
+    good = _encode(Image.effect_noise((300, 300), 50).convert("RGB"), "JPEG")
+    (tmp_path / "cut.jpg").write_bytes(good[: len(good) // 2])
+    with pytest.raises(TruncatedImageError):
+        decode_for_model(str(tmp_path / "cut.jpg"), SPEC)
+    side = int(MAX_PIXELS ** 0.5) + 10
+    Image.new("1", (side, side)).save(tmp_path / "bomb.png")
+    with pytest.raises(ImageTooLargeError) as e:
+        decode_for_model(str(tmp_path / "bomb.png"), SPEC)
+    assert e.value.pixels == side * side
+
+
+def test_thumbnails_are_cached_and_invalidated_by_mtime(tmp_path):
+    photo = write_photo(tmp_path / "a.jpg", size=(400, 300))
+    cache = tmp_path / "thumbs"
+    first = thumbnail(str(photo), 128, cache)
+    with Image.open(first) as thumb:
+        assert max(thumb.size) == 128
+    assert thumbnail(str(photo), 128, cache) == first
+    os.utime(photo, ns=(1, 9_000_000_000))
+    assert thumbnail(str(photo), 128, cache) != first
+    assert not list(cache.rglob(".tmp-*"))
+
+
+# -- vector index --------------------------------------------------------------------------
+
+def test_hnsw_and_exact_search_rank_the_same(tmp_path):
+    rng = np.random.default_rng(0)
+    centers = rng.standard_normal((50, 32))
+    mat = centers[rng.integers(0, 50, 3000)] + 0.3 * rng.standard_normal((3000, 32))
+    mat = (mat / np.linalg.norm(mat, axis=1, keepdims=True)).astype(np.float32)
+    ids = np.arange(1, 3001, dtype=np.int64)
+    store = Store(tmp_path / "x.db")
+    exact = VectorIndex(store, "m", tmp_path, exact_max=10**9)
+    exact.build_from(ids, mat)
+    graph = VectorIndex(store, "m", tmp_path, exact_max=10)
+    graph.build_from(ids, mat)
+    assert exact.exact and not graph.exact
+    recall = []
+    for q in mat[:50] + 0.1 * rng.standard_normal((50, 32)).astype(np.float32):
+        q = q / np.linalg.norm(q)
+        a, b = exact.search(q, 10), graph.search(q, 10)
+        recall.append(len({i for i, _ in a} & {i for i, _ in b}) / 10)
+        assert a[0][1] == pytest.approx(b[0][1], abs=1e-4) or a[0][0] != b[0][0]
+    assert np.mean(recall) >= 0.95
+
+
+def test_index_is_rebuilt_when_missing_or_corrupt(tmp_path, catalog):
+    folder = tmp_path / "p"
+    for i in range(30):
+        write_photo(folder / f"{i}.png", color=(8 * i, 255 - 8 * i, 90))
+    catalog.add_folder(folder)
+    catalog.index_all()
+    idx = catalog.index
+    idx.exact_max = 5  # force the graph for this small library
+    idx._loaded_generation = -1
+    first = idx.search(catalog.searcher.text_vector("red"), 5)
+    graph = idx._graph_path
+    assert graph.exists()
+    graph.write_bytes(b"garbage")
+    fresh = VectorIndex(catalog.store, "tiny", catalog.dir, exact_max=5)
+    assert [i for i, _ in fresh.search(catalog.searcher.text_vector("red"), 5)] == [i for i, _ in first]
+
+
+# -- embedder and providers ----------------------------------------------------------------
+
+def test_cuda_requested_without_a_gpu_is_a_clear_error():
+    from photolens.engine.embedder import available_providers, choose_providers
+
+    if "CUDAExecutionProvider" in available_providers():
+        pytest.skip("this machine has CUDA; the error path is for machines without it")
+    with pytest.raises(ModelError, match="CUDA"):
+        choose_providers("cuda")
+    assert choose_providers("auto") == ["CPUExecutionProvider"]
+
+
+def test_status_reports_the_active_provider(catalog):
+    s = catalog.status()
+    assert s["device"] == "cpu" and s["provider"] == "CPUExecutionProvider" and s["model"] == "tiny"
+
+
+# -- architecture rules --------------------------------------------------------------------
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_engine_never_imports_qt():
+    for path in (ROOT / "app" / "photolens" / "engine").rglob("*.py"):
+        assert not _imports(path) & {"PySide6", "PyQt5", "PyQt6", "shiboken6"}, path
+
+
+def test_nothing_outside_the_model_building_scripts_imports_torch():
+    for path in (ROOT / "app").rglob("*.py"):
+        assert "torch" not in _imports(path), path
+    # And at run time: a full CLI run does not load it.
+    code = ("import sys, photolens.cli as c; c.build_parser(); import photolens.engine.catalog, "
+            "photolens.engine.download, photolens.engine.evaluate; print('torch' in sys.modules)")
+    import subprocess
+    import sys
+
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+
+
+def test_every_command_has_help():
+    from photolens.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    for name in sub.choices:
+        out = run_cli(name, "--help").stdout
+        assert "usage: photolens" in out and len(out) > 80, name
+    assert "image:" in run_cli("search", "--help").stdout
