@@ -56,6 +56,8 @@ class OrtSession:
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.intra_op_num_threads = threads or os.cpu_count() or 1
         opts.log_severity_level = 3  # warnings about unused initialisers are noise to users
+        # Idle ONNX Runtime threads spin by default, burning the cores the decoders need.
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self.session = ort.InferenceSession(str(path), sess_options=opts,
                                                 providers=providers or choose_providers(device))

@@ -1,0 +1,40 @@
+"""Shared helpers for the benchmarks: the shared photo sets and resident memory."""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATASETS = ROOT.parent / "shared" / "datasets"
+OUT = ROOT / "bench" / "out"
+sys.path.insert(0, str(ROOT / "app"))
+
+
+def dataset_photos(limit: int) -> list[Path]:
+    photos: list[Path] = []
+    for name in ("coco-mini", "coco128", "flickr8k-dev"):
+        folder = DATASETS / name / "images"
+        if folder.is_dir():
+            photos += sorted(folder.rglob("*.jpg"))
+    if not photos:
+        raise SystemExit(f"no photos under {DATASETS}: the benchmarks read the shared photo sets")
+    return photos[:limit]
+
+
+def rss_mb() -> float:
+    """Current resident memory in MB (from /proc where it exists, else the peak)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
+
+
+def emit(result: dict, as_json: bool) -> None:
+    if not as_json:
+        for k, v in result.items():
+            print(f"{k:>22}: {v}")
+    print(json.dumps(result))
