@@ -1,0 +1,558 @@
+"""The main window: search bar, results grid, similar-photo pane, tags, folders and progress."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QModelIndex, QObject, QSize, QSortFilterProxyModel, QStandardPaths, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QHeaderView,
+                               QLabel, QLineEdit, QListView, QListWidget, QMainWindow, QMenu, QMessageBox,
+                               QProgressBar, QPushButton, QSlider, QStackedWidget, QTableView, QToolButton,
+                               QVBoxLayout, QWidget)
+
+from ..engine.catalog import Catalog
+from ..engine.config import cache_dir
+from ..engine.errors import PhotolensError
+from ..engine.indexer import Control, Progress
+from ..engine.query import IMAGE_PREFIX
+from .models import IdRole, PathRole, ResultsModel, TagsModel
+from .tasks import Tasks
+
+SEARCH_DEBOUNCE_MS = 250  # fast typists do not start a search per key; slow ones see results at once
+MAX_RESULTS = 1000
+SIMILAR_RESULTS = 60
+
+
+class _ProgressRelay(QObject):
+    progress = Signal(object)
+
+
+def grid_view(model: ResultsModel, icon: int) -> QListView:
+    view = QListView()
+    view.setModel(model)
+    view.setViewMode(QListView.IconMode)
+    view.setResizeMode(QListView.Adjust)
+    view.setMovement(QListView.Static)
+    view.setUniformItemSizes(True)  # lets the view lay out 100,000 items without asking each
+    view.setIconSize(QSize(icon, icon))
+    view.setGridSize(QSize(icon + 12, icon + 12))
+    view.setSpacing(2)
+    view.setSelectionMode(QAbstractItemView.ExtendedSelection)
+    view.setLayoutMode(QListView.Batched)
+    view.setBatchSize(500)
+    return view
+
+
+class MainWindow(QMainWindow):
+    """Signals:
+        search_done(int): a search finished and the grid shows this many photos.
+        similar_done(int): the similar pane was filled with this many photos.
+        index_done(dict): an indexing run finished, with its summary.
+    """
+
+    search_done = Signal(int)
+    similar_done = Signal(int)
+    index_done = Signal(dict)
+
+    def __init__(self, catalog: Catalog, welcome: bool = True):
+        super().__init__()
+        self.catalog = catalog
+        self.tasks = Tasks(self)
+        self.tasks.error.connect(lambda msg: self.statusBar().showMessage(msg, 8000))
+        self.control: Control | None = None
+        self.show_weaker = False
+        self.last_query = ""
+        self.search_serial = 0
+        self.subject: int | str | None = None
+        self.setWindowTitle("Photolens")
+        self.resize(1280, 820)
+        self.setAcceptDrops(True)
+        thumbs = cache_dir() / "thumbnails"
+        size = catalog.settings.thumbnail_size
+        self.results = ResultsModel(thumbs, size, self)
+        self.similar_results = ResultsModel(thumbs, 128, self)
+        self._build_central(size)
+        self._build_similar_pane()
+        self._build_tags_pane()
+        self._build_folders_pane()
+        self._build_status()
+        self._build_menus()
+        self._relay = _ProgressRelay()
+        self._relay.progress.connect(self._show_progress)
+        self.refresh_tags()
+        self.refresh_folders()
+        self.show_recent()
+        if welcome and not catalog.folders():
+            QTimer.singleShot(300, self.welcome)
+        elif catalog.folders():
+            QTimer.singleShot(200, self.start_indexing)
+
+    # -- layout -----------------------------------------------------------------------------
+
+    def _build_central(self, icon: int) -> None:
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Describe a photo: dog on beach, birthday cake, snowy mountain...  "
+                                       "(+ adds, - leaves out)")
+        self.search.setClearButtonEnabled(True)
+        self.search.setMinimumHeight(36)
+        self.debounce = QTimer(self, singleShot=True, interval=SEARCH_DEBOUNCE_MS)
+        self.debounce.timeout.connect(self.run_search)
+        self.search.textChanged.connect(lambda _: self.debounce.start())
+        self.search.returnPressed.connect(self.run_search)
+        self.sort = QComboBox()
+        self.sort.addItems(["Relevance", "Date taken"])
+        self.sort.currentIndexChanged.connect(lambda _: self.run_search())
+        self.related = QLabel()
+        self.related.setObjectName("related")
+        self.related.setTextInteractionFlags(Qt.TextBrowserInteraction)
+        self.related.linkActivated.connect(lambda word: self.search.setText(word))
+        self.grid = grid_view(self.results, icon)
+        self.grid.doubleClicked.connect(self.open_viewer)
+        self.grid.setContextMenuPolicy(Qt.CustomContextMenu)
+        self.grid.customContextMenuRequested.connect(self._grid_menu)
+        self.empty = QWidget()
+        lay = QVBoxLayout(self.empty)
+        self.empty_label = QLabel("No good matches")
+        self.empty_label.setAlignment(Qt.AlignCenter)
+        self.empty_label.setObjectName("empty")
+        self.weaker = QPushButton("Show weaker matches")
+        self.weaker.clicked.connect(self._show_weaker)
+        lay.addStretch(1)
+        lay.addWidget(self.empty_label)
+        lay.addWidget(self.weaker, 0, Qt.AlignCenter)
+        lay.addStretch(2)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.grid)
+        self.stack.addWidget(self.empty)
+        top = QHBoxLayout()
+        top.addWidget(self.search, 1)
+        top.addWidget(QLabel("Sort:"))
+        top.addWidget(self.sort)
+        central = QWidget()
+        v = QVBoxLayout(central)
+        v.addLayout(top)
+        v.addWidget(self.related)
+        v.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+
+    def _build_similar_pane(self) -> None:
+        self.similar_dock = QDockWidget("Similar photos", self)
+        self.similar_dock.setObjectName("similar")
+        w = QWidget()
+        v = QVBoxLayout(w)
+        self.subject_label = QLabel("Right-click a photo and choose Find similar")
+        self.subject_label.setWordWrap(True)
+        self.detail = QSlider(Qt.Horizontal)
+        self.detail.setRange(0, 100)
+        self.detail.setToolTip("Left: the same kind of scene. Right: near-duplicates.")
+        self.detail.sliderReleased.connect(self.refresh_similar)
+        ends = QHBoxLayout()
+        ends.addWidget(QLabel("Same kind of scene"))
+        ends.addStretch(1)
+        ends.addWidget(QLabel("Near-duplicates"))
+        self.focus = QLineEdit()
+        self.focus.setPlaceholderText("Focus on... (e.g. cat)")
+        self.focus.returnPressed.connect(self.refresh_similar)
+        self.similar_grid = grid_view(self.similar_results, 128)
+        self.similar_grid.clicked.connect(self._similar_clicked)
+        self.similar_grid.doubleClicked.connect(lambda idx: self.open_viewer(idx, self.similar_results))
+        for widget in (self.subject_label,):
+            v.addWidget(widget)
+        v.addLayout(ends)
+        v.addWidget(self.detail)
+        v.addWidget(self.focus)
+        v.addWidget(self.similar_grid, 1)
+        self.similar_dock.setWidget(w)
+        self.similar_dock.setMinimumWidth(330)
+        self.addDockWidget(Qt.RightDockWidgetArea, self.similar_dock)
+        self.similar_dock.hide()
+
+    def _build_tags_pane(self) -> None:
+        self.tags_dock = QDockWidget("Tags", self)
+        self.tags_dock.setObjectName("tags")
+        w = QWidget()
+        v = QVBoxLayout(w)
+        self.tag_filter = QLineEdit()
+        self.tag_filter.setPlaceholderText("Filter tags")
+        self.tags_model = TagsModel(self)
+        self.tags_proxy = QSortFilterProxyModel(self)
+        self.tags_proxy.setSourceModel(self.tags_model)
+        self.tags_proxy.setFilterCaseSensitivity(Qt.CaseInsensitive)
+        self.tags_proxy.setFilterKeyColumn(0)
+        self.tag_filter.textChanged.connect(self.tags_proxy.setFilterFixedString)
+        self.tags_view = QTableView()
+        self.tags_view.setModel(self.tags_proxy)
+        self.tags_view.setSortingEnabled(True)
+        self.tags_view.sortByColumn(1, Qt.DescendingOrder)
+        self.tags_view.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.tags_view.verticalHeader().hide()
+        self.tags_view.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
+        self.tags_view.clicked.connect(self._tag_clicked)
+        v.addWidget(self.tag_filter)
+        v.addWidget(self.tags_view, 1)
+        self.tags_dock.setWidget(w)
+        self.addDockWidget(Qt.LeftDockWidgetArea, self.tags_dock)
+
+    def _build_folders_pane(self) -> None:
+        self.folders_dock = QDockWidget("Folders", self)
+        self.folders_dock.setObjectName("folders")
+        w = QWidget()
+        v = QVBoxLayout(w)
+        self.folder_list = QListWidget()
+        buttons = QHBoxLayout()
+        add = QPushButton("Add folder...")
+        add.clicked.connect(self.choose_folder)
+        remove = QPushButton("Remove")
+        remove.clicked.connect(self.remove_selected_folder)
+        buttons.addWidget(add)
+        buttons.addWidget(remove)
+        v.addWidget(self.folder_list, 1)
+        v.addLayout(buttons)
+        self.folders_dock.setWidget(w)
+        self.addDockWidget(Qt.LeftDockWidgetArea, self.folders_dock)
+
+    def _build_status(self) -> None:
+        bar = self.statusBar()
+        self.progress_label = QLabel("")
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(260)
+        self.progress.hide()
+        self.pause_button = QToolButton()
+        self.pause_button.setText("Pause")
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.pause_button.hide()
+        self.failures_button = QToolButton()
+        self.failures_button.clicked.connect(self.show_failures)
+        self.failures_button.hide()
+        self.device_label = QLabel("")
+        bar.addPermanentWidget(self.progress_label)
+        bar.addPermanentWidget(self.progress)
+        bar.addPermanentWidget(self.pause_button)
+        bar.addPermanentWidget(self.failures_button)
+        bar.addPermanentWidget(self.device_label)
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        add = QAction("&Add photo folder...", self, shortcut=QKeySequence("Ctrl+O"), triggered=self.choose_folder)
+        settings = QAction("&Settings...", self, shortcut=QKeySequence("Ctrl+,"), triggered=self.open_settings)
+        paste = QAction("Search by &pasted image", self, shortcut=QKeySequence.Paste, triggered=self.paste_image)
+        quit_ = QAction("&Quit", self, shortcut=QKeySequence.Quit, triggered=self.close)
+        for a in (add, paste, settings, quit_):
+            file_menu.addAction(a)
+        view = self.menuBar().addMenu("&View")
+        for dock in (self.tags_dock, self.folders_dock, self.similar_dock):
+            view.addAction(dock.toggleViewAction())
+        find = QAction("Focus search", self, shortcut=QKeySequence.Find, triggered=self.search.setFocus)
+        self.addAction(find)
+
+    # -- search -----------------------------------------------------------------------------
+
+    @property
+    def threshold(self) -> float:
+        try:
+            return float(self.catalog.model.manifest.get("match_threshold", -1.0))
+        except PhotolensError:
+            return -1.0
+
+    def show_recent(self) -> None:
+        """Before any query: the library's photos, newest first."""
+        def work():
+            rows = self.catalog.store.query(
+                "SELECT id FROM photos WHERE status = 'indexed' ORDER BY coalesce(taken, mtime_ns / 1e9) DESC LIMIT ?",
+                [MAX_RESULTS])
+            from ..engine.search import Result
+
+            found = self.catalog.store.photos_by_ids([r[0] for r in rows])
+            return [Result(r[0], found[r[0]].path, 1.0) for r in rows if r[0] in found]
+
+        self.tasks.read(work, self._show_recent)
+
+    def _show_recent(self, results) -> None:
+        if self.search.text().strip():
+            return
+        self.results.set_results(results)
+        self.stack.setCurrentWidget(self.grid)
+
+    def run_search(self) -> None:
+        text = self.search.text().strip()
+        self.search_serial += 1
+        serial = self.search_serial
+        if not text:
+            self.related.clear()
+            self.show_recent()
+            return
+        if text != self.last_query:
+            self.show_weaker = False
+        self.last_query = text
+        by_date = self.sort.currentIndex() == 1
+        weaker, threshold = self.show_weaker, self.threshold
+
+        def work():
+            results = self.catalog.search(text, k=MAX_RESULTS)
+            strong = [r for r in results if r.score >= threshold]
+            shown = results if weaker else strong
+            if by_date:
+                dates = self.catalog.store.taken_dates([r.id for r in shown])
+                shown = sorted(shown, key=lambda r: -dates.get(r.id, 0))
+            related = self.catalog.related_words(text) if hasattr(self.catalog, "related_words") else []
+            return shown, len(results), related
+
+        self.tasks.read(work, lambda res: self._show_results(serial, text, *res),
+                        lambda e: self._search_failed(serial, e))
+
+    def _show_results(self, serial: int, text: str, shown, total: int, related) -> None:
+        if serial != self.search_serial:
+            return  # a newer search is on its way
+        self.results.set_results(shown)
+        if related:
+            links = ", ".join(f'<a href="{w}">{w}</a>' for w in related)
+            self.related.setText(f"Related: {links}")
+        else:
+            self.related.clear()
+        if shown:
+            self.stack.setCurrentWidget(self.grid)
+            self.statusBar().showMessage(f"{len(shown):,} photos for “{text}”", 5000)
+        else:
+            self.empty_label.setText(f"No good matches for “{text}”")
+            self.weaker.setVisible(total > 0)
+            self.stack.setCurrentWidget(self.empty)
+        self.search_done.emit(len(shown))
+
+    def _search_failed(self, serial: int, error: Exception) -> None:
+        if serial != self.search_serial:
+            return
+        self.results.set_results([])
+        self.empty_label.setText(str(error))
+        self.weaker.hide()
+        self.stack.setCurrentWidget(self.empty)
+        self.search_done.emit(0)
+
+    def _show_weaker(self) -> None:
+        self.show_weaker = True
+        self.run_search()
+
+    def search_by_image(self, path: str, extra: str = "") -> None:
+        text = f'{IMAGE_PREFIX}"{path}"' + (f" + {extra}" if extra else "")
+        self.search.setText(text)
+        self.run_search()
+
+    # -- drop and paste ---------------------------------------------------------------------
+
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls() or event.mimeData().hasImage():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        urls = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if urls:
+            self.search_by_image(urls[0])
+        elif event.mimeData().hasImage():
+            self._search_qimage(event.mimeData().imageData())
+
+    def paste_image(self) -> None:
+        if self.search.hasFocus():
+            self.search.paste()
+            return
+        mime = QGuiApplication.clipboard().mimeData()
+        if mime.hasUrls() and mime.urls()[0].isLocalFile():
+            self.search_by_image(mime.urls()[0].toLocalFile())
+        elif mime.hasImage():
+            self._search_qimage(mime.imageData())
+
+    def _search_qimage(self, image) -> None:
+        path = cache_dir() / "pasted.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        image.save(str(path))
+        self.search_by_image(str(path))
+
+    # -- context menu and viewer ------------------------------------------------------------
+
+    def _grid_menu(self, pos) -> None:
+        index = self.grid.indexAt(pos)
+        if not index.isValid():
+            return
+        path = index.data(PathRole)
+        menu = QMenu(self)
+        menu.addAction("Find similar", lambda: self.find_similar(index.data(IdRole), path))
+        menu.addAction("Open", lambda: self.open_viewer(index))
+        menu.addAction("Open containing folder",
+                       lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path))))
+        menu.addAction("Copy path", lambda: QGuiApplication.clipboard().setText(path))
+        menu.addAction("Search this photo at night", lambda: self.search_by_image(path, "at night"))
+        menu.exec(self.grid.viewport().mapToGlobal(pos))
+
+    def open_viewer(self, index: QModelIndex, model: ResultsModel | None = None) -> None:
+        from .viewer import Viewer
+
+        model = model or self.results
+        Viewer(self.catalog, self.tasks, model, index.row(), self).show()
+
+    # -- similar pane -----------------------------------------------------------------------
+
+    def find_similar(self, photo_id: int, path: str) -> None:
+        self.subject = photo_id
+        self.subject_label.setText(f"Like: {os.path.basename(path)}")
+        self.similar_dock.show()
+        self.refresh_similar()
+
+    def refresh_similar(self) -> None:
+        if self.subject is None:
+            return
+        subject, focus, detail = self.subject, self.focus.text().strip() or None, self.detail.value() / 100
+        self.tasks.read(lambda: self.catalog.similar(subject, k=SIMILAR_RESULTS, focus=focus, detail=detail),
+                        self._show_similar)
+
+    def _show_similar(self, results) -> None:
+        self.similar_results.set_results(results)
+        self.similar_done.emit(len(results))
+
+    def _similar_clicked(self, index: QModelIndex) -> None:
+        self.find_similar(index.data(IdRole), index.data(PathRole))
+
+    # -- tags -------------------------------------------------------------------------------
+
+    def refresh_tags(self) -> None:
+        self.tasks.read(self.catalog.store.tag_counts, self.tags_model.set_tags)
+
+    def _tag_clicked(self, index: QModelIndex) -> None:
+        tag = self.tags_proxy.index(index.row(), 0).data()
+        self.show_tag(tag)
+
+    def show_tag(self, tag: str) -> None:
+        from ..engine.search import Result
+
+        def work():
+            hits = self.catalog.store.photos_with_tag(tag)
+            rows = self.catalog.store.photos_by_ids([h[0] for h in hits])
+            return [Result(pid, rows[pid].path, score) for pid, score in hits if pid in rows]
+
+        self.search.blockSignals(True)
+        self.search.setText("")
+        self.search.blockSignals(False)
+        self.tasks.read(work, lambda res: self._show_results(self.search_serial, f"tag: {tag}", res, len(res), []))
+
+    # -- folders and indexing ---------------------------------------------------------------
+
+    def welcome(self) -> None:
+        pictures = QStandardPaths.writableLocation(QStandardPaths.PicturesLocation) or str(Path.home())
+        box = QMessageBox(self)
+        box.setWindowTitle("Welcome to Photolens")
+        box.setText("Photolens searches your photos by what you remember: “dog on beach”, “birthday cake”.\n\n"
+                    f"Add your Pictures folder ({pictures}) to start? Indexing runs in the background; "
+                    "your photos are never changed or uploaded.")
+        use = box.addButton("Add Pictures", QMessageBox.AcceptRole)
+        other = box.addButton("Choose another folder...", QMessageBox.ActionRole)
+        box.addButton("Later", QMessageBox.RejectRole)
+        box.setModal(False)
+        box.buttonClicked.connect(lambda b: self.add_folder(pictures) if b is use else
+                                  (self.choose_folder() if b is other else None))
+        box.show()
+
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add a photo folder")
+        if folder:
+            self.add_folder(folder)
+
+    def add_folder(self, folder: str) -> None:
+        def work():
+            self.catalog.add_folder(folder)
+
+        self.tasks.write(work, lambda _: (self.refresh_folders(), self.start_indexing()),
+                         lambda e: QMessageBox.warning(self, "Photolens", str(e)))
+
+    def remove_selected_folder(self) -> None:
+        item = self.folder_list.currentItem()
+        if item is None:
+            return
+        path = item.data(Qt.UserRole)
+        if QMessageBox.question(self, "Remove folder",
+                                f"Stop searching {path}?\nThe photos on disk are not touched.") != QMessageBox.Yes:
+            return
+        self.tasks.write(lambda: self.catalog.remove_folder(path), lambda _: (self.refresh_folders(), self.run_search()))
+
+    def refresh_folders(self) -> None:
+        def show(folders):
+            self.folder_list.clear()
+            for f in folders:
+                state = "" if f["online"] else "  (offline)"
+                self.folder_list.addItem(f"{os.path.basename(f['path']) or f['path']}  ·  {f['photos']:,}{state}")
+                item = self.folder_list.item(self.folder_list.count() - 1)
+                item.setData(Qt.UserRole, f["path"])
+                item.setToolTip(f["path"])
+
+        self.tasks.read(self.catalog.folders, show)
+
+    def start_indexing(self) -> None:
+        if self.control is not None:
+            return
+        self.control = Control()
+        control = self.control
+        self.progress.setRange(0, 0)
+        self.progress.show()
+        self.pause_button.show()
+        self.progress_label.setText("Looking for new photos...")
+        self.tasks.write(lambda: self.catalog.index_all(progress=self._relay.progress.emit, control=control),
+                         self._indexing_done, self._indexing_failed)
+
+    def _show_progress(self, p: Progress) -> None:
+        self.progress.setRange(0, max(1, p.total))
+        self.progress.setValue(p.done)
+        eta = f", {p.eta:,.0f} s left" if p.eta is not None and p.done < p.total else ""
+        paused = " (paused)" if self.control is not None and self.control.paused else ""
+        self.progress_label.setText(f"Indexing {p.done:,}/{p.total:,} · {p.rate:,.1f} photos/s{eta}{paused}")
+
+    def toggle_pause(self) -> None:
+        if self.control is None:
+            return
+        if self.control.paused:
+            self.control.resume()
+            self.pause_button.setText("Pause")
+        else:
+            self.control.pause()
+            self.pause_button.setText("Resume")
+        self.progress_label.setText(self.progress_label.text().replace(" (paused)", "") +
+                                    (" (paused)" if self.control.paused else ""))
+
+    def _indexing_done(self, summary: dict) -> None:
+        self.control = None
+        self.progress.hide()
+        self.pause_button.hide()
+        self.progress_label.setText(f"{summary['embedded']:,} new photos indexed" if summary["embedded"] else "Up to date")
+        self._update_failures()
+        self.refresh_folders()
+        self.refresh_tags()
+        self.device_label.setText(f"{self.catalog.model.title} · {self.catalog.embedder.device_name.upper()}")
+        self.run_search()
+        self.index_done.emit(summary)
+
+    def _indexing_failed(self, error: Exception) -> None:
+        self.control = None
+        self.progress.hide()
+        self.pause_button.hide()
+        self.progress_label.setText(f"Indexing stopped: {error}")
+
+    def _update_failures(self) -> None:
+        n = self.catalog.store.counts(self.catalog.model.name)["failed"]
+        self.failures_button.setText(f"{n} could not be read")
+        self.failures_button.setVisible(n > 0)
+
+    def show_failures(self) -> None:
+        failures = self.catalog.failures()
+        text = "\n".join(f"{f['path']}\n    {f['reason']}" for f in failures[:500])
+        box = QMessageBox(QMessageBox.Information, "Photos that could not be read",
+                          f"{len(failures)} files could not be indexed. They are left as they are on disk.",
+                          parent=self)
+        box.setDetailedText(text)
+        box.show()
+
+    def open_settings(self) -> None:
+        from .settings import SettingsDialog
+
+        SettingsDialog(self.catalog, self).exec()
+
+    def closeEvent(self, event) -> None:
+        if self.control is not None:
+            self.control.cancel()
+        self.tasks.wait(10_000)
+        super().closeEvent(event)

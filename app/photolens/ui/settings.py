@@ -1,0 +1,58 @@
+"""Settings: model, device (showing the active one), thumbnail size, library location."""
+from __future__ import annotations
+
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QMessageBox, QSpinBox)
+
+from ..engine import models as registry
+from ..engine.embedder import DEVICES, available_providers
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, catalog, parent=None):
+        super().__init__(parent)
+        self.catalog = catalog
+        self.setWindowTitle("Photolens settings")
+        form = QFormLayout(self)
+        self.model = QComboBox()
+        self.known = registry.known_models()
+        for name, info in self.known.items():
+            self.model.addItem(f"{info.title}{'' if info.installed else '  (not installed)'}", name)
+        self.model.setCurrentIndex(max(0, self.model.findData(catalog.model.name)))
+        self.device = QComboBox()
+        self.device.addItems(list(DEVICES))
+        self.device.setCurrentText(catalog.device)
+        active = QLabel(f"Active: {catalog.embedder.provider} · available: {', '.join(available_providers())}")
+        active.setWordWrap(True)
+        self.thumbs = QSpinBox(minimum=96, maximum=384, singleStep=32, value=catalog.settings.thumbnail_size)
+        location = QLabel(str(catalog.dir))
+        location.setToolTip("Start Photolens with --library DIR (or PHOTOLENS_LIBRARY) to use another library")
+        form.addRow("Model", self.model)
+        form.addRow("", QLabel("Install another: photolens models install NAME (needs internet)"))
+        form.addRow("Device", self.device)
+        form.addRow("", active)
+        form.addRow("Thumbnail size", self.thumbs)
+        form.addRow("Library", location)
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.accepted.connect(self.apply)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def apply(self) -> None:
+        name = self.model.currentData()
+        try:
+            if self.known[name].installed and name != self.catalog.model.name:
+                self.catalog.use_model(name)
+            elif not self.known[name].installed:
+                QMessageBox.information(self, "Photolens", f"Install it first: photolens models install {name}")
+                return
+            if self.device.currentText() != self.catalog.device:
+                self.catalog.set_device(self.device.currentText())
+        except Exception as e:
+            QMessageBox.warning(self, "Photolens", str(e))
+            return
+        self.catalog.settings.thumbnail_size = self.thumbs.value()
+        self.catalog.settings.save(self.catalog.dir)
+        parent = self.parent()
+        if parent is not None and hasattr(parent, "start_indexing"):
+            parent.start_indexing()
+        self.accept()
