@@ -370,8 +370,10 @@ class MainWindow(QMainWindow):
 
     def _grid_menu(self, pos) -> None:
         index = self.grid.indexAt(pos)
-        if not index.isValid():
-            return
+        if index.isValid():
+            self.context_menu(index).exec(self.grid.viewport().mapToGlobal(pos))
+
+    def context_menu(self, index: QModelIndex) -> QMenu:
         path = index.data(PathRole)
         menu = QMenu(self)
         menu.addAction("Find similar", lambda: self.find_similar(index.data(IdRole), path))
@@ -379,8 +381,8 @@ class MainWindow(QMainWindow):
         menu.addAction("Open containing folder",
                        lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path))))
         menu.addAction("Copy path", lambda: QGuiApplication.clipboard().setText(path))
-        menu.addAction("Search this photo at night", lambda: self.search_by_image(path, "at night"))
-        menu.exec(self.grid.viewport().mapToGlobal(pos))
+        menu.addAction("This photo, but at night", lambda: self.search_by_image(path, "at night"))
+        return menu
 
     def open_viewer(self, index: QModelIndex, model: ResultsModel | None = None) -> None:
         from .viewer import Viewer

@@ -1,0 +1,154 @@
+"""The desktop app, headless (pytest-qt, offscreen), with real engine objects on a small real library."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import Qt  # noqa: E402
+
+from conftest import dataset, write_photo  # noqa: E402
+from photolens.engine import Catalog  # noqa: E402
+from photolens.engine.search import Result  # noqa: E402
+from photolens.ui.main_window import MainWindow  # noqa: E402
+from photolens.ui.models import ResultsModel, TagsModel  # noqa: E402
+
+
+def colored_library(folder: Path) -> Path:
+    for i, color in enumerate([(220, 20, 20), (230, 40, 30), (20, 200, 30), (30, 30, 220), (200, 200, 30)]):
+        write_photo(folder / f"{i}.jpg", color=color, size=(120, 90))
+    return folder
+
+
+@pytest.fixture
+def window(qtbot, catalog, tmp_path):
+    folder = colored_library(tmp_path / "photos")
+    catalog.add_folder(folder)
+    catalog.index_all()
+    catalog.store.set_user_tag(catalog.photo_id(str(folder / "0.jpg")), "red things")
+    catalog.store.set_user_tag(catalog.photo_id(str(folder / "1.jpg")), "red things")
+    w = MainWindow(catalog, welcome=False)
+    qtbot.addWidget(w)
+    w.show()
+    with qtbot.waitSignal(w.index_done, timeout=20_000):
+        pass
+    yield w
+    w.close()
+
+
+def test_window_title_and_typing_a_query_fills_the_grid(qtbot, window):
+    assert "Photolens" in window.windowTitle()
+    with qtbot.waitSignal(window.search_done, timeout=10_000) as blocker:
+        qtbot.keyClicks(window.search, "red")
+    assert blocker.args[0] > 0
+    assert window.results.rowCount() == blocker.args[0]
+    assert window.stack.currentWidget() is window.grid
+
+
+def test_right_click_find_similar_fills_the_pane(qtbot, window):
+    with qtbot.waitSignal(window.search_done, timeout=10_000):
+        window.search.setText("red")
+    index = window.results.index(0)
+    subject = index.data(Qt.UserRole + 3)
+    menu = window.context_menu(index)  # what a right-click on the photo opens
+    action = next(a for a in menu.actions() if a.text() == "Find similar")
+    with qtbot.waitSignal(window.similar_done, timeout=10_000) as blocker:
+        action.trigger()
+    assert blocker.args[0] == 4  # every other photo, and never the subject itself
+    assert window.similar_dock.isVisible()
+    assert subject not in [r.id for r in window.similar_results.results]
+    # Clicking a photo in the pane makes it the new subject.
+    with qtbot.waitSignal(window.similar_done, timeout=10_000):
+        window.similar_grid.clicked.emit(window.similar_results.index(0))
+    assert window.subject != subject
+
+
+def test_clicking_a_tag_filters_the_grid(qtbot, window):
+    qtbot.waitUntil(lambda: window.tags_model.rowCount() > 0, timeout=5_000)
+    row = next(i for i in range(window.tags_proxy.rowCount()) if window.tags_proxy.index(i, 0).data() == "red things")
+    with qtbot.waitSignal(window.search_done, timeout=10_000) as blocker:
+        window.tags_view.clicked.emit(window.tags_proxy.index(row, 0))
+    assert blocker.args[0] == 2
+    assert {Path(r.path).name for r in window.results.results} == {"0.jpg", "1.jpg"}
+
+
+def test_adding_a_folder_shows_progress_then_results(qtbot, window, tmp_path):
+    more = tmp_path / "more"
+    for i in range(40):
+        write_photo(more / f"{i}.png", color=(5 * i, 120, 255 - 5 * i), size=(200, 150))
+    progress = []
+    window._relay.progress.connect(lambda p: progress.append((p.done, p.total)))
+    with qtbot.waitSignal(window.index_done, timeout=60_000) as blocker:
+        window.add_folder(str(more))
+    assert blocker.args[0]["embedded"] == 40
+    assert progress and progress[-1] == (40, 40)
+    assert window.folder_list.count() == 2 or qtbot.waitUntil(lambda: window.folder_list.count() == 2)
+    with qtbot.waitSignal(window.search_done, timeout=10_000) as done:
+        window.search.setText("blue")
+    assert done.args[0] > 0
+
+
+def test_a_query_with_no_good_match_shows_the_empty_state(qtbot, window, monkeypatch):
+    monkeypatch.setitem(window.catalog.model.manifest, "match_threshold", 2.0)  # no cosine reaches 2
+    with qtbot.waitSignal(window.search_done, timeout=10_000) as blocker:
+        window.search.setText("green")
+    assert blocker.args[0] == 0
+    assert window.stack.currentWidget() is window.empty
+    assert "No good matches" in window.empty_label.text()
+    assert window.weaker.isVisibleTo(window)
+    with qtbot.waitSignal(window.search_done, timeout=10_000) as weaker:
+        window.weaker.click()
+    assert weaker.args[0] == 5
+
+
+def test_a_malformed_query_shows_its_message(qtbot, window):
+    with qtbot.waitSignal(window.search_done, timeout=10_000):
+        window.search.setText('"unclosed')
+    assert window.stack.currentWidget() is window.empty and "quote" in window.empty_label.text()
+
+
+def test_results_model_passes_qtmodeltester(qtmodeltester, tmp_path):
+    photo = write_photo(tmp_path / "a.jpg")
+    model = ResultsModel(tmp_path / "thumbs", 64)
+    model.set_results([Result(1, str(photo), 0.9), Result(2, str(tmp_path / "missing.jpg"), 0.5)])
+    qtmodeltester.check(model)
+
+
+def test_tags_model_passes_qtmodeltester(qtmodeltester):
+    model = TagsModel()
+    model.set_tags([{"tag": "dog", "count": 3}, {"tag": "beach", "count": 1}])
+    qtmodeltester.check(model)
+
+
+def test_real_photos_search_in_the_app(qtbot, tmp_path):
+    """The built-in model on real photos: typing 'elephant' shows an elephant first."""
+    from conftest import needs_builtin, use_model
+    import json
+
+    needs_builtin()
+    coco = dataset("coco-mini")
+    everything = json.loads((coco / "labels.json").read_text())["images"]
+    entries = everything[:40] + [e for e in everything[40:] if "elephant" in e["classes"]]
+    photos = tmp_path / "coco"
+    photos.mkdir()
+    for e in entries:
+        shutil.copy(coco / e["file"], photos / Path(e["file"]).name)
+    lib = tmp_path / "lib"
+    use_model(lib, "builtin")
+    cat = Catalog(lib, device="cpu")
+    cat.add_folder(photos)
+    w = MainWindow(cat, welcome=False)
+    qtbot.addWidget(w)
+    with qtbot.waitSignal(w.index_done, timeout=120_000):
+        pass
+    with qtbot.waitSignal(w.search_done, timeout=10_000) as blocker:
+        qtbot.keyClicks(w.search, "elephant")
+    assert blocker.args[0] > 0
+    first = Path(w.results.results[0].path).name
+    assert "elephant" in next(e["classes"] for e in entries if Path(e["file"]).name == first)
+    w.close()
+    cat.close()
