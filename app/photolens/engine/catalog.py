@@ -179,6 +179,24 @@ class Catalog:
             raise QueryError(f"{path} is not in the library")
         return row.id
 
+    # -- tags and concepts ------------------------------------------------------------------
+
+    def related_words(self, text: str, k: int = 5) -> list[str]:
+        from .query import parse_query
+
+        tagger = self.tagger
+        phrase = parse_query(text).positive_text
+        return tagger.related_words(phrase, k) if tagger is not None and phrase else []
+
+    @property
+    def concepts(self):
+        from .tagging import ConceptTeacher
+
+        return ConceptTeacher(self.store, self.embedder.model.name)
+
+    def retag(self) -> int:
+        return self.tagger.retag_all() if self.tagger is not None else 0
+
     # -- status -----------------------------------------------------------------------------
 
     def status(self) -> dict:

@@ -153,14 +153,15 @@ class Searcher:
     # -- results ----------------------------------------------------------------------------
 
     def _results(self, hits: list[tuple[int, float]]) -> list[Result]:
-        rows = self.store.photos_by_ids([i for i, _ in hits])
-        offline = self._offline_folders()
+        return self._results_for(self.store, hits)
+
+    @staticmethod
+    def _results_for(store: Store, hits: list[tuple[int, float]]) -> list[Result]:
+        rows = store.photos_by_ids([i for i, _ in hits])
+        offline = {r[0] for r in store.query("SELECT id FROM folders WHERE online = 0")}
         out = []
         for pid, score in hits:
             row = rows.get(pid)
             if row is not None:
                 out.append(Result(pid, row.path, score, row.folder_id in offline))
         return out
-
-    def _offline_folders(self) -> set[int]:
-        return {r[0] for r in self.store.query("SELECT id FROM folders WHERE online = 0")}

@@ -1,12 +1,261 @@
-"""Auto-tagging (filled in by the tagging work)."""
+"""Auto-tags, related words and taught concepts: the words nearest to a photo, to a query, and
+small classifiers learned from the user's own examples.
+
+Tag scores are z-scores: a term's cosine similarity to a photo, standardised by how similar
+that term is to photos in general (its mean and spread over a reference set of photos). Raw
+cosines are not comparable across terms ("person" is close to almost every photo); z-scores
+are, so one calibrated threshold serves the whole vocabulary.
+"""
 from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .config import bundled_models_dir
+from .embedder import Embedder, normalize
+from .store import Store
+
+PROMPT = "a photo of {}"
+MAX_TAGS = 8  # more than this per photo is noise to a person browsing tags
+# Default z-score threshold where a model has not been calibrated: chosen on coco-mini for the
+# built-in model (see `photolens eval`), which is what users without a calibration run get.
+DEFAULT_THRESHOLD = 2.0
+MIN_REFERENCE = 50  # photos needed before the library's own statistics replace the reference set
+
+
+@lru_cache(maxsize=1)
+def vocabulary() -> dict:
+    return json.loads((bundled_models_dir() / "data" / "vocabulary.json").read_text())
+
+
+def terms() -> list[str]:
+    return [t["term"] for t in vocabulary()["terms"]]
+
+
+@dataclass
+class TermStats:
+    mean: np.ndarray
+    std: np.ndarray
 
 
 class Tagger:
+    def __init__(self, store: Store, embedder: Embedder, words: list[str] | None = None,
+                 threshold: float | None = None):
+        self.store = store
+        self.embedder = embedder
+        self.words = words or terms()
+        self.threshold = threshold if threshold is not None else float(
+            embedder.model.manifest.get("tag_threshold", DEFAULT_THRESHOLD))
+        self._vectors: np.ndarray | None = None
+        self._stats: TermStats | None = None
+
     @classmethod
-    def for_model(cls, store, embedder):
-        return None
+    def for_model(cls, store: Store, embedder: Embedder) -> "Tagger | None":
+        try:
+            vocabulary()
+        except (OSError, ValueError):
+            return None
+        return cls(store, embedder)
+
+    @property
+    def model(self) -> str:
+        return self.embedder.model.name
+
+    @property
+    def vectors(self) -> np.ndarray:
+        if self._vectors is None:
+            self._vectors = self.embedder.embed_texts([PROMPT.format(w) for w in self.words])
+        return self._vectors
+
+    def stats(self, reference: np.ndarray | None = None) -> TermStats:
+        """Each term's mean and spread of similarity over a reference set of photos: the
+        library itself once it is large enough."""
+        if reference is not None:
+            return self._compute_stats(reference)
+        if self._stats is None:
+            _, mat = self.store.vectors(self.model)
+            if len(mat) < MIN_REFERENCE:
+                return self._compute_stats(mat) if len(mat) >= 5 else TermStats(np.zeros(len(self.words)),
+                                                                                 np.full(len(self.words), 0.05))
+            self._stats = self._compute_stats(mat)
+        return self._stats
+
+    def _compute_stats(self, mat: np.ndarray) -> TermStats:
+        sims = mat @ self.vectors.T
+        return TermStats(sims.mean(0), np.maximum(sims.std(0), 1e-3))
+
+    def scores(self, embeddings: np.ndarray, stats: TermStats | None = None) -> np.ndarray:
+        st = stats or self.stats()
+        return (embeddings @ self.vectors.T - st.mean) / st.std
+
+    def tags_for(self, embeddings: np.ndarray, stats: TermStats | None = None,
+                 threshold: float | None = None, allowed: np.ndarray | None = None) -> list[list[tuple[str, float]]]:
+        z = self.scores(embeddings, stats)
+        if allowed is not None:
+            z = np.where(allowed, z, -np.inf)
+        thr = self.threshold if threshold is None else threshold
+        out = []
+        for row in z:
+            top = np.argsort(-row)[:MAX_TAGS]
+            out.append([(self.words[i], float(row[i])) for i in top if row[i] >= thr])
+        return out
+
+    def on_batch(self, ids: list[int], outputs: dict[str, np.ndarray]) -> None:
+        """Called by the indexer inside its transaction: tag the photos it just embedded."""
+        self.apply(ids, outputs["embedding"])
+
+    def apply(self, ids: list[int], embeddings: np.ndarray) -> None:
+        tags = self.tags_for(embeddings)
+        items = []
+        for pid, t in zip(ids, tags):
+            rejected = self.store.rejected_tags(pid)
+            items.append((pid, [(w, s) for w, s in t if w not in rejected]))
+        self.store.replace_auto_tags(self.model, items)
+        self.store.mark_tagged(ids, self.model)
+
+    def retag_all(self) -> int:
+        """Recompute auto tags for photos tagged by another model (or not yet): after a model
+        switch, or once the library is large enough for its own statistics."""
+        ids = self.store.photos_to_tag(self.model)
+        vecs = self.store.vectors_for(ids, self.model, "embedding")
+        ids = [i for i in ids if i in vecs]
+        with self.store.transaction():
+            for start in range(0, len(ids), 1000):
+                chunk = ids[start:start + 1000]
+                self.apply(chunk, np.stack([vecs[i] for i in chunk]))
+        return len(ids)
+
+    def related_words(self, text: str, k: int = 5) -> list[str]:
+        """Vocabulary terms nearest to a query (text to text), leaving out the query's own words."""
+        q = self.embedder.embed_text(text)
+        sims = self.vectors @ q
+        own = set(text.lower().split())
+        out = []
+        for i in np.argsort(-sims):
+            w = self.words[i]
+            if w in own or w in text.lower():
+                continue
+            out.append(w)
+            if len(out) == k:
+                break
+        return out
 
 
-def measure_tags(cat, entries, dataset, calibration, device):
-    return None
+class ConceptTeacher:
+    """Learns a new tag from a handful of the user's photos: a logistic-regression classifier on
+    the photos' vectors, with the user's rejections and the rest of the library as negatives."""
+
+    def __init__(self, store: Store, model: str):
+        self.store, self.model = store, model
+
+    def add_example(self, concept: str, photo_id: int, positive: bool) -> None:
+        self.store.set_concept_example(concept, photo_id, positive)
+
+    def propose(self, concept: str, k: int = 50):
+        from .search import Searcher
+
+        pos, neg = self.store.concept_examples(concept)
+        if not pos:
+            return []
+        ids, mat = self.store.vectors(self.model)
+        index = {int(i): n for n, i in enumerate(ids)}
+        pos_rows = [index[p] for p in pos if p in index]
+        neg_rows = [index[n] for n in neg if n in index]
+        w, b = train_logistic(mat, pos_rows, neg_rows)
+        scores = 1 / (1 + np.exp(-(mat @ w + b)))
+        tagged = {pid for pid, _ in self.store.photos_with_tag(concept)}
+        order = [i for i in np.argsort(-scores) if int(ids[i]) not in set(pos) | set(neg) | tagged][:k]
+        return Searcher._results_for(self.store, [(int(ids[i]), float(scores[i])) for i in order])
+
+
+def train_logistic(mat: np.ndarray, pos: list[int], neg: list[int], steps: int = 300, l2: float = 1e-2,
+                   lr: float = 0.5) -> tuple[np.ndarray, float]:
+    """Positives against explicit negatives plus every other photo as weak background (weighted
+    so a handful of examples still counts): plain gradient descent, no extra dependency."""
+    y = np.zeros(len(mat), np.float32)
+    y[pos] = 1
+    weight = np.full(len(mat), 0.5 / max(1, len(mat) - len(pos)), np.float32)
+    weight[pos] = 0.5 / len(pos)
+    if neg:
+        weight[neg] = 1.0 / len(neg)
+        weight /= weight.sum()
+    w = np.zeros(mat.shape[1], np.float32)
+    b = 0.0
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-(mat @ w + b)))
+        g = weight * (p - y)
+        w -= lr * (mat.T @ g * 10 + l2 * w)
+        b -= lr * float(g.sum()) * 10
+    return w, b
+
+
+# -- measurement ---------------------------------------------------------------------------
+
+def coco_terms(tagger: Tagger) -> tuple[np.ndarray, dict[str, str]]:
+    """Which vocabulary terms stand for COCO classes (for measuring against COCO labels)."""
+    mapping = vocabulary()["coco_map"]
+    allowed = np.array([w in set(mapping.values()) for w in tagger.words])
+    return allowed, mapping
+
+
+def _prf(tagger, mat, entries, stats, threshold, allowed, mapping) -> tuple[float, float]:
+    tp = fp = fn = 0
+    for tags, e in zip(tagger.tags_for(mat, stats, threshold, allowed), entries):
+        truth = {mapping.get(c, c) for c in e.get("classes") or []}
+        got = {w for w, _ in tags}
+        tp += len(got & truth)
+        fp += len(got - truth)
+        fn += len(truth - got)
+    return (tp / (tp + fp) if tp + fp else 1.0), (tp / (tp + fn) if tp + fn else 0.0)
+
+
+def calibrate(tagger: Tagger, mat: np.ndarray, entries: list[dict], min_precision: float = 0.6) -> float:
+    """The threshold with the best recall at precision >= min_precision (best F1 if none reaches it)."""
+    allowed, mapping = coco_terms(tagger)
+    stats = tagger.stats(mat)
+    best, best_f1 = None, (-1.0, None)
+    for thr in np.arange(0.5, 6.0, 0.1):
+        p, r = _prf(tagger, mat, entries, stats, thr, allowed, mapping)
+        if p >= min_precision and (best is None or r > best[1]):
+            best = (thr, r)
+        f1 = 2 * p * r / (p + r) if p + r else 0
+        if f1 > best_f1[0]:
+            best_f1 = (f1, thr)
+    return float(best[0] if best else best_f1[1])
+
+
+def measure_tags(cat, entries, dataset: Path, calibration: Path | None, device: str) -> dict | None:
+    """Precision and recall of auto-tags against COCO classes, with the threshold calibrated on
+    another set (coco-mini by default), never on the set measured."""
+    from .evaluate import index_dataset, load_labels
+
+    import tempfile
+
+    tagger = Tagger(cat.store, cat.embedder)
+    calibration = calibration or (Path(__file__).resolve().parents[3].parent / "shared" / "datasets" / "coco-mini")
+    threshold, calibrated_on = tagger.threshold, None
+    if calibration.is_dir() and calibration.resolve() != dataset.resolve():
+        cal_entries = load_labels(calibration)
+        with tempfile.TemporaryDirectory() as tmp:
+            cal = index_dataset(calibration, Path(tmp), cat.model.name, device)
+            try:
+                ids, mat = cal.store.vectors(cal.model.name)
+                rows = {p.path: p.id for p in cal.store.photos_in_folder(cal.store.folders()[0]["id"]).values()}
+                pos = {int(i): n for n, i in enumerate(ids)}
+                keep = [e for e in cal_entries if rows.get(e["path"]) in pos]
+                threshold = calibrate(tagger, mat[[pos[rows[e["path"]]] for e in keep]], keep)
+                calibrated_on = str(calibration)
+            finally:
+                cal.close()
+    ids, mat = cat.store.vectors(cat.model.name)
+    rows = {p.path: p.id for p in cat.store.photos_in_folder(cat.store.folders()[0]["id"]).values()}
+    pos = {int(i): n for n, i in enumerate(ids)}
+    keep = [e for e in entries if rows.get(e["path"]) in pos]
+    sub = mat[[pos[rows[e["path"]]] for e in keep]]
+    allowed, mapping = coco_terms(tagger)
+    p, r = _prf(tagger, sub, keep, tagger.stats(sub), threshold, allowed, mapping)
+    return {"precision": p, "recall": r, "threshold": round(threshold, 2), "calibrated_on": calibrated_on}

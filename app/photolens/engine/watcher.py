@@ -1,0 +1,148 @@
+"""Live folder watching: the library follows the disk while Photolens runs.
+
+watchdog reports created, modified, moved and deleted files and folders. Events only mark
+directories dirty; once a directory has been quiet for QUIET_S (a copy in progress keeps
+writing, so it is never read half-written), the same reconcile-and-embed pipeline as `index`
+runs over just those directories. A burst of thousands of files becomes a few batched runs,
+not thousands of single ones. Moves are matched by content across all dirty directories, so
+renamed photos and folders keep their vectors.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+from .catalog import Catalog
+from .library import is_image_name, within
+
+log = logging.getLogger("photolens.watch")
+
+# A directory must be this quiet before it is scanned: long enough for a copy to finish its
+# next write, short enough that a new photo is searchable within about two seconds.
+QUIET_S = 0.6
+POLL_S = 0.2
+
+
+class _Handler(FileSystemEventHandler):
+    def __init__(self, watcher: "Watcher"):
+        self.watcher = watcher
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type in ("opened", "closed_no_write"):
+            return
+        paths = [os.fsdecode(event.src_path)]
+        if getattr(event, "dest_path", None):
+            paths.append(os.fsdecode(event.dest_path))
+        for path in paths:
+            if event.is_directory:
+                self.watcher.mark(path)
+                self.watcher.mark(os.path.dirname(path))
+            elif is_image_name(os.path.basename(path)):
+                self.watcher.mark(os.path.dirname(path))
+
+
+class Watcher:
+    """Watches every library folder and keeps the index in step. Thread-safe start/stop."""
+
+    def __init__(self, catalog: Catalog, on_change=None):
+        self.catalog = catalog
+        self.on_change = on_change  # called with each run's summary (the app refreshes views)
+        self._dirty: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._observer = None
+        self._thread: threading.Thread | None = None
+
+    def mark(self, directory: str) -> None:
+        with self._lock:
+            self._dirty[directory] = time.monotonic()
+
+    def start(self) -> None:
+        self._observer = Observer()
+        handler = _Handler(self)
+        for f in self.catalog.folders():
+            if os.path.isdir(f["path"]):
+                self._observer.schedule(handler, f["path"], recursive=True)
+            # The parent is watched too, so a folder that disappears and comes back is noticed.
+            parent = os.path.dirname(f["path"])
+            if os.path.isdir(parent):
+                self._observer.schedule(handler, parent, recursive=False)
+        self._observer.start()
+        self._thread = threading.Thread(target=self._loop, name="photolens-watch", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._observer is not None:
+            self._observer.stop()
+            self._observer.join(timeout=5)
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _ready(self) -> list[str]:
+        now = time.monotonic()
+        with self._lock:
+            ready = [d for d, t in self._dirty.items() if now - t >= QUIET_S]
+            if ready and len(ready) < len(self._dirty):
+                return []  # wait for the whole burst: its moves pair up across directories
+            for d in ready:
+                del self._dirty[d]
+        return ready
+
+    def _loop(self) -> None:
+        while not self._stop.wait(POLL_S):
+            dirs = self._ready()
+            if dirs:
+                try:
+                    self.sync(dirs)
+                except Exception:  # one bad run must not stop the watching
+                    log.exception("could not update the library")
+
+    def sync(self, dirs: list[str]) -> dict:
+        folders = self.catalog.folders()
+        scopes: list[tuple[int, str]] = []
+        for d in dirs:
+            for f in folders:
+                if within(d, f["path"]):
+                    scopes.append((f["id"], d))
+                elif within(f["path"], d):
+                    scopes.append((f["id"], f["path"]))  # the folder itself went or came back
+        scopes = sorted(set(scopes))
+        if not scopes:
+            return {}
+        summary = self.catalog.index_all(scopes=scopes)
+        changed = {k: v for k, v in summary.items() if k in ("added", "updated", "moved", "removed", "embedded") and v}
+        if changed or summary.get("offline_folders"):
+            log.info("%s", ", ".join(f"{v} {k}" for k, v in changed.items()) or
+                     f"offline: {', '.join(summary['offline_folders'])}")
+        if self.on_change is not None:
+            self.on_change(summary)
+        return summary
+
+
+def run_watch(catalog: Catalog) -> int:
+    """`photolens watch`: catch up with what changed while not running, then follow the disk
+    until Ctrl-C or SIGTERM."""
+    logging.getLogger("photolens").setLevel(logging.INFO)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    summary = catalog.index_all()
+    log.info("catching up: %s added, %s moved, %s removed, %s embedded", summary["added"], summary["moved"],
+             summary["removed"], summary["embedded"])
+    watcher = Watcher(catalog)
+    watcher.start()
+    log.info("watching %d folders (Ctrl-C to stop)", len(catalog.folders()))
+    stop.wait()
+    log.info("stopping")
+    watcher.stop()
+    catalog.close()
+    return 0
