@@ -1,0 +1,107 @@
+"""Vocabulary, auto-tags, taught concepts and focused similarity."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import dataset, needs_builtin, use_model, write_photo
+from photolens.engine.tagging import terms
+
+DENY_WORDS = {"black", "white", "asian", "african", "caucasian", "hispanic", "muslim", "christian", "jewish", "hindu",
+              "religion", "race", "ethnic", "fat", "obese", "skinny", "ugly", "beautiful", "attractive", "sexy",
+              "nude", "naked", "body"}
+
+
+def test_vocabulary_is_deduplicated_and_free_of_denied_labels():
+    words = terms()
+    assert len(words) >= 1000 and len(words) == len(set(words))
+    allowed = {"hot dog", "white shark", "black swan", "polar bear"}
+    bad = [w for w in words if w not in allowed and set(re.findall(r"[a-z]+", w)) & DENY_WORDS]
+    assert bad == []
+    assert {"dog", "beach", "sunset", "birthday party", "television"} <= set(words)
+    assert "tv" not in words  # merged into its synonym
+
+
+def test_user_tags_survive_and_removed_tags_stay_removed(tmp_path, catalog):
+    folder = tmp_path / "p"
+    for i in range(6):
+        write_photo(folder / f"{i}.jpg", color=(40 * i, 100, 160))
+    catalog.add_folder(folder)
+    catalog.index_all()
+    pid = catalog.photo_id(str(folder / "0.jpg"))
+    auto = [t for t in catalog.store.tags_of(pid) if t["source"] == "auto"]
+    catalog.store.set_user_tag(pid, "grandma's garden")
+    if auto:
+        catalog.store.remove_tag(pid, auto[0]["tag"])
+    catalog.store.execute("UPDATE photos SET tagged_with = NULL")
+    catalog.tagger.threshold = -100  # every term passes: the removed one still must not return
+    catalog.retag()
+    tags = {t["tag"]: t["source"] for t in catalog.store.tags_of(pid)}
+    assert tags["grandma's garden"] == "user"
+    if auto:
+        assert auto[0]["tag"] not in tags
+
+
+@pytest.fixture(scope="module")
+def coco_catalog(tmp_path_factory):
+    needs_builtin()
+    from photolens.engine import Catalog
+
+    coco = dataset("coco-mini")
+    entries = json.loads((coco / "labels.json").read_text())["images"]
+    photos = tmp_path_factory.mktemp("coco")
+    for e in entries:
+        shutil.copy(coco / e["file"], photos / Path(e["file"]).name)
+    lib = tmp_path_factory.mktemp("lib")
+    use_model(lib, "builtin")
+    cat = Catalog(lib, device="cpu")
+    cat.add_folder(photos)
+    cat.index_all()
+    yield cat, {str(photos / Path(e["file"]).name): set(e["classes"]) for e in entries}
+    cat.close()
+
+
+@pytest.mark.e2e
+def test_teaching_a_concept_from_five_examples_ranks_held_back_photos_first(coco_catalog):
+    cat, classes = coco_catalog
+    concept_photos = sorted(p for p, c in classes.items() if "car" in c)
+    assert len(concept_photos) >= 10
+    for p in concept_photos[:5]:
+        cat.concepts.add_example("my car", cat.photo_id(p), True)
+    proposals = cat.concepts.propose("my car", k=len(classes))
+    ranked = [r.path for r in proposals]
+    held_back = set(concept_photos[5:])
+    ranks = [ranked.index(p) for p in held_back]
+    others = [i for i, p in enumerate(ranked) if p not in held_back]
+    # The held-back car photos rank above the rest on average (AUC well above chance).
+    auc = np.mean([[r < o for o in others] for r in ranks])
+    assert auc >= 0.75, auc
+    # Rejecting a proposal refines it: that photo is no longer proposed.
+    wrong = next(r for r in proposals if r.path not in held_back)
+    cat.concepts.add_example("my car", wrong.id, False)
+    assert wrong.id not in [r.id for r in cat.concepts.propose("my car", k=len(classes))]
+
+
+@pytest.mark.e2e
+def test_focus_on_cat_brings_more_cats_among_the_neighbours(coco_catalog):
+    cat, classes = coco_catalog
+    subject = next(p for p, c in classes.items() if "cat" in c and len(c) > 1)
+    plain = cat.similar(subject, k=15)
+    focused = cat.similar(subject, k=15, focus="cat")
+    cats = lambda res: sum("cat" in classes.get(r.path, set()) for r in res)  # noqa: E731
+    assert cats(focused) > cats(plain), (cats(focused), cats(plain))
+
+
+@pytest.mark.e2e
+def test_related_words_and_combined_queries(coco_catalog):
+    cat, classes = coco_catalog
+    related = cat.related_words("dog on the beach")
+    assert related and "dog" not in related
+    both = cat.search("dog + beach", k=10)
+    minus = cat.search(["dog", "-", "people"], k=10)
+    assert both and minus and [r.id for r in both] != [r.id for r in minus]
