@@ -36,6 +36,11 @@ def make_app(argv=None) -> QApplication:
     app.setApplicationVersion(__version__)
     app.setOrganizationName("Photolens")
     app.setStyleSheet(STYLE)
+    from PySide6.QtGui import QColor, QPalette
+
+    palette = app.palette()
+    palette.setColor(QPalette.Link, QColor("#7fb2ff"))  # rich-text links ignore style sheets
+    app.setPalette(palette)
     from .icons import app_icon
 
     app.setWindowIcon(app_icon())
