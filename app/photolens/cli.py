@@ -103,7 +103,7 @@ def cmd_search(args) -> int:
     results = cat.search(args.query, k=args.n)
     data = {"query": " ".join(args.query), "results": [r.to_json() for r in results]}
     try:
-        data["related"] = cat.related_words(" ".join(args.query)) if hasattr(cat, "related_words") else []
+        data["related"] = cat.related_words(" ".join(args.query))
     except PhotolensError:
         data["related"] = []
     _emit(args, data, _print_results)
@@ -217,8 +217,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
-    if args.device is None:
-        args.device = None
     if hasattr(args, "n") and args.n <= 0:
         parser.error("-n must be positive")
     func = getattr(args, "func", cmd_app)

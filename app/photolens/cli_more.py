@@ -1,7 +1,6 @@
 """CLI commands beyond the core contract: models, eval, tags, concepts, watch."""
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -11,17 +10,7 @@ from .engine.errors import ModelError, PhotolensError
 from .engine.fsutil import printable
 
 
-def _catalog(args):
-    from .engine.catalog import Catalog
-
-    return Catalog(args.library, device=args.device)
-
-
-def _emit(args, data, human) -> None:
-    if args.json:
-        print(json.dumps(data, ensure_ascii=False))
-    else:
-        human(data)
+from .cli import _catalog, _emit  # one definition of each, shared by every command
 
 
 # -- models ---------------------------------------------------------------------------------

@@ -295,7 +295,7 @@ class MainWindow(QMainWindow):
             if by_date:
                 dates = self.catalog.store.taken_dates([r.id for r in shown])
                 shown = sorted(shown, key=lambda r: -dates.get(r.id, 0))
-            related = self.catalog.related_words(text) if hasattr(self.catalog, "related_words") else []
+            related = self.catalog.related_words(text)
             return shown, len(results), related
 
         self.tasks.read(work, lambda res: self._show_results(serial, text, *res),
