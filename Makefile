@@ -1,12 +1,13 @@
 # make setup: .venv with everything, and the built-in model when missing
 # make run:   setup, then start the desktop app
 # make test:  setup, then the whole test suite
+# make package: the one-folder bundle in dist/photolens (PyInstaller); make smoke: and test it
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 BUILTIN := models/builtin/manifest.json
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test bench package smoke clean
 
 setup: $(VENV)/.installed $(BUILTIN)
 
@@ -28,6 +29,12 @@ test: setup
 bench: setup
 	$(PY) bench/indexing.py --json
 	$(PY) bench/search.py --n 100000 --json
+
+package: setup
+	packaging/build.sh
+
+smoke: package
+	packaging/smoke.sh --no-build
 
 clean:
 	rm -rf $(VENV) models/builtin models/.cache

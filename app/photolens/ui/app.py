@@ -35,6 +35,8 @@ def make_app(argv=None) -> QApplication:
     app.setApplicationName("Photolens")
     app.setApplicationVersion(__version__)
     app.setOrganizationName("Photolens")
+    # Matches resources/linux/org.photolens.Photolens.desktop, so Wayland docks find the icon.
+    app.setDesktopFileName("org.photolens.Photolens")
     app.setStyleSheet(STYLE)
     from PySide6.QtGui import QColor, QPalette
 

@@ -1,0 +1,94 @@
+"""The desktop integration files and the bundle's spec: consistent with each other and the app.
+
+Building the bundle itself takes a minute and needs PyInstaller, so that is packaging/smoke.sh's
+job; these checks catch the mistakes that break an install silently (a wrong icon name, an Exec
+that is not our command, a spec that no longer finds the built-in model).
+"""
+from __future__ import annotations
+
+import configparser
+import os
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+APP_ID = "org.photolens.Photolens"
+LINUX = ROOT / "resources" / "linux"
+
+
+def desktop_entry() -> configparser.SectionProxy:
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.optionxform = str
+    parser.read(LINUX / f"{APP_ID}.desktop", encoding="utf-8")
+    return parser["Desktop Entry"]
+
+
+def test_icons_exist_in_the_usual_sizes_and_are_square():
+    for size in (16, 24, 32, 48, 64, 128, 256, 512):
+        with Image.open(ROOT / "resources" / "icons" / f"photolens-{size}.png") as im:
+            assert im.size == (size, size)
+            assert im.mode == "RGBA"
+    assert (ROOT / "resources" / "icons" / "photolens.ico").stat().st_size > 0
+    assert (ROOT / "resources" / "icons" / "photolens.icns").stat().st_size > 0
+
+
+def test_desktop_entry_runs_our_command_with_our_icon():
+    entry = desktop_entry()
+    assert entry["Type"] == "Application"
+    assert entry["Name"] == "Photolens"
+    assert entry["Exec"].split()[0] == "photolens"  # the console script from pyproject.toml
+    assert entry["Icon"] == APP_ID
+    assert "Photography" in entry["Categories"].split(";")
+    assert "image/jpeg" in entry["MimeType"].split(";")
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert 'photolens = "photolens.cli:main"' in pyproject
+
+
+def test_metainfo_names_the_desktop_entry_and_binary():
+    root = ET.parse(LINUX / f"{APP_ID}.metainfo.xml").getroot()
+    assert root.get("type") == "desktop-application"
+    assert root.findtext("id") == APP_ID
+    assert root.find("launchable").text == f"{APP_ID}.desktop"
+    assert root.find("provides/binary").text == "photolens"
+    from photolens import __version__
+
+    assert root.find("releases/release").get("version") == __version__
+
+
+def test_install_script_puts_entry_icons_and_metainfo_in_the_user_data_dir(tmp_path):
+    fake = tmp_path / "bundle" / "photolens"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\n")
+    fake.chmod(0o755)
+    env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "data"), HOME=str(tmp_path))
+    subprocess.run([str(LINUX / "install-desktop.sh"), str(fake)], env=env, check=True, capture_output=True)
+    data = tmp_path / "data"
+    installed = (data / "applications" / f"{APP_ID}.desktop").read_text()
+    assert f'Exec="{fake}" %F' in installed
+    assert (data / "icons" / "hicolor" / "256x256" / "apps" / f"{APP_ID}.png").exists()
+    assert (data / "metainfo" / f"{APP_ID}.metainfo.xml").exists()
+    subprocess.run([str(LINUX / "install-desktop.sh"), "--uninstall"], env=env, check=True, capture_output=True)
+    assert not (data / "applications" / f"{APP_ID}.desktop").exists()
+    assert not (data / "icons" / "hicolor" / "256x256" / "apps" / f"{APP_ID}.png").exists()
+
+
+def test_install_script_fails_clearly_without_an_executable(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "d")}
+    done = subprocess.run([str(LINUX / "install-desktop.sh"), str(tmp_path / "missing")], env=env,
+                          capture_output=True, text=True)
+    assert done.returncode != 0
+    assert "no photolens executable" in done.stderr
+
+
+def test_spec_bundles_what_the_app_reads_at_run_time():
+    spec = (ROOT / "packaging" / "photolens.spec").read_text()
+    # The frozen app looks these up under sys._MEIPASS (engine/config.py, ui/icons.py).
+    for dest in ('"models/builtin"', '"models/data"', '"resources/icons"', '"models")'):
+        assert dest in spec
+    assert "SPECPATH" in spec  # paths resolve from the spec's own location
+    assert '"torch"' in spec.split("excludes")[1]  # never bundled
+    entry = (ROOT / "packaging" / "photolens_entry.py").read_text()
+    assert "from photolens.cli import main" in entry
