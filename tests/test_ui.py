@@ -152,3 +152,24 @@ def test_real_photos_search_in_the_app(qtbot, tmp_path):
     assert "elephant" in next(e["classes"] for e in entries if Path(e["file"]).name == first)
     w.close()
     cat.close()
+
+
+@pytest.mark.parametrize("pictures_exists", [True, False])
+def test_welcome_proposes_pictures_only_where_it_exists(qtbot, catalog, tmp_path, monkeypatch, pictures_exists):
+    from PySide6.QtWidgets import QMessageBox
+
+    import photolens.ui.main_window as mw
+
+    pictures = tmp_path / "Pictures"
+    if pictures_exists:
+        pictures.mkdir()
+    monkeypatch.setattr(mw.QStandardPaths, "writableLocation", lambda _loc: str(pictures))
+    w = MainWindow(catalog, welcome=False)
+    qtbot.addWidget(w)
+    w.welcome()
+    box = next(c for c in w.findChildren(QMessageBox) if c.windowTitle() == "Welcome to Photolens")
+    labels = [b.text() for b in box.buttons()]
+    assert ("Add Pictures" in labels) == pictures_exists
+    assert any(t.startswith("Choose") for t in labels) and "Later" in labels
+    assert (str(pictures) in box.text()) == pictures_exists
+    box.close()

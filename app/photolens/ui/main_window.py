@@ -437,17 +437,23 @@ class MainWindow(QMainWindow):
     # -- folders and indexing ---------------------------------------------------------------
 
     def welcome(self) -> None:
-        pictures = QStandardPaths.writableLocation(QStandardPaths.PicturesLocation) or str(Path.home())
+        pictures = QStandardPaths.writableLocation(QStandardPaths.PicturesLocation)
         box = QMessageBox(self)
         box.setWindowTitle("Welcome to Photolens")
-        box.setText("Photolens searches your photos by what you remember: “dog on beach”, “birthday cake”.\n\n"
-                    f"Add your Pictures folder ({pictures}) to start? Indexing runs in the background; "
-                    "your photos are never changed or uploaded.")
-        use = box.addButton("Add Pictures", QMessageBox.AcceptRole)
-        other = box.addButton("Choose another folder...", QMessageBox.ActionRole)
+        intro = "Photolens searches your photos by what you remember: “dog on beach”, “birthday cake”.\n\n"
+        promise = "Indexing runs in the background; your photos are never changed or uploaded."
+        # Only propose Pictures where it exists: adding a missing folder would index nothing.
+        use = None
+        if pictures and os.path.isdir(pictures):
+            box.setText(intro + f"Add your Pictures folder ({pictures}) to start? " + promise)
+            use = box.addButton("Add Pictures", QMessageBox.AcceptRole)
+        else:
+            box.setText(intro + "Choose a folder of photos to start. " + promise)
+        other = box.addButton("Choose a folder..." if use is None else "Choose another folder...",
+                              QMessageBox.ActionRole)
         box.addButton("Later", QMessageBox.RejectRole)
         box.setModal(False)
-        box.buttonClicked.connect(lambda b: self.add_folder(pictures) if b is use else
+        box.buttonClicked.connect(lambda b: self.add_folder(pictures) if use is not None and b is use else
                                   (self.choose_folder() if b is other else None))
         box.show()
 
