@@ -173,3 +173,31 @@ def test_welcome_proposes_pictures_only_where_it_exists(qtbot, catalog, tmp_path
     assert any(t.startswith("Choose") for t in labels) and "Later" in labels
     assert (str(pictures) in box.text()) == pictures_exists
     box.close()
+
+
+def test_signal_emit_keeps_refcounts(qtbot):
+    """PySide6 6.12.0 dropped a reference to True on every Signal.emit(); the app then aborted
+    ("bool_dealloc") a few thousand emits into indexing a big folder. pyproject.toml keeps that
+    version out; this catches it (or a relapse) in any version that gets installed."""
+    import sys
+    import threading
+
+    from PySide6.QtCore import QObject, Signal
+
+    class Emitter(QObject):
+        progress = Signal(object)
+
+    e = Emitter()
+    got = []
+    e.progress.connect(got.append)
+    n = 2000  # a broken emit drops n references; normal noise is a handful
+    before = sys.getrefcount(True)
+    for i in range(n):
+        e.progress.emit(i)
+    assert before - sys.getrefcount(True) < 100
+    before = sys.getrefcount(True)
+    worker = threading.Thread(target=lambda: [e.progress.emit(i) for i in range(n)])
+    worker.start()
+    worker.join()
+    qtbot.waitUntil(lambda: len(got) == 2 * n, timeout=5000)
+    assert before - sys.getrefcount(True) < 100

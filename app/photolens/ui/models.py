@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import (QAbstractListModel, QAbstractTableModel, QModelIndex, QObject, QRunnable, QSize, Qt,
-                            QThreadPool, Signal)
+from PySide6.QtCore import QAbstractListModel, QAbstractTableModel, QModelIndex, QObject, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPixmap
 
 from ..engine.imaging import thumbnail
 from ..engine.search import Result
+from .tasks import Pool
 
 ScoreRole = Qt.UserRole + 1
 PathRole = Qt.UserRole + 2
@@ -19,20 +19,15 @@ class _ThumbSignals(QObject):
     ready = Signal(int, int, QImage)  # generation, photo id, image
 
 
-class _ThumbJob(QRunnable):
-    """Makes a QImage (never a QPixmap: those belong to the GUI thread) from the disk cache."""
-
-    def __init__(self, signals: _ThumbSignals, generation: int, photo_id: int, path: str, size: int, cache: Path):
-        super().__init__()
-        self.signals, self.generation, self.photo_id = signals, generation, photo_id
-        self.path, self.size, self.cache = path, size, cache
-
-    def run(self) -> None:
-        try:
-            image = QImage(str(thumbnail(self.path, self.size, self.cache)))
-        except Exception:  # an unreadable or offline photo shows a grey tile
-            image = QImage()
-        self.signals.ready.emit(self.generation, self.photo_id, image)
+def _load_thumbnail(signals: _ThumbSignals, generation: int, photo_id: int, path: str, size: int,
+                    cache: Path) -> None:
+    """Runs on a worker: makes a QImage (never a QPixmap: those belong to the GUI thread)
+    from the disk cache, creating the cached thumbnail when missing."""
+    try:
+        image = QImage(str(thumbnail(path, size, cache)))
+    except Exception:  # an unreadable or offline photo shows a grey tile
+        image = QImage()
+    signals.ready.emit(generation, photo_id, image)
 
 
 class ResultsModel(QAbstractListModel):
@@ -51,8 +46,9 @@ class ResultsModel(QAbstractListModel):
         self.generation = 0
         self._pixmaps: dict[int, QPixmap] = {}
         self._requested: set[int] = set()
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(4)
+        self._pool = Pool(4, "photolens-thumbs")
+        pool = self._pool  # not self: the wrapper may be gone by the time destroyed fires
+        self.destroyed.connect(lambda *_: pool.shutdown())
         self._signals = _ThumbSignals()
         self._signals.ready.connect(self._thumb_ready)
         self._placeholder = QPixmap(QSize(thumb_size, thumb_size))
@@ -98,7 +94,8 @@ class ResultsModel(QAbstractListModel):
         if r.id in self._requested:
             return
         self._requested.add(r.id)
-        self._pool.start(_ThumbJob(self._signals, self.generation, r.id, r.path, self.thumb_size, self.cache))
+        args = (self._signals, self.generation, r.id, r.path, self.thumb_size, self.cache)
+        self._pool.submit(lambda: _load_thumbnail(*args))
 
     def _thumb_ready(self, generation: int, photo_id: int, image: QImage) -> None:
         if generation != self.generation or photo_id not in self._row_of:

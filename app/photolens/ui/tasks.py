@@ -2,13 +2,56 @@
 
 Reads (searches, thumbnails' metadata) run on a shared pool; every database write (indexing,
 tag edits, folder changes) goes through one serial worker, so writes never contend.
+
+The pools are plain Python thread pools rather than QThreadPool with QRunnable subclasses:
+queued work can be dropped and waited for in one place (`Pool`), and no Python object's
+lifetime is left to Qt's auto-deletion. Results come back to the GUI thread through a signal
+on a QObject that lives there (a queued connection).
 """
 from __future__ import annotations
 
+import concurrent.futures as cf
+import threading
 import traceback
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
+
+
+class Pool:
+    """A thread pool whose queued (not yet started) work can be dropped, and waited for."""
+
+    def __init__(self, workers: int, name: str):
+        self._executor = cf.ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
+        self._pending: set[cf.Future] = set()
+        self._lock = threading.Lock()
+
+    def submit(self, fn: Callable[[], Any]) -> cf.Future:
+        future = self._executor.submit(fn)
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._forget)
+        return future
+
+    def _forget(self, future: cf.Future) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    def clear(self) -> None:
+        """Drop the work that has not started (a new search makes old thumbnails useless)."""
+        with self._lock:
+            pending = list(self._pending)
+        for future in pending:
+            future.cancel()
+
+    def wait(self, ms: int) -> bool:
+        with self._lock:
+            pending = list(self._pending)
+        done, not_done = cf.wait(pending, timeout=ms / 1000)
+        return not not_done
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
 
 
 class _Relay(QObject):
@@ -16,22 +59,6 @@ class _Relay(QObject):
 
     done = Signal(object, object)  # (callback, result)
     failed = Signal(object, object)  # (callback, exception)
-
-
-class _Job(QRunnable):
-    def __init__(self, relay: _Relay, fn: Callable[[], Any], on_done, on_error):
-        super().__init__()
-        self.relay, self.fn, self.on_done, self.on_error = relay, fn, on_done, on_error
-        self.setAutoDelete(True)
-
-    def run(self) -> None:
-        try:
-            result = self.fn()
-        except Exception as e:  # reported on the GUI thread; never kills the worker
-            e.__traceback_text__ = traceback.format_exc()
-            self.relay.failed.emit(self.on_error, e)
-        else:
-            self.relay.done.emit(self.on_done, result)
 
 
 class Tasks(QObject):
@@ -43,20 +70,35 @@ class Tasks(QObject):
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
-        self.reads = QThreadPool(self)
-        self.writes = QThreadPool(self)
-        self.writes.setMaxThreadCount(1)  # the one serial writer
+        self.reads = Pool(4, "photolens-read")
+        self.writes = Pool(1, "photolens-write")  # the one serial writer
         self._relay = _Relay()
         self._relay.done.connect(self._deliver)
         self._relay.failed.connect(self._fail)
+        reads, writes = self.reads, self.writes  # not self: the wrapper may be gone by then
+        self.destroyed.connect(lambda *_: (reads.shutdown(), writes.shutdown()))
+
+    def _job(self, fn: Callable[[], Any], on_done, on_error) -> Callable[[], None]:
+        relay = self._relay
+
+        def run() -> None:
+            try:
+                result = fn()
+            except Exception as e:  # reported on the GUI thread; never kills the worker
+                e.__traceback_text__ = traceback.format_exc()
+                relay.failed.emit(on_error, e)
+            else:
+                relay.done.emit(on_done, result)
+
+        return run
 
     def read(self, fn: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
              on_error: Callable[[Exception], None] | None = None) -> None:
-        self.reads.start(_Job(self._relay, fn, on_done, on_error))
+        self.reads.submit(self._job(fn, on_done, on_error))
 
     def write(self, fn: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
               on_error: Callable[[Exception], None] | None = None) -> None:
-        self.writes.start(_Job(self._relay, fn, on_done, on_error))
+        self.writes.submit(self._job(fn, on_done, on_error))
 
     @Slot(object, object)
     def _deliver(self, callback, result) -> None:
@@ -71,5 +113,5 @@ class Tasks(QObject):
             self.error.emit(str(error))
 
     def wait(self, ms: int = 30_000) -> None:
-        self.reads.waitForDone(ms)
-        self.writes.waitForDone(ms)
+        self.reads.wait(ms)
+        self.writes.wait(ms)
