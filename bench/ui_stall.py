@@ -1,0 +1,161 @@
+"""Does the window stay responsive while a big folder indexes? (the app, not just the engine)
+
+    xvfb-run -a .venv/bin/python bench/ui_stall.py --photos 10000 --json
+    (QT_QPA_PLATFORM=offscreen works too)
+
+Builds a folder of N distinct photos from ../shared/datasets (each copy gets a few unique
+trailing bytes, which JPEG decoders ignore, so every file has its own content hash and is
+embedded), opens the real MainWindow on a fresh library and adds the folder through the same
+path the "Add folder" button uses. While it indexes, a user is simulated: a new query typed every
+1.5 s (debounced search, grid refill, thumbnails loading) and the grid scrolled.
+
+A 10 ms precise QTimer on the GUI thread measures the event loop: a stall is how late a tick comes.
+The baseline is the same timer on the same idle window in the same run, before indexing starts.
+Keys: `max_stall_ms` and `p99_stall_ms` during indexing, `stalls_over_100ms`, `idle_max_stall_ms`,
+`p99_ratio_vs_idle`, `photos`, `index_seconds`, `img_s`. Goal: max_stall_ms <= 100.
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from common import DATASETS, emit
+
+from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+
+TICK_MS = 10
+QUERIES = ["a dog running on the grass", "children playing", "a man on a bike", "beach at sunset",
+           "snow", "a red car", "people in a city street", "a cat", "food on a table", "mountains"]
+
+
+def make_folder(dest: Path, n: int) -> int:
+    sources = []
+    for name in ("flickr8k-train", "flickr8k-dev", "coco-mini", "coco128"):
+        sources += sorted((DATASETS / name / "images").rglob("*.jpg"))
+    if not sources:
+        raise SystemExit(f"no photos under {DATASETS}")
+    for i in range(n):
+        src = sources[i % len(sources)]
+        sub = dest / f"roll-{i // 500:03d}"
+        sub.mkdir(parents=True, exist_ok=True)
+        out = sub / f"{i:05d}-{src.name}"
+        shutil.copyfile(src, out)
+        with open(out, "ab") as f:
+            f.write(f"photolens-bench-{i}".encode())
+    return n
+
+
+class Ticker:
+    """Records how late each tick of a precise timer arrives: the event loop's stalls."""
+
+    def __init__(self):
+        self.clock = QElapsedTimer()
+        self.timer = QTimer(interval=TICK_MS, timerType=Qt.PreciseTimer)
+        self.timer.timeout.connect(self._tick)
+        self.last = None
+        self.samples: list[float] = []
+
+    def start(self) -> None:
+        self.clock.start()
+        self.last = self.clock.nsecsElapsed()
+        self.timer.start()
+
+    def _tick(self) -> None:
+        now = self.clock.nsecsElapsed()
+        self.samples.append(max(0.0, (now - self.last) / 1e6 - TICK_MS))
+        self.last = now
+
+    def take(self) -> np.ndarray:
+        out, self.samples = np.array(self.samples or [0.0]), []
+        return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--photos", type=int, default=10_000)
+    ap.add_argument("--idle-seconds", type=float, default=3.0)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+
+    from photolens.engine import Catalog
+    from photolens.ui.app import make_app
+    from photolens.ui.main_window import MainWindow
+
+    work = Path(tempfile.mkdtemp(prefix="photolens-stall-"))
+    try:
+        folder = work / "photos"
+        t0 = time.perf_counter()
+        make_folder(folder, args.photos)
+        print(f"made {args.photos} photos in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+
+        app = make_app()
+        catalog = Catalog(work / "library")
+        window = MainWindow(catalog, welcome=False)
+        window.show()
+        ticker = Ticker()
+        state = {"idle": None, "busy": None, "started": None, "summary": None, "query": 0}
+
+        def simulate_user():
+            if state["summary"] is not None:
+                return
+            window.search.setText(QUERIES[state["query"] % len(QUERIES)])
+            state["query"] += 1
+            bar = window.grid.verticalScrollBar()
+            bar.setValue((bar.value() + 400) % max(1, bar.maximum() + 1))
+
+        user = QTimer(interval=1500)
+        user.timeout.connect(simulate_user)
+
+        def start_indexing():
+            state["idle"] = ticker.take()
+            state["started"] = time.perf_counter()
+            window.add_folder(str(folder))  # the "Add folder" path: register, then index in the background
+            user.start()
+
+        def finished(summary):
+            state["summary"] = summary
+            state["seconds"] = time.perf_counter() - state["started"]
+            state["busy"] = ticker.take()
+            user.stop()
+            QTimer.singleShot(200, app.quit)
+
+        window.index_done.connect(finished)
+        ticker.start()
+        QTimer.singleShot(int(args.idle_seconds * 1000), start_indexing)
+        QTimer.singleShot(3_600_000, app.quit)
+        app.exec()
+        window.tasks.wait()
+        catalog.close()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    if state["summary"] is None:
+        raise SystemExit("indexing did not finish within an hour")
+    idle, busy = state["idle"], state["busy"]
+    p99_idle = float(np.percentile(idle, 99))
+    result = {
+        "photos": args.photos,
+        "embedded": state["summary"]["embedded"],
+        "index_seconds": round(state["seconds"], 1),
+        "img_s": round(state["summary"]["embedded"] / state["seconds"], 1),
+        "queries_typed": state["query"],
+        "ticks": int(len(busy)),
+        "max_stall_ms": round(float(busy.max()), 1),
+        "p99_stall_ms": round(float(np.percentile(busy, 99)), 1),
+        "stalls_over_100ms": int((busy > 100).sum()),
+        "idle_max_stall_ms": round(float(idle.max()), 1),
+        "idle_p99_stall_ms": round(p99_idle, 1),
+        "p99_ratio_vs_idle": round(float(np.percentile(busy, 99)) / max(p99_idle, 0.1), 1),
+    }
+    emit(result, args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
