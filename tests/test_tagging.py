@@ -105,3 +105,15 @@ def test_related_words_and_combined_queries(coco_catalog):
     both = cat.search("dog + beach", k=10)
     minus = cat.search(["dog", "-", "people"], k=10)
     assert both and minus and [r.id for r in both] != [r.id for r in minus]
+
+
+@pytest.mark.e2e
+def test_a_library_photo_plus_words_searches_without_the_photo_itself(coco_catalog):
+    """ "This photo, but at night": the photo is the subject, so it is not among the results."""
+    cat, classes = coco_catalog
+    subject = next(p for p, c in classes.items() if "dog" in c)
+    plain = cat.search(f"image:{subject}", k=10)
+    night = cat.search(["image:" + subject, "+", "at night"], k=10)
+    assert plain and night
+    assert subject not in {r.path for r in plain} | {r.path for r in night}
+    assert [r.id for r in plain] != [r.id for r in night]

@@ -78,8 +78,9 @@ class Searcher:
     def search(self, query: str | list[str] | Query, k: int = 50) -> list[Result]:
         q = query if isinstance(query, Query) else parse_query(query)
         vec = self.query_vector(q)
-        exclude = {self.store.photo_by_path(os.path.abspath(t.text)) for t in q.terms if t.is_image}
-        exclude_ids = {r.id for r in exclude if r is not None}
+        # A photo of the library used in the query is the subject, not a result.
+        rows = [self.store.photo_by_path(os.path.abspath(t.text)) for t in q.terms if t.is_image]
+        exclude_ids = {r.id for r in rows if r is not None}
         hits = self.index.search(vec, k + len(exclude_ids))
         return self._results([(i, s) for i, s in hits if i not in exclude_ids][:k])
 
