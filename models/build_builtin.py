@@ -52,10 +52,17 @@ def build(out: Path, head_path: Path) -> dict:
            {"image": {0: "batch"}, "features": {0: "batch"}, "logits": {0: "batch"}, "embedding": {0: "batch"}})
 
     np.save(tmp / "classifier.npy", backbone.net._fc.weight.detach().numpy().astype(np.float16))
+    np.save(tmp / "classifier_bias.npy", backbone.net._fc.bias.detach().numpy().astype(np.float32))
     np.save(tmp / "class_text.npy", class_text.astype(np.float16))
     (tmp / "classes.json").write_text(json.dumps(names))
 
     manifest = dict(template)
+    tagger = MODELS_DIR / template["source"].get("tagger", "")
+    if tagger.is_file():  # trained by models/train_tagger.py, which needs this model built first
+        shutil.copy(tagger, tmp / "tagger.npz")
+        manifest["tagger"] = {"file": "tagger.npz", "trained": "python models/train_tagger.py"}
+    else:
+        print(f"no trained tagger at {tagger}: tags use zero-shot z-scores", flush=True)
     manifest["title"] = f"Built-in (EfficientNet-{variant.capitalize()} + MiniLM)"
     manifest["preprocess"] = dict(template["preprocess"], size=size, mean=LITE_MEAN, std=LITE_STD)
     manifest["head"] = {k: meta[k] for k in ("variant", "epochs", "hidden", "mix", "views", "train_sets",

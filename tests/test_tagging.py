@@ -117,3 +117,65 @@ def test_a_library_photo_plus_words_searches_without_the_photo_itself(coco_catal
     assert plain and night
     assert subject not in {r.path for r in plain} | {r.path for r in night}
     assert [r.id for r in plain] != [r.id for r in night]
+
+
+def test_imagenet_groups_map_classes_to_terms(tmp_path):
+    from photolens.engine import tagscore
+
+    spec = tmp_path / "groups.json"
+    spec.write_text(json.dumps({"ranges": {"dog": [[1, 2]]}, "names": {"cat": ["tabby", "missing class"]}}))
+    classes = [["tench"], ["beagle"], ["pug", "carlin"], ["tabby"], ["sorrel"]]
+    m = tagscore.imagenet_groups(["dog", "cat", "sorrel", "beach"], classes, spec)
+    assert m[:, 0].tolist() == [0, 1, 1, 0, 0]
+    assert m[:, 1].tolist() == [0, 0, 0, 1, 0]
+    assert m[:, 2].tolist() == [0, 0, 0, 0, 1]  # a term that is itself a class is its own group
+    assert not m[:, 3].any()
+
+
+def test_stacked_tag_scores_follow_their_evidence_and_round_trip(tmp_path):
+    from photolens.engine import tagscore
+
+    rng = np.random.default_rng(0)
+    words = ["dog", "cat", "beach"]
+    feats = rng.standard_normal((40, 8)).astype(np.float32)
+    model = tagscore.TagModel(["dog"], np.eye(8, 1, dtype=np.float32) * 4, np.zeros(1, np.float32),
+                              np.zeros(8, np.float32), np.ones(8, np.float32), np.zeros(tagscore.N_EVIDENCE), 0.5)
+    groups = np.zeros((3, 3), np.float32)
+    groups[0, 1] = 1  # class 0 stands for "cat"
+    logits = rng.standard_normal((40, 3)).astype(np.float32) * 3
+    z = rng.standard_normal((40, 3)).astype(np.float32)
+    x = tagscore.evidence(model, words, feats, logits, groups, z)
+    assert x.shape == (40, 3, tagscore.N_EVIDENCE)
+    assert (x[:, 0, 1] == 1).all() and (x[:, 1:, 1] == 0).all()  # only "dog" has a caption tagger
+    assert (x[:, 1, 3] == 1).all() and (x[:, [0, 2], 3] == 0).all()  # only "cat" has an ImageNet group
+    # Labels that follow the caption tagger's feature: the fitted stacker must weigh it positively.
+    y = np.zeros((40, 3), np.float32)
+    y[:, 0] = feats[:, 0] > 0
+    w = tagscore.fit_stacker(x, y)
+    assert w[0] > 0
+    p = tagscore.stacked(x, w)
+    assert p[feats[:, 0] > 1, 0].mean() > p[feats[:, 0] < -1, 0].mean() + 0.3
+    model.stack, model.threshold = w, 0.42
+    model.save(tmp_path / "t.npz")
+    back = tagscore.TagModel.load(tmp_path / "t.npz")
+    assert back.terms == ["dog"] and back.threshold == 0.42
+    assert np.allclose(tagscore.stacked(tagscore.evidence(back, words, feats, logits, groups, z), back.stack), p,
+                       atol=1e-2)
+
+
+@pytest.mark.e2e
+def test_builtin_auto_tags_name_what_the_photos_show(coco_catalog):
+    """The built-in model's trained tagger: its tags for coco-mini mostly match the COCO labels."""
+    cat, classes = coco_catalog
+    assert cat.tagger.tag_model is not None  # the built model ships its trained tagger
+    mapping = json.loads((Path(__file__).resolve().parents[1] / "models" / "data" / "vocabulary.json")
+                         .read_text())["coco_map"]
+    coco_terms = set(mapping.values())
+    right = wrong = 0
+    for path, labels in classes.items():
+        truth = {mapping.get(c, c) for c in labels}
+        got = {t["tag"] for t in cat.store.tags_of(cat.photo_id(path)) if t["source"] == "auto"} & coco_terms
+        right += len(got & truth)
+        wrong += len(got - truth)
+        assert all(0 <= t["score"] <= 1 for t in cat.store.tags_of(cat.photo_id(path)) if t["source"] == "auto")
+    assert right >= 60 and right / (right + wrong) >= 0.5, (right, wrong)

@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from . import models as model_registry
 from .config import DB_NAME, Settings, default_library_dir
 from .embedder import Embedder
@@ -95,6 +97,16 @@ class Catalog:
             if self._embedder is not None:
                 self._embedder.release()
             self._embedder = self._index = self._searcher = self._tagger = None
+
+    def warm_up(self) -> None:
+        """Load the model's sessions, the vector index and the tag vocabulary now, so the first
+        photo that arrives is not the one that pays for them (the watcher calls this)."""
+        size = self.model.preprocess.size
+        self.embedder.embed_images(np.zeros((1, 3, size, size), np.float32))
+        self.embedder.embed_text("warm up")
+        self.index.ensure_loaded()
+        if self.tagger is not None:
+            self.tagger.vectors  # noqa: B018 (computed and cached on first use)
 
     def close(self) -> None:
         if self._index is not None:

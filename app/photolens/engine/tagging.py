@@ -1,10 +1,12 @@
 """Auto-tags, related words and taught concepts: the words nearest to a photo, to a query, and
 small classifiers learned from the user's own examples.
 
-Tag scores are z-scores: a term's cosine similarity to a photo, standardised by how similar
+Every model gets z-scores: a term's cosine similarity to a photo, standardised by how similar
 that term is to photos in general (its mean and spread over a reference set of photos). Raw
 cosines are not comparable across terms ("person" is close to almost every photo); z-scores
-are, so one calibrated threshold serves the whole vocabulary.
+are, so one calibrated threshold serves the whole vocabulary. A model that ships a trained
+tagger (the built-in one: see tagscore.py) turns the z-scores, its CNN features and its
+ImageNet classes into calibrated probabilities, which is what its tags are scored with.
 """
 from __future__ import annotations
 
@@ -15,9 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
+from . import tagscore
 from .config import bundled_models_dir
 from .embedder import Embedder, normalize
 from .store import Store
+
+Outputs = dict  # model outputs per photo: "embedding" [N, D], and "features"/"logits" where the model has them
 
 PROMPT = "a photo of {}"
 MAX_TAGS = 8  # more than this per photo is noise to a person browsing tags
@@ -43,15 +48,31 @@ class TermStats:
 
 
 class Tagger:
-    def __init__(self, store: Store, embedder: Embedder, words: list[str] | None = None,
+    def __init__(self, store: Store | None, embedder: Embedder, words: list[str] | None = None,
                  threshold: float | None = None):
         self.store = store
         self.embedder = embedder
         self.words = words or terms()
+        self.tag_model, self._groups, self._classifier = self._load_tag_model(embedder.model)
+        default = self.tag_model.threshold if self.tag_model is not None else DEFAULT_THRESHOLD
         self.threshold = threshold if threshold is not None else float(
-            embedder.model.manifest.get("tag_threshold", DEFAULT_THRESHOLD))
+            embedder.model.manifest.get("tag_threshold", default))
         self._vectors: np.ndarray | None = None
         self._stats: TermStats | None = None
+
+    def _load_tag_model(self, model):
+        """The model's trained tagger, ImageNet groups and classifier, where it ships them."""
+        spec = model.manifest.get("tagger")
+        cls_spec = model.manifest.get("classifier")
+        if not spec or not cls_spec:
+            return None, None, None
+        tag_model = tagscore.TagModel.load(model.folder / spec["file"])
+        classes = json.loads((bundled_models_dir() / "data" / "imagenet_classes.json").read_text())["classes"]
+        groups = tagscore.imagenet_groups(self.words, [c["names"] for c in classes],
+                                          bundled_models_dir() / "data" / "imagenet_groups.json")
+        weights = np.load(model.folder / cls_spec["weights"], allow_pickle=False).astype(np.float32)
+        bias = np.load(model.folder / cls_spec["bias"], allow_pickle=False).astype(np.float32)
+        return tag_model, groups, (weights, bias)
 
     @classmethod
     def for_model(cls, store: Store, embedder: Embedder) -> "Tagger | None":
@@ -64,6 +85,10 @@ class Tagger:
     @property
     def model(self) -> str:
         return self.embedder.model.name
+
+    @property
+    def needs_features(self) -> bool:
+        return self.tag_model is not None
 
     @property
     def vectors(self) -> np.ndarray:
@@ -88,13 +113,27 @@ class Tagger:
         sims = mat @ self.vectors.T
         return TermStats(sims.mean(0), np.maximum(sims.std(0), 1e-3))
 
-    def scores(self, embeddings: np.ndarray, stats: TermStats | None = None) -> np.ndarray:
+    def zscores(self, embeddings: np.ndarray, stats: TermStats | None = None) -> np.ndarray:
         st = stats or self.stats()
         return (embeddings @ self.vectors.T - st.mean) / st.std
 
-    def tags_for(self, embeddings: np.ndarray, stats: TermStats | None = None,
+    def scores(self, outputs: Outputs | np.ndarray, stats: TermStats | None = None) -> np.ndarray:
+        """[N, T] tag scores: calibrated probabilities with a trained tagger, else z-scores."""
+        if not isinstance(outputs, dict):
+            outputs = {"embedding": outputs}
+        z = self.zscores(outputs["embedding"], stats)
+        if self.tag_model is None or outputs.get("features") is None:
+            return z
+        logits = outputs.get("logits")
+        if logits is None:  # from stored features (retagging): the classifier is linear
+            weights, bias = self._classifier
+            logits = outputs["features"] @ weights.T + bias
+        x = tagscore.evidence(self.tag_model, self.words, outputs["features"], logits, self._groups, z)
+        return tagscore.stacked(x, self.tag_model.stack)
+
+    def tags_for(self, outputs: Outputs | np.ndarray, stats: TermStats | None = None,
                  threshold: float | None = None, allowed: np.ndarray | None = None) -> list[list[tuple[str, float]]]:
-        z = self.scores(embeddings, stats)
+        z = self.scores(outputs, stats)
         if allowed is not None:
             z = np.where(allowed, z, -np.inf)
         thr = self.threshold if threshold is None else threshold
@@ -104,12 +143,12 @@ class Tagger:
             out.append([(self.words[i], float(row[i])) for i in top if row[i] >= thr])
         return out
 
-    def on_batch(self, ids: list[int], outputs: dict[str, np.ndarray]) -> None:
+    def on_batch(self, ids: list[int], outputs: Outputs) -> None:
         """Called by the indexer inside its transaction: tag the photos it just embedded."""
-        self.apply(ids, outputs["embedding"])
+        self.apply(ids, outputs)
 
-    def apply(self, ids: list[int], embeddings: np.ndarray) -> None:
-        tags = self.tags_for(embeddings)
+    def apply(self, ids: list[int], outputs: Outputs | np.ndarray) -> None:
+        tags = self.tags_for(outputs)
         items = []
         for pid, t in zip(ids, tags):
             rejected = self.store.rejected_tags(pid)
@@ -117,17 +156,28 @@ class Tagger:
         self.store.replace_auto_tags(self.model, items)
         self.store.mark_tagged(ids, self.model)
 
+    def stored_outputs(self, ids: list[int]) -> tuple[list[int], Outputs]:
+        """The stored vectors of these photos, as model outputs (photos without vectors left out)."""
+        vecs = self.store.vectors_for(ids, self.model, "embedding")
+        feats = self.store.vectors_for(ids, self.model, "features") if self.needs_features else {}
+        ids = [i for i in ids if i in vecs and (not self.needs_features or i in feats)]
+        outputs = {"embedding": np.stack([vecs[i] for i in ids]) if ids else np.zeros((0, 1), np.float32)}
+        if self.needs_features and ids:
+            outputs["features"] = np.stack([feats[i] for i in ids])
+        return ids, outputs
+
     def retag_all(self) -> int:
         """Recompute auto tags for photos tagged by another model (or not yet): after a model
         switch, or once the library is large enough for its own statistics."""
-        ids = self.store.photos_to_tag(self.model)
-        vecs = self.store.vectors_for(ids, self.model, "embedding")
-        ids = [i for i in ids if i in vecs]
+        todo = self.store.photos_to_tag(self.model)
+        done = 0
         with self.store.transaction():
-            for start in range(0, len(ids), 1000):
-                chunk = ids[start:start + 1000]
-                self.apply(chunk, np.stack([vecs[i] for i in chunk]))
-        return len(ids)
+            for start in range(0, len(todo), 1000):
+                ids, outputs = self.stored_outputs(todo[start:start + 1000])
+                if ids:
+                    self.apply(ids, outputs)
+                    done += len(ids)
+        return done
 
     def related_words(self, text: str, k: int = 5) -> list[str]:
         """Vocabulary terms nearest to a query (text to text), leaving out the query's own words."""
@@ -202,9 +252,9 @@ def coco_terms(tagger: Tagger) -> tuple[np.ndarray, dict[str, str]]:
     return allowed, mapping
 
 
-def _prf(tagger, mat, entries, stats, threshold, allowed, mapping) -> tuple[float, float]:
+def _prf(tagger, outputs, entries, stats, threshold, allowed, mapping) -> tuple[float, float]:
     tp = fp = fn = 0
-    for tags, e in zip(tagger.tags_for(mat, stats, threshold, allowed), entries):
+    for tags, e in zip(tagger.tags_for(outputs, stats, threshold, allowed), entries):
         truth = {mapping.get(c, c) for c in e.get("classes") or []}
         got = {w for w, _ in tags}
         tp += len(got & truth)
@@ -213,19 +263,32 @@ def _prf(tagger, mat, entries, stats, threshold, allowed, mapping) -> tuple[floa
     return (tp / (tp + fp) if tp + fp else 1.0), (tp / (tp + fn) if tp + fn else 0.0)
 
 
-def calibrate(tagger: Tagger, mat: np.ndarray, entries: list[dict], min_precision: float = 0.6) -> float:
-    """The threshold with the best recall at precision >= min_precision (best F1 if none reaches it)."""
+def calibrate(tagger: Tagger, outputs: Outputs, entries: list[dict], min_precision: float = 0.6) -> float:
+    """The threshold with the best recall at precision >= min_precision (best F1 if none reaches it).
+    Candidates are quantiles of the scores, so z-scores and probabilities calibrate alike."""
     allowed, mapping = coco_terms(tagger)
-    stats = tagger.stats(mat)
+    stats = tagger.stats(outputs["embedding"])
+    scores = tagger.scores(outputs, stats)[:, allowed]
+    candidates = np.unique(np.quantile(scores, np.linspace(0.80, 0.999, 120)))
     best, best_f1 = None, (-1.0, None)
-    for thr in np.arange(0.5, 6.0, 0.1):
-        p, r = _prf(tagger, mat, entries, stats, thr, allowed, mapping)
+    for thr in candidates:
+        p, r = _prf(tagger, outputs, entries, stats, thr, allowed, mapping)
         if p >= min_precision and (best is None or r > best[1]):
             best = (thr, r)
         f1 = 2 * p * r / (p + r) if p + r else 0
         if f1 > best_f1[0]:
             best_f1 = (f1, thr)
     return float(best[0] if best else best_f1[1])
+
+
+def _labelled_outputs(tagger: Tagger, cat, entries: list[dict]) -> tuple[list[dict], Outputs]:
+    """The stored outputs of a set indexed into `cat`, in the order of its labelled entries."""
+    rows = {p.path: p.id for p in cat.store.photos_in_folder(cat.store.folders()[0]["id"]).values()}
+    ids, outputs = Tagger(cat.store, cat.embedder, tagger.words).stored_outputs(
+        [rows[e["path"]] for e in entries if e["path"] in rows])
+    have = set(ids)
+    keep = [e for e in entries if rows.get(e["path"]) in have]
+    return keep, outputs
 
 
 def measure_tags(cat, entries, dataset: Path, calibration: Path | None, device: str) -> dict | None:
@@ -243,19 +306,12 @@ def measure_tags(cat, entries, dataset: Path, calibration: Path | None, device: 
         with tempfile.TemporaryDirectory() as tmp:
             cal = index_dataset(calibration, Path(tmp), cat.model.name, device)
             try:
-                ids, mat = cal.store.vectors(cal.model.name)
-                rows = {p.path: p.id for p in cal.store.photos_in_folder(cal.store.folders()[0]["id"]).values()}
-                pos = {int(i): n for n, i in enumerate(ids)}
-                keep = [e for e in cal_entries if rows.get(e["path"]) in pos]
-                threshold = calibrate(tagger, mat[[pos[rows[e["path"]]] for e in keep]], keep)
+                keep, outputs = _labelled_outputs(tagger, cal, cal_entries)
+                threshold = calibrate(tagger, outputs, keep)
                 calibrated_on = str(calibration)
             finally:
                 cal.close()
-    ids, mat = cat.store.vectors(cat.model.name)
-    rows = {p.path: p.id for p in cat.store.photos_in_folder(cat.store.folders()[0]["id"]).values()}
-    pos = {int(i): n for n, i in enumerate(ids)}
-    keep = [e for e in entries if rows.get(e["path"]) in pos]
-    sub = mat[[pos[rows[e["path"]]] for e in keep]]
+    keep, outputs = _labelled_outputs(tagger, cat, entries)
     allowed, mapping = coco_terms(tagger)
-    p, r = _prf(tagger, sub, keep, tagger.stats(sub), threshold, allowed, mapping)
-    return {"precision": p, "recall": r, "threshold": round(threshold, 2), "calibrated_on": calibrated_on}
+    p, r = _prf(tagger, outputs, keep, tagger.stats(outputs["embedding"]), threshold, allowed, mapping)
+    return {"precision": p, "recall": r, "threshold": round(threshold, 3), "calibrated_on": calibrated_on}

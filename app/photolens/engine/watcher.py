@@ -138,6 +138,7 @@ def run_watch(catalog: Catalog) -> int:
     summary = catalog.index_all()
     log.info("catching up: %s added, %s moved, %s removed, %s embedded", summary["added"], summary["moved"],
              summary["removed"], summary["embedded"])
+    catalog.warm_up()
     watcher = Watcher(catalog)
     watcher.start()
     log.info("watching %d folders (Ctrl-C to stop)", len(catalog.folders()))

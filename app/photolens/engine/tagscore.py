@@ -1,0 +1,136 @@
+"""The built-in model's tag scorer: how likely a photo shows each vocabulary term.
+
+Three kinds of evidence for every (photo, term) pair, combined by a small logistic "stacker":
+
+1. a multi-label linear tagger on the CNN features, learned from the nouns in flickr8k-train's
+   captions ("man", "girls", "crowd" all count for *person*);
+2. ImageNet-1k class probabilities summed over the classes that stand for the term (the dog
+   breeds for *dog*; a term that is an ImageNet class is its own group), from
+   models/data/imagenet_groups.json;
+3. the joint-space similarity of the photo to "a photo of {term}", z-scored per term.
+
+The raw cosine of (3) alone over-tags terms that sit close to many photos; (1) and (2) are
+trained detectors and carry most of the precision. The stacker's weights and the threshold are
+calibrated on coco-mini by models/train_tagger.py, which also trains (1); both this module and
+that script compute the evidence here, so training and run time cannot drift apart.
+Only numpy: no torch at run time.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+# caption logit, has caption tagger, ImageNet logit, has ImageNet group, z-score, and the z-score
+# again for terms with neither detector (there it is all the evidence, and a noisier one), their
+# indicator, bias.
+N_EVIDENCE = 8
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    x = x - x.max(axis=-1, keepdims=True)
+    e = np.exp(x)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-4, 1 - 1e-4)
+    return np.log(p / (1 - p))
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-x))
+
+
+def imagenet_groups(words: list[str], class_names: list[list[str]], groups_file: Path) -> np.ndarray:
+    """float32 [1000, T]: 1 where ImageNet class c stands for vocabulary term t."""
+    spec = json.loads(groups_file.read_text())
+    col = {w: j for j, w in enumerate(words)}
+    first = {}
+    for i, names in enumerate(class_names):
+        for n in names:
+            first.setdefault(n, i)
+    m = np.zeros((len(class_names), len(words)), np.float32)
+    for term, spans in spec.get("ranges", {}).items():
+        if term in col:
+            for a, b in spans:
+                m[a:b + 1, col[term]] = 1
+    for term, names in spec.get("names", {}).items():
+        if term in col:
+            for n in names:
+                if n in first:
+                    m[first[n], col[term]] = 1
+    for j, w in enumerate(words):  # a term that is itself an ImageNet class
+        if not m[:, j].any() and w in first:
+            m[first[w], j] = 1
+    return m
+
+
+@dataclass
+class TagModel:
+    """The trained parts: the caption tagger (W, b over standardised features, for the terms
+    in `terms`), the stacker weights and the calibrated threshold."""
+
+    terms: list[str]
+    W: np.ndarray
+    b: np.ndarray
+    mu: np.ndarray
+    sd: np.ndarray
+    stack: np.ndarray
+    threshold: float
+
+    @classmethod
+    def load(cls, path: Path) -> "TagModel":
+        d = np.load(path, allow_pickle=False)
+        return cls([str(t) for t in d["terms"]], d["W"].astype(np.float32), d["b"].astype(np.float32),
+                   d["mu"].astype(np.float32), d["sd"].astype(np.float32), d["stack"].astype(np.float64),
+                   float(d["threshold"]))
+
+    def save(self, path: Path) -> None:
+        np.savez(path, terms=np.array(self.terms), W=self.W.astype(np.float16), b=self.b, mu=self.mu, sd=self.sd,
+                 stack=self.stack, threshold=np.float64(self.threshold))
+
+    def caption_probs(self, features: np.ndarray) -> np.ndarray:
+        return sigmoid(((features - self.mu) / self.sd) @ self.W + self.b)
+
+
+def evidence(model: TagModel | None, words: list[str], features: np.ndarray, logits: np.ndarray,
+             groups: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """[N, T, N_EVIDENCE] for N photos and the T vocabulary terms."""
+    n, t = z.shape
+    x = np.zeros((n, t, N_EVIDENCE), np.float32)
+    if model is not None and len(model.terms):
+        col = {w: j for j, w in enumerate(words)}
+        cols = [col[w] for w in model.terms if w in col]
+        keep = [i for i, w in enumerate(model.terms) if w in col]
+        pc = model.caption_probs(features)[:, keep]
+        x[:, cols, 0] = logit(pc)
+        x[:, cols, 1] = 1
+    has_group = groups.any(axis=0)
+    pi = softmax(logits.astype(np.float32)) @ groups
+    x[:, :, 2] = logit(pi) * has_group
+    x[:, :, 3] = has_group
+    x[:, :, 4] = z
+    only_z = (x[:, :, 1] == 0) & (x[:, :, 3] == 0)
+    x[:, :, 5] = z * only_z
+    x[:, :, 6] = only_z
+    x[:, :, 7] = 1
+    return x
+
+
+def stacked(x: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    return sigmoid(x @ weights.astype(np.float32))
+
+
+def fit_stacker(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, steps: int = 4000, lr: float = 0.2) -> np.ndarray:
+    """Logistic regression over all (photo, term) pairs: a handful of weights, so a small
+    labelled set (coco-mini) is enough to calibrate them."""
+    xf = x.reshape(-1, x.shape[-1]).astype(np.float64)
+    yf = y.reshape(-1).astype(np.float64)
+    w = np.zeros(xf.shape[1])
+    for _ in range(steps):
+        g = xf.T @ (sigmoid(xf @ w) - yf) / len(yf) + l2 * w
+        w -= lr * g
+    return w

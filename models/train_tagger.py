@@ -1,0 +1,211 @@
+"""Train the built-in model's auto-tagger (see app/photolens/engine/tagscore.py for the method).
+
+    .venv/bin/python models/train_tagger.py [--variant lite0]
+        -> models/head/builtin-tagger-<variant>.npz   (then `make setup` / build_builtin.py ships it)
+
+1. Labels: a vocabulary term is positive for a flickr8k-train photo when one of its five
+   captions names the term, a plural, an alias or a listed synonym (CAPTION_WORDS). Terms with
+   fewer than MIN_POSITIVES photos get no caption tagger (the other evidence still covers them).
+2. The caption tagger: one logistic regression per term over the standardised CNN features of
+   every augmented view (the cached features of models/train_head.py), trained jointly (Adam).
+3. Calibration on coco-mini, COCO classes mapped to vocabulary terms: the stacker's weights,
+   then the threshold with the most recall at precision >= 0.6 (at most MAX_TAGS per photo).
+   The stacker has a handful of weights (tagscore.N_EVIDENCE), so 159 photos calibrate it.
+   The photos come through the built model's own ONNX pipeline, exactly as at run time.
+
+flickr8k-dev is never read. coco128 is never read: it is where `photolens eval` measures.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "app"))
+from train_head import DATASETS, extract_features, load_set  # noqa: E402
+
+from photolens.engine import tagscore  # noqa: E402
+
+MIN_POSITIVES = 20
+PERSON = ("man men woman women boy boys girl girls child children kid kids people person persons baby babies "
+          "toddler toddlers player players lady ladies guy guys crowd skier skiers surfer surfers biker bikers "
+          "rider riders swimmer swimmers climber climbers runner runners team adult adults teenager teenagers "
+          "teen teens family couple worker workers dancer dancers snowboarder snowboarders skateboarder "
+          "skateboarders cyclist cyclists bicyclist bicyclists motorcyclist hiker hikers tourist tourists "
+          "someone gentleman spectators audience musician musicians performer performers student students")
+# Caption words for terms whose name is not how captions say it. An empty list: the word is
+# ambiguous in captions ("orange shirt"), so captions do not label that term.
+CAPTION_WORDS = {
+    "person": PERSON,
+    "dog": "dog dogs puppy puppies",
+    "cat": "cat cats kitten kittens",
+    "ball": "ball balls football soccer basketball volleyball",
+    "bicycle": "bike bikes bicycle bicycles",
+    "motorbike": "motorcycle motorcycles motorbike motorbikes motocross",
+    "airplane": "airplane airplanes plane planes jet aircraft",
+    "boat": "boat boats canoe canoes kayak kayaks raft rafts sailboat sailboats",
+    "bird": "bird birds duck ducks seagull seagulls pigeon pigeons",
+    "horse": "horse horses pony ponies",
+    "cow": "cow cows cattle bull bulls calf",
+    "sheep": "sheep lamb lambs",
+    "handbag": "purse purses handbag handbags",
+    "skis": "skis skiing skier skiers",
+    "snowboard": "snowboard snowboards snowboarder snowboarding",
+    "skateboard": "skateboard skateboards skateboarding skateboarder",
+    "cup": "cup cups mug mugs",
+    "sofa": "couch couches sofa sofas",
+    "dining table": "table tables",
+    "tennis racket": "racket rackets racquet racquets",
+    "baseball bat": "bat bats",
+    "baseball glove": "glove gloves mitt",
+    "television": "television tv",
+    "laptop": "laptop laptops computer computers",
+    "mobile phone": "phone phones cellphone cellphones",
+    "orange": "",
+    "mouse": "",
+    "remote": "",
+}
+
+
+def caption_patterns(vocab: dict) -> dict[str, re.Pattern]:
+    pats = {}
+    for entry in vocab["terms"]:
+        term = entry["term"]
+        if term in CAPTION_WORDS:
+            words = CAPTION_WORDS[term].split()
+        else:
+            words = [term, term + "s", term + "es", *entry.get("aliases", [])]
+        if words:
+            pats[term] = re.compile(r"\b(" + "|".join(re.escape(w.lower()) for w in words) + r")\b")
+    return pats
+
+
+def caption_labels(entries: list[dict], pats: dict[str, re.Pattern]) -> tuple[list[str], np.ndarray]:
+    terms = list(pats)
+    y = np.zeros((len(entries), len(terms)), np.float32)
+    for i, e in enumerate(entries):
+        text = " \n ".join(c.lower() for c in e["captions"])
+        for j, t in enumerate(terms):
+            if pats[t].search(text):
+                y[i, j] = 1
+    keep = [j for j in range(len(terms)) if y[:, j].sum() >= MIN_POSITIVES]
+    return [terms[j] for j in keep], y[:, keep]
+
+
+def train_caption_tagger(feats: np.ndarray, y: np.ndarray, steps: int, l2: float = 1e-4, lr: float = 3e-3):
+    """Joint one-vs-rest logistic regression on every view (Adam, full batch)."""
+    n, v, d = feats.shape
+    x = feats.reshape(n * v, d).astype(np.float32)
+    mu, sd = x.mean(0), x.std(0) + 1e-3
+    x = (x - mu) / sd
+    yr = np.repeat(y, v, axis=0)
+    prior = yr.mean(0).clip(1e-4, 1 - 1e-4)
+    w = np.zeros((d, y.shape[1]), np.float32)
+    b = np.log(prior / (1 - prior)).astype(np.float32)
+    state = {k: np.zeros_like(p) for k, p in (("mw", w), ("vw", w), ("mb", b), ("vb", b))}
+    start = time.time()
+    for step in range(1, steps + 1):
+        p = tagscore.sigmoid(x @ w + b)
+        g = (p - yr) / len(x)
+        gw, gb = x.T @ g + l2 * w, g.sum(0)
+        for param, grad, m, v2 in ((w, gw, "mw", "vw"), (b, gb, "mb", "vb")):
+            state[m] = 0.9 * state[m] + 0.1 * grad
+            state[v2] = 0.999 * state[v2] + 0.001 * grad * grad
+            param -= lr * (state[m] / (1 - 0.9 ** step)) / (np.sqrt(state[v2] / (1 - 0.999 ** step)) + 1e-8)
+        if step % 200 == 0:
+            loss = -np.mean(yr * np.log(p + 1e-7) + (1 - yr) * np.log(1 - p + 1e-7))
+            print(f"  step {step}: loss {loss:.4f} ({time.time() - start:.0f}s)", flush=True)
+    return w, b, mu, sd
+
+
+def coco_mini_outputs(model_name: str):
+    """coco-mini through the built model, as at run time: outputs and truth per photo."""
+    from photolens.engine.embedder import Embedder
+    from photolens.engine.imaging import decode_for_model
+    from photolens.engine.models import get_model
+
+    model = get_model(model_name)
+    emb = Embedder(model, "cpu")
+    root = DATASETS / "coco-mini"
+    entries = json.loads((root / "labels.json").read_text())["images"]
+    out = {"embedding": [], "features": [], "logits": []}
+    for i in range(0, len(entries), 16):
+        px = np.stack([decode_for_model(str(root / e["file"]), model.preprocess).pixels for e in entries[i:i + 16]])
+        got = emb.embed_images(px)
+        for k in out:
+            out[k].append(got[k])
+    return emb, {k: np.concatenate(v) for k, v in out.items()}, entries
+
+
+def best_threshold(probs: np.ndarray, truth: list[set], words: list[str], allowed: np.ndarray,
+                   min_precision: float, max_tags: int) -> tuple[float, float, float]:
+    probs = np.where(allowed, probs, 0)
+    best = None
+    for thr in np.linspace(0.05, 0.95, 91):
+        tp = fp = fn = 0
+        for row, tr in zip(probs, truth):
+            top = np.argsort(-row)[:max_tags]
+            got = {words[j] for j in top if row[j] >= thr}
+            tp, fp, fn = tp + len(got & tr), fp + len(got - tr), fn + len(tr - got)
+        p, r = tp / max(1, tp + fp), tp / max(1, tp + fn)
+        if p >= min_precision and (best is None or r > best[2]):
+            best = (float(thr), p, r)
+    return best
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--variant", default="lite0")
+    ap.add_argument("--steps", type=int, default=600)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+
+    from photolens.engine.tagging import MAX_TAGS, Tagger, vocabulary
+
+    vocab = vocabulary()
+    words = [t["term"] for t in vocab["terms"]]
+    entries = load_set("flickr8k-train")
+    feats, _ = extract_features(args.variant, entries, args.seed)
+    terms, y = caption_labels(entries, caption_patterns(vocab))
+    print(f"caption tagger: {len(terms)} terms with >= {MIN_POSITIVES} photos, {len(entries)} photos", flush=True)
+    cache = HERE / ".cache" / f"caption-tagger-{args.variant}-{len(terms)}-{args.steps}-s{args.seed}.npz"
+    if cache.exists():
+        c = np.load(cache, allow_pickle=False)
+        w, b, mu, sd = c["w"], c["b"], c["mu"], c["sd"]
+    else:
+        w, b, mu, sd = train_caption_tagger(feats, y, args.steps)
+        np.savez(cache, w=w, b=b, mu=mu, sd=sd)
+    model = tagscore.TagModel(terms, w, b, mu, sd, np.zeros(tagscore.N_EVIDENCE), 0.5)
+
+    emb, out, cal = coco_mini_outputs("builtin")
+    classes = json.loads((HERE / "data" / "imagenet_classes.json").read_text())["classes"]
+    groups = tagscore.imagenet_groups(words, [c["names"] for c in classes], HERE / "data" / "imagenet_groups.json")
+    tagger = Tagger(None, emb, words)
+    z = tagger.scores(out["embedding"], tagger.stats(out["embedding"]))
+    x = tagscore.evidence(model, words, out["features"], out["logits"], groups, z)
+    cmap = vocab["coco_map"]
+    coco_cols = sorted({words.index(t) for t in cmap.values()})
+    allowed = np.zeros(len(words), bool)
+    allowed[coco_cols] = True
+    truth = [{cmap.get(c, c) for c in e.get("classes") or []} for e in cal]
+    yc = np.array([[words[j] in tr for j in coco_cols] for tr in truth], np.float32)
+    model.stack = tagscore.fit_stacker(x[:, coco_cols], yc)
+    probs = tagscore.stacked(x, model.stack)
+    thr, p, r = best_threshold(probs, truth, words, allowed, 0.6, MAX_TAGS)
+    model.threshold = thr
+    print(f"stacker weights {np.round(model.stack, 3).tolist()}; on coco-mini: threshold {thr:.2f}, "
+          f"precision {p:.3f}, recall {r:.3f}", flush=True)
+    out_path = HERE / "head" / f"builtin-tagger-{args.variant}.npz"
+    model.save(out_path)
+    print(f"wrote {out_path} ({out_path.stat().st_size / 1e3:.0f} kB)")
+
+
+if __name__ == "__main__":
+    main()
