@@ -16,7 +16,6 @@ warm process like the watcher) over N other photos of the same mix. Keys: `p50_s
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import signal

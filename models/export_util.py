@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from builtin_parts import Backbone, LITE_VARIANTS, TextEncoder, load_backbone, load_text_encoder
+from builtin_parts import Backbone, LITE_VARIANTS, load_backbone, load_text_encoder
 
 OPSET = 17
 

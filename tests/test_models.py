@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from conftest import cli_json, run_cli, use_model, write_photo
+from conftest import cli_json, run_cli, write_photo
 from tiny_models import make_immich_clip
 from photolens.engine.download import download_file, install
 from photolens.engine.errors import ChecksumError, DownloadError

@@ -1,7 +1,6 @@
 """Live watching: real file operations in temporary folders, and `photolens watch` as a process."""
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal

@@ -10,7 +10,6 @@ from __future__ import annotations
 import errno
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from .errors import FileAccessError, ImageError
 from .imaging import IMAGE_EXTENSIONS, content_hash, read_file

@@ -19,7 +19,7 @@ import numpy as np
 
 from . import tagscore
 from .config import bundled_models_dir
-from .embedder import Embedder, normalize
+from .embedder import Embedder
 from .store import Store
 
 Outputs = dict  # model outputs per photo: "embedding" [N, D], and "features"/"logits" where the model has them
