@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[build,test]'
 	touch $@
 
-$(BUILTIN): $(VENV)/.installed models/head/builtin-head-lite0.npz models/head/builtin-tagger-lite0.npz models/builtin.json models/build_builtin.py models/builtin_parts.py
+$(BUILTIN): $(VENV)/.installed models/head/builtin-head-lite0.npz models/head/builtin-tagger-lite0.npz models/data/vocabulary.json models/builtin.json models/build_builtin.py models/builtin_parts.py
 	$(PY) models/build_builtin.py
 
 run: setup

@@ -5,7 +5,8 @@
 
 Writes visual.onnx (image -> features, logits, joint embedding), textual.onnx (token ids ->
 sentence vector, mean pooling and normalisation inside the graph), tokenizer.json, the
-classifier weights and class-name vectors used for focused similarity and tags, and
+classifier weights and class-name vectors used for focused similarity and tags, the tag
+vocabulary's text vectors, the trained tagger (models/train_tagger.py) when there is one, and
 manifest.json with every file's sha256 and size. torch is needed here and nowhere else.
 """
 from __future__ import annotations
@@ -24,6 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from builtin_parts import (CLASS_PROMPT, LITE_MEAN, LITE_STD, LITE_VARIANTS, MODELS_DIR, Backbone,  # noqa: E402
                            JointImageModel, class_names, load_backbone, load_head, text_model_dir)
 from export_util import OnnxText, export, export_text, sha256  # noqa: E402
+
+sys.path.insert(0, str(MODELS_DIR.parent / "app"))
+from photolens.engine.tagging import PROMPT as TAG_PROMPT, vocabulary_hash  # noqa: E402  (numpy only)
 
 TEMPLATE = MODELS_DIR / "builtin.json"
 
@@ -56,7 +60,12 @@ def build(out: Path, head_path: Path) -> dict:
     np.save(tmp / "class_text.npy", class_text.astype(np.float16))
     (tmp / "classes.json").write_text(json.dumps(names))
 
+    print("encoding the tag vocabulary...", flush=True)
+    words = [t["term"] for t in json.loads((MODELS_DIR / "data" / "vocabulary.json").read_text())["terms"]]
+    np.save(tmp / "vocabulary.npy", text.encode([TAG_PROMPT.format(w) for w in words]).astype(np.float16))
+
     manifest = dict(template)
+    manifest["vocabulary"] = {"file": "vocabulary.npy", "words_sha256": vocabulary_hash(words)}
     tagger = MODELS_DIR / template["source"].get("tagger", "")
     if tagger.is_file():  # trained by models/train_tagger.py, which needs this model built first
         shutil.copy(tagger, tmp / "tagger.npz")

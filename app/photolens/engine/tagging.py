@@ -10,6 +10,8 @@ ImageNet classes into calibrated probabilities, which is what its tags are score
 """
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 from dataclasses import dataclass
 from functools import lru_cache
@@ -39,6 +41,11 @@ def vocabulary() -> dict:
 
 def terms() -> list[str]:
     return [t["term"] for t in vocabulary()["terms"]]
+
+
+def vocabulary_hash(words: list[str]) -> str:
+    """Identifies a vocabulary and its prompt: vectors made for another one are not reused."""
+    return hashlib.sha256("\n".join([PROMPT, *words]).encode()).hexdigest()
 
 
 @dataclass
@@ -92,9 +99,41 @@ class Tagger:
 
     @property
     def vectors(self) -> np.ndarray:
+        """The vocabulary's text vectors: a few thousand prompts take seconds to encode, so they
+        are cached on disk per model and vocabulary."""
         if self._vectors is None:
-            self._vectors = self.embedder.embed_texts([PROMPT.format(w) for w in self.words])
+            self._vectors = self._cached_vectors()
         return self._vectors
+
+    def _cached_vectors(self) -> np.ndarray:
+        from .config import cache_dir
+        from .fsutil import atomic_write_bytes
+
+        model = self.embedder.model
+        shipped = model.manifest.get("vocabulary")  # the built-in model ships them, made at build time
+        if shipped and shipped.get("words_sha256") == vocabulary_hash(self.words):
+            try:
+                return np.load(model.folder / shipped["file"], allow_pickle=False).astype(np.float32)
+            except (OSError, ValueError):
+                pass
+        identity = json.dumps([model.name, model.manifest.get("built"), model.manifest.get("files"), PROMPT,
+                               self.words], sort_keys=True, default=str)
+        path = cache_dir() / "vocabulary" / f"{model.name}-{hashlib.sha256(identity.encode()).hexdigest()[:16]}.npy"
+        try:
+            vecs = np.load(path, allow_pickle=False)
+            if vecs.shape[0] == len(self.words):
+                return vecs.astype(np.float32)
+        except (OSError, ValueError):
+            pass  # missing or unreadable: encode again
+        vecs = self.embedder.embed_texts([PROMPT.format(w) for w in self.words])
+        try:
+            buf = io.BytesIO()
+            np.save(buf, vecs.astype(np.float16))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(path, buf.getvalue())
+        except OSError:
+            pass  # a read-only or full cache only costs the encoding next time
+        return vecs
 
     def stats(self, reference: np.ndarray | None = None) -> TermStats:
         """Each term's mean and spread of similarity over a reference set of photos: the
