@@ -125,6 +125,23 @@ def train_caption_tagger(feats: np.ndarray, y: np.ndarray, steps: int, l2: float
     return w, b, mu, sd
 
 
+def cached_caption_tagger(args, feats: np.ndarray, terms: list[str], y: np.ndarray):
+    """Training takes minutes, so it is cached. Each term's regression is independent of the
+    others (its own loss, its own Adam state), so a cached run over more terms serves a
+    vocabulary that lost some: its columns are just selected."""
+    cache = HERE / ".cache" / f"caption-tagger-{args.variant}-{args.steps}-s{args.seed}.npz"
+    if cache.exists():
+        c = np.load(cache, allow_pickle=False)
+        cols = {str(t): j for j, t in enumerate(c["terms"])}
+        if all(t in cols for t in terms):
+            pick = [cols[t] for t in terms]
+            return c["w"][:, pick], c["b"][pick], c["mu"], c["sd"]
+    w, b, mu, sd = train_caption_tagger(feats, y, args.steps)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(cache, terms=np.array(terms), w=w, b=b, mu=mu, sd=sd)
+    return w, b, mu, sd
+
+
 def coco_mini_outputs(model_name: str):
     """coco-mini through the built model, as at run time: outputs and truth per photo."""
     from photolens.engine.embedder import Embedder
@@ -175,14 +192,8 @@ def main() -> None:
     feats, _ = extract_features(args.variant, entries, args.seed)
     terms, y = caption_labels(entries, caption_patterns(vocab))
     print(f"caption tagger: {len(terms)} terms with >= {MIN_POSITIVES} photos, {len(entries)} photos", flush=True)
-    cache = HERE / ".cache" / f"caption-tagger-{args.variant}-{len(terms)}-{args.steps}-s{args.seed}.npz"
-    if cache.exists():
-        c = np.load(cache, allow_pickle=False)
-        w, b, mu, sd = c["w"], c["b"], c["mu"], c["sd"]
-    else:
-        w, b, mu, sd = train_caption_tagger(feats, y, args.steps)
-        np.savez(cache, w=w, b=b, mu=mu, sd=sd)
-    model = tagscore.TagModel(terms, w, b, mu, sd, np.zeros(tagscore.N_EVIDENCE), 0.5)
+    w, b, mu, sd = cached_caption_tagger(args, feats, terms, y)
+    model = tagscore.TagModel(terms, w, b, mu, sd, y.mean(0), np.zeros(tagscore.N_EVIDENCE), 0.5)
 
     emb, out, cal = coco_mini_outputs("builtin")
     classes = json.loads((HERE / "data" / "imagenet_classes.json").read_text())["classes"]

@@ -139,7 +139,8 @@ def test_stacked_tag_scores_follow_their_evidence_and_round_trip(tmp_path):
     words = ["dog", "cat", "beach"]
     feats = rng.standard_normal((40, 8)).astype(np.float32)
     model = tagscore.TagModel(["dog"], np.eye(8, 1, dtype=np.float32) * 4, np.zeros(1, np.float32),
-                              np.zeros(8, np.float32), np.ones(8, np.float32), np.zeros(tagscore.N_EVIDENCE), 0.5)
+                              np.zeros(8, np.float32), np.ones(8, np.float32), np.full(1, 0.5, np.float32),
+                              np.zeros(tagscore.N_EVIDENCE), 0.5)
     groups = np.zeros((3, 3), np.float32)
     groups[0, 1] = 1  # class 0 stands for "cat"
     logits = rng.standard_normal((40, 3)).astype(np.float32) * 3
@@ -148,6 +149,8 @@ def test_stacked_tag_scores_follow_their_evidence_and_round_trip(tmp_path):
     assert x.shape == (40, 3, tagscore.N_EVIDENCE)
     assert (x[:, 0, 1] == 1).all() and (x[:, 1:, 1] == 0).all()  # only "dog" has a caption tagger
     assert (x[:, 1, 3] == 1).all() and (x[:, [0, 2], 3] == 0).all()  # only "cat" has an ImageNet group
+    # Only evidence above the base rate counts: a prior of 0.5 leaves the positive half.
+    assert (x[:, 0, 0] >= 0).all() and x[feats[:, 0] > 0.5, 0, 0].min() > 0 and x[feats[:, 0] < 0, 0, 0].max() == 0
     # Labels that follow the caption tagger's feature: the fitted stacker must weigh it positively.
     y = np.zeros((40, 3), np.float32)
     y[:, 0] = feats[:, 0] > 0
@@ -179,3 +182,28 @@ def test_builtin_auto_tags_name_what_the_photos_show(coco_catalog):
         wrong += len(got - truth)
         assert all(0 <= t["score"] <= 1 for t in cat.store.tags_of(cat.photo_id(path)) if t["source"] == "auto")
     assert right >= 60 and right / (right + wrong) >= 0.5, (right, wrong)
+
+
+def test_a_damaged_tagger_file_falls_back_to_zscores(catalog, caplog):
+    """A model whose trained tagger cannot be read still tags (with z-scores) and says why."""
+    import dataclasses
+
+    from photolens.engine.tagging import Tagger
+
+    model = catalog.model
+    (model.folder / "tagger.npz").write_bytes(b"not an npz")
+    manifest = dict(model.manifest, tagger={"file": "tagger.npz"},
+                    classifier={"weights": "missing.npy", "bias": "missing.npy"})
+    embedder = catalog.embedder
+    original = embedder.model
+    embedder.model = dataclasses.replace(original, manifest=manifest)
+    try:
+        with caplog.at_level("WARNING", logger="photolens.tags"):
+            tagger = Tagger(catalog.store, embedder, ["red", "blue", "green"])
+        assert tagger.tag_model is None and "cannot be read" in caplog.text
+        scores = tagger.scores({"embedding": np.eye(3, original.dim, dtype=np.float32)},
+                               tagger.stats(np.eye(3, original.dim, dtype=np.float32)))
+        assert scores.shape == (3, 3) and np.isfinite(scores).all()
+    finally:
+        embedder.model = original
+        (model.folder / "tagger.npz").unlink()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -23,6 +24,8 @@ from . import tagscore
 from .config import bundled_models_dir
 from .embedder import Embedder
 from .store import Store
+
+log = logging.getLogger("photolens.tags")
 
 Outputs = dict  # model outputs per photo: "embedding" [N, D], and "features"/"logits" where the model has them
 
@@ -73,12 +76,17 @@ class Tagger:
         cls_spec = model.manifest.get("classifier")
         if not spec or not cls_spec:
             return None, None, None
-        tag_model = tagscore.TagModel.load(model.folder / spec["file"])
-        classes = json.loads((bundled_models_dir() / "data" / "imagenet_classes.json").read_text())["classes"]
-        groups = tagscore.imagenet_groups(self.words, [c["names"] for c in classes],
-                                          bundled_models_dir() / "data" / "imagenet_groups.json")
-        weights = np.load(model.folder / cls_spec["weights"], allow_pickle=False).astype(np.float32)
-        bias = np.load(model.folder / cls_spec["bias"], allow_pickle=False).astype(np.float32)
+        try:
+            tag_model = tagscore.TagModel.load(model.folder / spec["file"])
+            classes = json.loads((bundled_models_dir() / "data" / "imagenet_classes.json").read_text())["classes"]
+            groups = tagscore.imagenet_groups(self.words, [c["names"] for c in classes],
+                                              bundled_models_dir() / "data" / "imagenet_groups.json")
+            weights = np.load(model.folder / cls_spec["weights"], allow_pickle=False).astype(np.float32)
+            bias = np.load(model.folder / cls_spec["bias"], allow_pickle=False).astype(np.float32)
+        except (OSError, KeyError, ValueError) as e:  # damaged or from an older build: tags still work
+            log.warning("the tagger of %s cannot be read (%s); tags use z-scores until it is rebuilt",
+                        model.name, e)
+            return None, None, None
         return tag_model, groups, (weights, bias)
 
     @classmethod

@@ -13,6 +13,11 @@ The raw cosine of (3) alone over-tags terms that sit close to many photos; (1) a
 trained detectors and carry most of the precision. The stacker's weights and the threshold are
 calibrated on coco-mini by models/train_tagger.py, which also trains (1); both this module and
 that script compute the evidence here, so training and run time cannot drift apart.
+Detector evidence is measured against each term's base rate and only its positive part counts:
+"person" is in 77% of the caption-training photos and "dog" has 118 ImageNet classes, so their
+raw probabilities are high everywhere; what a photo adds above that is the signal. (On coco-mini
+this took recall at precision 0.6 from 0.26 to 0.33.)
+
 Only numpy: no torch at run time.
 """
 from __future__ import annotations
@@ -23,7 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-# caption logit, has caption tagger, ImageNet logit, has ImageNet group, z-score, and the z-score
+# caption logit above the term's base rate, has caption tagger, the same for the ImageNet
+# groups, has ImageNet group, z-score, and the z-score
 # again for terms with neither detector (there it is all the evidence, and a noisier one), their
 # indicator, bias.
 N_EVIDENCE = 8
@@ -71,13 +77,15 @@ def imagenet_groups(words: list[str], class_names: list[list[str]], groups_file:
 @dataclass
 class TagModel:
     """The trained parts: the caption tagger (W, b over standardised features, for the terms
-    in `terms`), the stacker weights and the calibrated threshold."""
+    in `terms`, with each term's base rate in its training photos), the stacker weights and
+    the calibrated threshold."""
 
     terms: list[str]
     W: np.ndarray
     b: np.ndarray
     mu: np.ndarray
     sd: np.ndarray
+    prior: np.ndarray
     stack: np.ndarray
     threshold: float
 
@@ -85,12 +93,12 @@ class TagModel:
     def load(cls, path: Path) -> "TagModel":
         d = np.load(path, allow_pickle=False)
         return cls([str(t) for t in d["terms"]], d["W"].astype(np.float32), d["b"].astype(np.float32),
-                   d["mu"].astype(np.float32), d["sd"].astype(np.float32), d["stack"].astype(np.float64),
-                   float(d["threshold"]))
+                   d["mu"].astype(np.float32), d["sd"].astype(np.float32), d["prior"].astype(np.float32),
+                   d["stack"].astype(np.float64), float(d["threshold"]))
 
     def save(self, path: Path) -> None:
         np.savez(path, terms=np.array(self.terms), W=self.W.astype(np.float16), b=self.b, mu=self.mu, sd=self.sd,
-                 stack=self.stack, threshold=np.float64(self.threshold))
+                 prior=self.prior, stack=self.stack, threshold=np.float64(self.threshold))
 
     def caption_probs(self, features: np.ndarray) -> np.ndarray:
         return sigmoid(((features - self.mu) / self.sd) @ self.W + self.b)
@@ -106,11 +114,12 @@ def evidence(model: TagModel | None, words: list[str], features: np.ndarray, log
         cols = [col[w] for w in model.terms if w in col]
         keep = [i for i, w in enumerate(model.terms) if w in col]
         pc = model.caption_probs(features)[:, keep]
-        x[:, cols, 0] = logit(pc)
+        x[:, cols, 0] = np.maximum(logit(pc) - logit(model.prior[keep]), 0)
         x[:, cols, 1] = 1
     has_group = groups.any(axis=0)
     pi = softmax(logits.astype(np.float32)) @ groups
-    x[:, :, 2] = logit(pi) * has_group
+    group_prior = np.maximum(groups.sum(axis=0) / len(groups), 1e-3)
+    x[:, :, 2] = np.maximum(logit(pi) - logit(group_prior), 0) * has_group
     x[:, :, 3] = has_group
     x[:, :, 4] = z
     only_z = (x[:, :, 1] == 0) & (x[:, :, 3] == 0)
