@@ -60,6 +60,8 @@ def test_right_click_find_similar_fills_the_pane(qtbot, window):
         action.trigger()
     assert blocker.args[0] == 4  # every other photo, and never the subject itself
     assert window.similar_dock.isVisible()
+    qtbot.waitUntil(lambda: window.subject_thumb.pixmap() is not None and not window.subject_thumb.pixmap().isNull(),
+                    timeout=5000)  # the subject itself is shown above its neighbours
     assert subject not in [r.id for r in window.similar_results.results]
     # Clicking a photo in the pane makes it the new subject.
     with qtbot.waitSignal(window.similar_done, timeout=10_000):
@@ -201,3 +203,30 @@ def test_signal_emit_keeps_refcounts(qtbot):
     worker.join()
     qtbot.waitUntil(lambda: len(got) == 2 * n, timeout=5000)
     assert before - sys.getrefcount(True) < 100
+
+
+@pytest.mark.skipif(not hasattr(os, "setpriority"), reason="per-thread priority is a Linux/Unix facility")
+def test_writer_threads_yield_the_cpu_to_the_window():
+    """Indexing runs on the writer at a lower priority, and so do the threads it starts."""
+    import threading
+
+    from photolens.ui.tasks import Pool
+
+    def nice_here():
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    def nice_of_a_thread_started_here():
+        out = []
+        t = threading.Thread(target=lambda: out.append(nice_here()))
+        t.start()
+        t.join()
+        return out[0]
+
+    pool = Pool(1, "test-writer", nice=7)
+    try:
+        base = os.getpriority(os.PRIO_PROCESS, 0)
+        assert pool.submit(nice_here).result(10) == max(base, 7)
+        assert pool.submit(nice_of_a_thread_started_here).result(10) == max(base, 7)
+        assert Pool(1, "test-normal").submit(nice_here).result(10) == base
+    finally:
+        pool.shutdown()

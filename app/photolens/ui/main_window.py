@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 
 from PySide6.QtCore import QModelIndex, QObject, QSize, QSortFilterProxyModel, QStandardPaths, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QKeySequence
+from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QImage, QKeySequence, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QHeaderView,
                                QLabel, QLineEdit, QListView, QListWidget, QMainWindow, QMenu, QMessageBox,
                                QProgressBar, QPushButton, QSlider, QStackedWidget, QTableView, QToolButton,
@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDockWidget, QFileD
 from ..engine.catalog import Catalog
 from ..engine.config import cache_dir
 from ..engine.errors import PhotolensError
+from ..engine.imaging import thumbnail
 from ..engine.indexer import Control, Progress
 from ..engine.query import IMAGE_PREFIX
 from .models import IdRole, PathRole, ResultsModel, TagsModel
@@ -142,6 +143,10 @@ class MainWindow(QMainWindow):
         v = QVBoxLayout(w)
         self.subject_label = QLabel("Right-click a photo and choose Find similar")
         self.subject_label.setWordWrap(True)
+        # The photo the pane is about, so the neighbours below can be judged against it.
+        self.subject_thumb = QLabel()
+        self.subject_thumb.setAlignment(Qt.AlignCenter)
+        self.subject_thumb.setFixedHeight(140)
         self.detail = QSlider(Qt.Horizontal)
         self.detail.setRange(0, 100)
         self.detail.setToolTip("Left: the same kind of scene. Right: near-duplicates.")
@@ -156,7 +161,7 @@ class MainWindow(QMainWindow):
         self.similar_grid = grid_view(self.similar_results, 128)
         self.similar_grid.clicked.connect(self._similar_clicked)
         self.similar_grid.doubleClicked.connect(lambda idx: self.open_viewer(idx, self.similar_results))
-        for widget in (self.subject_label,):
+        for widget in (self.subject_thumb, self.subject_label):
             v.addWidget(widget)
         v.addLayout(ends)
         v.addWidget(self.detail)
@@ -394,6 +399,20 @@ class MainWindow(QMainWindow):
     def find_similar(self, photo_id: int, path: str) -> None:
         self.subject = photo_id
         self.subject_label.setText(f"Like: {os.path.basename(path)}")
+        self.subject_label.setToolTip(path)
+        self.subject_thumb.clear()
+        size = self.similar_results.thumb_size
+        cache = self.similar_results.cache
+
+        def load():
+            return QImage(str(thumbnail(path, size, cache)))
+
+        def show(image, subject=photo_id):
+            if self.subject == subject and not image.isNull():
+                self.subject_thumb.setPixmap(QPixmap.fromImage(image).scaled(
+                    200, 136, Qt.KeepAspectRatio, Qt.SmoothTransformation))
+
+        self.tasks.read(load, show, lambda _e: None)  # an unreadable photo just shows no preview
         self.similar_dock.show()
         self.refresh_similar()
 
