@@ -62,6 +62,7 @@ def main() -> int:
     w.search_done.connect(on_tag)
     QTimer.singleShot(180_000, app.quit)
     app.exec()
+    w.close()  # stops the folder watcher
     cat.close()
     return 0 if len(steps) == 3 else 1
 

@@ -130,6 +130,7 @@ def main() -> int:
         QTimer.singleShot(int(args.idle_seconds * 1000), start_indexing)
         QTimer.singleShot(3_600_000, app.quit)
         app.exec()
+        window.close()  # stops the folder watcher and waits for background work
         window.tasks.wait()
         catalog.close()
     finally:

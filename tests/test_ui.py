@@ -230,3 +230,18 @@ def test_writer_threads_yield_the_cpu_to_the_window():
         assert Pool(1, "test-normal").submit(nice_here).result(10) == base
     finally:
         pool.shutdown()
+
+
+def test_the_app_follows_the_folders_live(qtbot, window, tmp_path):
+    """Once the start-up catch-up is done the window watches its folders: a photo copied in
+    becomes searchable and the views refresh, without a restart."""
+    assert window.watcher is not None
+    folder = Path(window.catalog.folders()[0]["path"])
+    before = window.catalog.status()["indexed"]
+    with qtbot.waitSignal(window.library_changed, timeout=20_000,
+                          check_params_cb=lambda s: s.get("embedded", 0) >= 1):
+        write_photo(folder / "arrived.jpg", color=(250, 10, 10), size=(120, 90))
+    assert window.catalog.status()["indexed"] == before + 1
+    assert "Library updated" in window.progress_label.text()
+    window.close()
+    assert window.watcher is None  # closing stops the observers

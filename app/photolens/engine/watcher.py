@@ -50,9 +50,13 @@ class _Handler(FileSystemEventHandler):
 class Watcher:
     """Watches every library folder and keeps the index in step. Thread-safe start/stop."""
 
-    def __init__(self, catalog: Catalog, on_change=None):
+    def __init__(self, catalog: Catalog, on_change=None, run=None):
         self.catalog = catalog
         self.on_change = on_change  # called with each run's summary (the app refreshes views)
+        # How a library update is run: directly here, or handed to the app's one serial writer
+        # (and waited for), so the app's writes stay serialized.
+        self._run = run or (lambda fn: fn())
+        self.folders: set[str] = set()
         self._dirty: dict[str, float] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -66,7 +70,9 @@ class Watcher:
     def start(self) -> None:
         self._observer = Observer()
         handler = _Handler(self)
-        for f in self.catalog.folders():
+        folders = self.catalog.folders()
+        self.folders = {f["path"] for f in folders}
+        for f in folders:
             if os.path.isdir(f["path"]):
                 self._observer.schedule(handler, f["path"], recursive=True)
             # The parent is watched too, so a folder that disappears and comes back is noticed.
@@ -116,7 +122,7 @@ class Watcher:
         scopes = sorted(set(scopes))
         if not scopes:
             return {}
-        summary = self.catalog.index_all(scopes=scopes)
+        summary = self._run(lambda: self.catalog.index_all(scopes=scopes))
         changed = {k: v for k, v in summary.items() if k in ("added", "updated", "moved", "removed", "embedded") and v}
         if changed or summary.get("offline_folders"):
             log.info("%s", ", ".join(f"{v} {k}" for k, v in changed.items()) or

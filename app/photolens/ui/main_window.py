@@ -16,6 +16,7 @@ from ..engine.errors import PhotolensError
 from ..engine.imaging import thumbnail
 from ..engine.indexer import Control, Progress
 from ..engine.query import IMAGE_PREFIX
+from ..engine.watcher import Watcher
 from .models import IdRole, PathRole, ResultsModel, TagsModel
 from .tasks import Tasks
 
@@ -26,6 +27,7 @@ SIMILAR_RESULTS = 60
 
 class _ProgressRelay(QObject):
     progress = Signal(object)
+    watched = Signal(object)  # a watcher run's summary, from the watcher's thread
 
 
 def grid_view(model: ResultsModel, icon: int) -> QListView:
@@ -54,13 +56,16 @@ class MainWindow(QMainWindow):
     search_done = Signal(int)
     similar_done = Signal(int)
     index_done = Signal(dict)
+    library_changed = Signal(dict)
 
-    def __init__(self, catalog: Catalog, welcome: bool = True):
+    def __init__(self, catalog: Catalog, welcome: bool = True, watch: bool = True):
         super().__init__()
         self.catalog = catalog
         self.tasks = Tasks(self)
         self.tasks.error.connect(lambda msg: self.statusBar().showMessage(msg, 8000))
         self.control: Control | None = None
+        self.watch = watch  # follow the folders live once the start-up catch-up is done
+        self.watcher: Watcher | None = None
         self.show_weaker = False
         self.last_query = ""
         self.search_serial = 0
@@ -80,6 +85,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._relay = _ProgressRelay()
         self._relay.progress.connect(self._show_progress)
+        self._relay.watched.connect(self._watched)
         self.refresh_tags()
         self.refresh_folders()
         self.show_recent()
@@ -550,7 +556,47 @@ class MainWindow(QMainWindow):
         self.refresh_tags()
         self.device_label.setText(f"{self.catalog.model.title} · {self.catalog.embedder.device_name.upper()}")
         self.run_search()
+        self._start_watching()
         self.index_done.emit(summary)
+
+    # -- live watching ------------------------------------------------------------------------
+
+    def _start_watching(self) -> None:
+        """(Re)start the watcher when the set of folders changed. Its library updates go
+        through the same serial writer as everything else."""
+        if not self.watch:
+            return
+        folders = {f["path"] for f in self.catalog.folders()}
+        if self.watcher is not None and self.watcher.folders == folders:
+            return
+        self._stop_watching()
+        if folders:
+            writes = self.tasks.writes
+            self.watcher = Watcher(self.catalog, on_change=self._relay.watched.emit,
+                                   run=lambda fn: writes.submit(fn).result())
+            self.watcher.start()
+
+    def _stop_watching(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+            self.watcher = None
+
+    def _watched(self, summary: dict) -> None:
+        """Photos arrived, moved or left while the app runs: refresh what shows them."""
+        new = summary.get("embedded", 0)
+        gone = summary.get("removed", 0)
+        parts = [f"{new:,} new" if new else "", f"{summary.get('moved', 0):,} moved" if summary.get("moved") else "",
+                 f"{gone:,} removed" if gone else ""]
+        offline = summary.get("offline_folders") or []
+        text = ", ".join(p for p in parts if p)
+        if text or offline:
+            self.progress_label.setText((f"Library updated: {text}" if text else "") +
+                                        (f"  Offline: {', '.join(offline)}" if offline else ""))
+        self._update_failures()
+        self.refresh_folders()
+        self.refresh_tags()
+        self.run_search()
+        self.library_changed.emit(summary)
 
     def _indexing_failed(self, error: Exception) -> None:
         self.control = None
@@ -580,5 +626,6 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         if self.control is not None:
             self.control.cancel()
+        self._stop_watching()
         self.tasks.wait(10_000)
         super().closeEvent(event)
