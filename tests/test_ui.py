@@ -245,3 +245,32 @@ def test_the_app_follows_the_folders_live(qtbot, window, tmp_path):
     assert "Library updated" in window.progress_label.text()
     window.close()
     assert window.watcher is None  # closing stops the observers
+
+
+def test_teaching_a_tag_from_selected_photos_proposes_others(qtbot, window):
+    """Select photos, name them, and the grid shows proposals to accept or reject."""
+    from PySide6.QtCore import QItemSelectionModel
+
+    window.show_recent()
+    qtbot.waitUntil(lambda: window.results.rowCount() == 5, timeout=10_000)
+    chosen = [window.results.result(r).id for r in (0, 1)]
+    for r in (0, 1):
+        window.grid.selectionModel().select(window.results.index(r), QItemSelectionModel.Select)
+    assert sorted(window.selected_photo_ids()) == sorted(chosen)
+    with qtbot.waitSignal(window.proposals_done, timeout=10_000) as blocker:
+        window.teach_from_selection("Minou")
+    assert blocker.args[0] == 3  # every other photo, never the examples
+    assert not set(chosen) & {r.id for r in window.results.results}
+    assert {pid for pid, _ in window.catalog.store.photos_with_tag("Minou")} == set(chosen)
+    menu = window.context_menu(window.results.index(0))
+    texts = [a.text() for a in menu.actions()]
+    assert "Yes, this is “Minou”" in texts and "No, this is not “Minou”" in texts
+    accepted = window.results.result(0).id
+    with qtbot.waitSignal(window.proposals_done, timeout=10_000) as blocker:
+        next(a for a in menu.actions() if a.text() == "Yes, this is “Minou”").trigger()
+    assert blocker.args[0] == 2
+    assert accepted in {pid for pid, _ in window.catalog.store.photos_with_tag("Minou")}
+    rejected = window.results.result(0).id
+    with qtbot.waitSignal(window.proposals_done, timeout=10_000) as blocker:
+        window.judge_proposal(rejected, False)
+    assert rejected not in {r.id for r in window.results.results}  # a rejected photo is not proposed again

@@ -6,7 +6,7 @@ import os
 from PySide6.QtCore import QModelIndex, QObject, QSize, QSortFilterProxyModel, QStandardPaths, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QImage, QKeySequence, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QHeaderView,
-                               QLabel, QLineEdit, QListView, QListWidget, QMainWindow, QMenu, QMessageBox,
+                               QInputDialog, QLabel, QLineEdit, QListView, QListWidget, QMainWindow, QMenu, QMessageBox,
                                QProgressBar, QPushButton, QSlider, QStackedWidget, QTableView, QToolButton,
                                QVBoxLayout, QWidget)
 
@@ -57,6 +57,7 @@ class MainWindow(QMainWindow):
     similar_done = Signal(int)
     index_done = Signal(dict)
     library_changed = Signal(dict)
+    proposals_done = Signal(int)
 
     def __init__(self, catalog: Catalog, welcome: bool = True, watch: bool = True):
         super().__init__()
@@ -66,6 +67,7 @@ class MainWindow(QMainWindow):
         self.control: Control | None = None
         self.watch = watch  # follow the folders live once the start-up catch-up is done
         self.watcher: Watcher | None = None
+        self.teaching: str | None = None  # the concept being taught, while its proposals show
         self.show_weaker = False
         self.last_query = ""
         self.search_serial = 0
@@ -286,6 +288,8 @@ class MainWindow(QMainWindow):
 
     def run_search(self) -> None:
         text = self.search.text().strip()
+        if text:
+            self.teaching = None  # a new search ends the proposals
         self.search_serial += 1
         serial = self.search_serial
         if not text:
@@ -392,7 +396,70 @@ class MainWindow(QMainWindow):
                        lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path))))
         menu.addAction("Copy path", lambda: QGuiApplication.clipboard().setText(path))
         menu.addAction("This photo, but at night", lambda: self.search_by_image(path, "at night"))
+        menu.addSeparator()
+        if self.teaching:
+            photo_id = index.data(IdRole)
+            menu.addAction(f"Yes, this is “{self.teaching}”", lambda: self.judge_proposal(photo_id, True))
+            menu.addAction(f"No, this is not “{self.teaching}”", lambda: self.judge_proposal(photo_id, False))
+        menu.addAction("Teach a tag from the selected photos...", self.teach_from_selection)
         return menu
+
+    # -- teaching a concept ---------------------------------------------------------------------
+
+    def selected_photo_ids(self) -> list[int]:
+        rows = sorted({i.row() for i in self.grid.selectionModel().selectedIndexes()})
+        return [self.results.result(r).id for r in rows]
+
+    def teach_from_selection(self, name: str | None = None) -> None:
+        """The user's own tag ("Minou") from a handful of their photos: those photos get the
+        tag, and a small classifier proposes it on others, which they accept or reject."""
+        ids = self.selected_photo_ids()
+        if not ids:
+            QMessageBox.information(self, "Teach a tag", "Select one or more photos of the thing to teach first.")
+            return
+        if name is None:
+            name, ok = QInputDialog.getText(self, "Teach a tag",
+                                            f"Name what these {len(ids)} photos show (a pet's name, a place...):")
+            if not ok:
+                return
+        name = name.strip()
+        if not name:
+            return
+
+        def work():
+            with self.catalog.store.transaction():
+                for pid in ids:
+                    self.catalog.concepts.add_example(name, pid, True)
+                    self.catalog.store.set_user_tag(pid, name)
+
+        self.teaching = name
+        self.tasks.write(work, lambda _: (self.refresh_tags(), self.show_proposals()))
+
+    def judge_proposal(self, photo_id: int, accepted: bool) -> None:
+        name = self.teaching
+
+        def work():
+            with self.catalog.store.transaction():
+                self.catalog.concepts.add_example(name, photo_id, accepted)
+                if accepted:
+                    self.catalog.store.set_user_tag(photo_id, name)
+
+        self.tasks.write(work, lambda _: (self.refresh_tags(), self.show_proposals()))
+
+    def show_proposals(self) -> None:
+        """Photos the taught classifier thinks show the concept, best first (refined after
+        every accept or reject)."""
+        name = self.teaching
+        self.search.blockSignals(True)
+        self.search.setText("")
+        self.search.blockSignals(False)
+        self.search_serial += 1
+        serial = self.search_serial
+        self.tasks.read(lambda: self.catalog.concepts.propose(name, k=200),
+                        lambda res: (self._show_results(serial, f"maybe {name}", res, len(res), []),
+                                     self.statusBar().showMessage(
+                                         f"Photos that may show “{name}”: right-click to say yes or no", 15000),
+                                     self.proposals_done.emit(len(res))))
 
     def open_viewer(self, index: QModelIndex, model: ResultsModel | None = None) -> None:
         from .viewer import Viewer
@@ -448,6 +515,7 @@ class MainWindow(QMainWindow):
     def show_tag(self, tag: str) -> None:
         from ..engine.search import Result
 
+        self.teaching = None
         def work():
             hits = self.catalog.store.photos_with_tag(tag)
             rows = self.catalog.store.photos_by_ids([h[0] for h in hits])
