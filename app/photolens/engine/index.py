@@ -35,6 +35,8 @@ HNSW_EF_PER_VECTOR = 1 / 125
 
 def search_width(n: int) -> int:
     return int(min(HNSW_EF_MAX, max(HNSW_EF_MIN, n * HNSW_EF_PER_VECTOR)))
+
+
 DETACHED = -2  # built from vectors handed in (benchmarks), not from the database
 
 

@@ -22,6 +22,7 @@ from .fsutil import path_key, path_str
 # Seconds a writer waits for another process's transaction before giving up. The watcher and
 # a CLI command may write at once; batches commit in well under a second, so this is ample.
 BUSY_TIMEOUT_MS = 30_000
+MAX_PARAMS = 900  # ids per statement: under SQLite's limit on bound parameters
 
 STATUS_PENDING = "pending"
 STATUS_INDEXED = "indexed"
@@ -221,13 +222,18 @@ class Store:
         rows = self.query(f"SELECT {self._PHOTO_COLS} FROM photos WHERE path = ?", [path_key(path)])
         return self._photo(rows[0]) if rows else None
 
-    def photos_by_ids(self, ids: Iterable[int]) -> dict[int, PhotoRow]:
+    @staticmethod
+    def _id_chunks(ids: Iterable[int]) -> Iterator[tuple[list[int], str]]:
+        """The ids in lists short enough for one statement, each with its "?,?,..." placeholders."""
         ids = list(ids)
+        for i in range(0, len(ids), MAX_PARAMS):
+            chunk = ids[i:i + MAX_PARAMS]
+            yield chunk, ",".join("?" * len(chunk))
+
+    def photos_by_ids(self, ids: Iterable[int]) -> dict[int, PhotoRow]:
         out: dict[int, PhotoRow] = {}
-        for i in range(0, len(ids), 900):  # SQLite's bound-parameter limit
-            chunk = ids[i:i + 900]
-            rows = self.query(f"SELECT {self._PHOTO_COLS} FROM photos WHERE id IN ({','.join('?' * len(chunk))})",
-                              chunk)
+        for chunk, marks in self._id_chunks(ids):
+            rows = self.query(f"SELECT {self._PHOTO_COLS} FROM photos WHERE id IN ({marks})", chunk)
             out.update((r[0], self._photo(r)) for r in rows)
         return out
 
@@ -244,12 +250,9 @@ class Store:
     def taken_dates(self, ids: Iterable[int]) -> dict[int, float]:
         """Date taken (or, lacking EXIF, the file's mtime) for sorting by date."""
         out: dict[int, float] = {}
-        ids = list(ids)
-        for i in range(0, len(ids), 900):
-            chunk = ids[i:i + 900]
-            rows = self.query(f"SELECT id, coalesce(taken, mtime_ns / 1e9) FROM photos WHERE id IN "
-                              f"({','.join('?' * len(chunk))})", chunk)
-            out.update(rows)
+        for chunk, marks in self._id_chunks(ids):
+            out.update(self.query(f"SELECT id, coalesce(taken, mtime_ns / 1e9) FROM photos WHERE id IN ({marks})",
+                                  chunk))
         return out
 
     def photos_with_size(self, size: int) -> list[PhotoRow]:
@@ -282,10 +285,8 @@ class Store:
                             [new, len(old) + 1, folder_id, len(old), old]).rowcount
 
     def remove_photos(self, ids: Iterable[int]) -> None:
-        ids = list(ids)
-        for i in range(0, len(ids), 900):
-            chunk = ids[i:i + 900]
-            self.execute(f"DELETE FROM photos WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+        for chunk, marks in self._id_chunks(ids):
+            self.execute(f"DELETE FROM photos WHERE id IN ({marks})", chunk)
 
     def record_failure(self, photo_id: int, kind: str, message: str) -> None:
         self.execute("UPDATE photos SET status = 'failed', error_kind = ?, error = ?, indexed_at = ? WHERE id = ?",
@@ -351,12 +352,10 @@ class Store:
         return np.frombuffer(rows[0][0], dtype=np.float16).astype(np.float32) if rows else None
 
     def vectors_for(self, ids: Iterable[int], model: str, kind: str) -> dict[int, np.ndarray]:
-        ids = list(ids)
         out = {}
-        for i in range(0, len(ids), 900):
-            chunk = ids[i:i + 900]
-            rows = self.query(f"SELECT photo_id, vec FROM vectors WHERE model = ? AND kind = ? AND photo_id IN "
-                              f"({','.join('?' * len(chunk))})", [model, kind, *chunk])
+        for chunk, marks in self._id_chunks(ids):
+            rows = self.query(f"SELECT photo_id, vec FROM vectors WHERE model = ? AND kind = ? AND photo_id IN ({marks})",
+                              [model, kind, *chunk])
             out.update((r[0], np.frombuffer(r[1], dtype=np.float16).astype(np.float32)) for r in rows)
         return out
 
@@ -406,8 +405,14 @@ class Store:
     def mark_tagged(self, ids: Iterable[int], model: str) -> None:
         self.db.conn.executemany("UPDATE photos SET tagged_with = ? WHERE id = ?", [(model, i) for i in ids])
 
-    def rejected_tags(self, photo_id: int) -> set[str]:
-        return {r[0] for r in self.query("SELECT tag FROM tags WHERE photo_id = ? AND source = 'rejected'", [photo_id])}
+    def rejected_tags_of(self, ids: Iterable[int]) -> dict[int, set[str]]:
+        """The tags the user removed, per photo (photos without any left out)."""
+        out: dict[int, set[str]] = {}
+        for chunk, marks in self._id_chunks(ids):
+            for pid, tag in self.query(f"SELECT photo_id, tag FROM tags WHERE source = 'rejected' AND photo_id IN "
+                                       f"({marks})", chunk):
+                out.setdefault(pid, set()).add(tag)
+        return out
 
     # -- concepts ---------------------------------------------------------------------------
 

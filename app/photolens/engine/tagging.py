@@ -124,8 +124,8 @@ class Tagger:
                 return np.load(model.folder / shipped["file"], allow_pickle=False).astype(np.float32)
             except (OSError, ValueError):
                 pass
-        identity = json.dumps([model.name, model.manifest.get("built"), model.manifest.get("files"), PROMPT,
-                               self.words], sort_keys=True, default=str)
+        identity = json.dumps([model.name, model.manifest.get("built"), model.manifest.get("files"),
+                               vocabulary_hash(self.words)], sort_keys=True, default=str)
         path = cache_dir() / "vocabulary" / f"{model.name}-{hashlib.sha256(identity.encode()).hexdigest()[:16]}.npy"
         try:
             vecs = np.load(path, allow_pickle=False)
@@ -180,12 +180,16 @@ class Tagger:
 
     def tags_for(self, outputs: Outputs | np.ndarray, stats: TermStats | None = None,
                  threshold: float | None = None, allowed: np.ndarray | None = None) -> list[list[tuple[str, float]]]:
-        z = self.scores(outputs, stats)
+        return self.tags_from_scores(self.scores(outputs, stats), threshold, allowed)
+
+    def tags_from_scores(self, scores: np.ndarray, threshold: float | None = None,
+                         allowed: np.ndarray | None = None) -> list[list[tuple[str, float]]]:
+        """At most MAX_TAGS terms per photo, best first, those at or above the threshold."""
         if allowed is not None:
-            z = np.where(allowed, z, -np.inf)
+            scores = np.where(allowed, scores, -np.inf)
         thr = self.threshold if threshold is None else threshold
         out = []
-        for row in z:
+        for row in scores:
             top = np.argsort(-row)[:MAX_TAGS]
             out.append([(self.words[i], float(row[i])) for i in top if row[i] >= thr])
         return out
@@ -196,17 +200,17 @@ class Tagger:
 
     def apply(self, ids: list[int], outputs: Outputs | np.ndarray) -> None:
         tags = self.tags_for(outputs)
-        items = []
-        for pid, t in zip(ids, tags):
-            rejected = self.store.rejected_tags(pid)
-            items.append((pid, [(w, s) for w, s in t if w not in rejected]))
+        rejected = self.store.rejected_tags_of(ids)  # one query per batch, not one per photo
+        items = [(pid, [(w, s) for w, s in t if w not in rejected.get(pid, ())]) for pid, t in zip(ids, tags)]
         self.store.replace_auto_tags(self.model, items)
         self.store.mark_tagged(ids, self.model)
 
-    def stored_outputs(self, ids: list[int]) -> tuple[list[int], Outputs]:
-        """The stored vectors of these photos, as model outputs (photos without vectors left out)."""
-        vecs = self.store.vectors_for(ids, self.model, "embedding")
-        feats = self.store.vectors_for(ids, self.model, "features") if self.needs_features else {}
+    def stored_outputs(self, ids: list[int], store: Store | None = None) -> tuple[list[int], Outputs]:
+        """The stored vectors of these photos (in this library, or another library's `store`
+        indexed with the same model), as model outputs; photos without vectors left out."""
+        store = store or self.store
+        vecs = store.vectors_for(ids, self.model, "embedding")
+        feats = store.vectors_for(ids, self.model, "features") if self.needs_features else {}
         ids = [i for i in ids if i in vecs and (not self.needs_features or i in feats)]
         outputs = {"embedding": np.stack([vecs[i] for i in ids]) if ids else np.zeros((0, 1), np.float32)}
         if self.needs_features and ids:
@@ -264,8 +268,8 @@ class ConceptTeacher:
         neg_rows = [index[n] for n in neg if n in index]
         w, b = train_logistic(mat, pos_rows, neg_rows)
         scores = 1 / (1 + np.exp(-(mat @ w + b)))
-        tagged = {pid for pid, _ in self.store.photos_with_tag(concept)}
-        order = [i for i in np.argsort(-scores) if int(ids[i]) not in set(pos) | set(neg) | tagged][:k]
+        known = set(pos) | set(neg) | {pid for pid, _ in self.store.photos_with_tag(concept)}
+        order = [i for i in np.argsort(-scores) if int(ids[i]) not in known][:k]
         return Searcher._results_for(self.store, [(int(ids[i]), float(scores[i])) for i in order])
 
 
@@ -299,9 +303,9 @@ def coco_terms(tagger: Tagger) -> tuple[np.ndarray, dict[str, str]]:
     return allowed, mapping
 
 
-def _prf(tagger, outputs, entries, stats, threshold, allowed, mapping) -> tuple[float, float]:
+def _prf(tagger, scores, entries, threshold, allowed, mapping) -> tuple[float, float]:
     tp = fp = fn = 0
-    for tags, e in zip(tagger.tags_for(outputs, stats, threshold, allowed), entries):
+    for tags, e in zip(tagger.tags_from_scores(scores, threshold, allowed), entries):
         truth = {mapping.get(c, c) for c in e.get("classes") or []}
         got = {w for w, _ in tags}
         tp += len(got & truth)
@@ -314,12 +318,11 @@ def calibrate(tagger: Tagger, outputs: Outputs, entries: list[dict], min_precisi
     """The threshold with the best recall at precision >= min_precision (best F1 if none reaches it).
     Candidates are quantiles of the scores, so z-scores and probabilities calibrate alike."""
     allowed, mapping = coco_terms(tagger)
-    stats = tagger.stats(outputs["embedding"])
-    scores = tagger.scores(outputs, stats)[:, allowed]
-    candidates = np.unique(np.quantile(scores, np.linspace(0.80, 0.999, 120)))
+    scores = tagger.scores(outputs, tagger.stats(outputs["embedding"]))  # once, for every candidate
+    candidates = np.unique(np.quantile(scores[:, allowed], np.linspace(0.80, 0.999, 120)))
     best, best_f1 = None, (-1.0, None)
     for thr in candidates:
-        p, r = _prf(tagger, outputs, entries, stats, thr, allowed, mapping)
+        p, r = _prf(tagger, scores, entries, thr, allowed, mapping)
         if p >= min_precision and (best is None or r > best[1]):
             best = (thr, r)
         f1 = 2 * p * r / (p + r) if p + r else 0
@@ -331,8 +334,7 @@ def calibrate(tagger: Tagger, outputs: Outputs, entries: list[dict], min_precisi
 def _labelled_outputs(tagger: Tagger, cat, entries: list[dict]) -> tuple[list[dict], Outputs]:
     """The stored outputs of a set indexed into `cat`, in the order of its labelled entries."""
     rows = {p.path: p.id for p in cat.store.photos_in_folder(cat.store.folders()[0]["id"]).values()}
-    ids, outputs = Tagger(cat.store, cat.embedder, tagger.words).stored_outputs(
-        [rows[e["path"]] for e in entries if e["path"] in rows])
+    ids, outputs = tagger.stored_outputs([rows[e["path"]] for e in entries if e["path"] in rows], cat.store)
     have = set(ids)
     keep = [e for e in entries if rows.get(e["path"]) in have]
     return keep, outputs
@@ -360,5 +362,5 @@ def measure_tags(cat, entries, dataset: Path, calibration: Path | None, device: 
                 cal.close()
     keep, outputs = _labelled_outputs(tagger, cat, entries)
     allowed, mapping = coco_terms(tagger)
-    p, r = _prf(tagger, outputs, keep, tagger.stats(outputs["embedding"]), threshold, allowed, mapping)
+    p, r = _prf(tagger, tagger.scores(outputs, tagger.stats(outputs["embedding"])), keep, threshold, allowed, mapping)
     return {"precision": p, "recall": r, "threshold": round(threshold, 3), "calibrated_on": calibrated_on}
