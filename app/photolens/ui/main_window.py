@@ -144,11 +144,17 @@ class MainWindow(QMainWindow):
         v.addWidget(self.stack, 1)
         self.setCentralWidget(central)
 
+    def _dock(self, title: str, name: str, area) -> tuple[QDockWidget, QVBoxLayout]:
+        """A side pane (its name keeps its place across sessions) and the layout to fill."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        content = QWidget()
+        dock.setWidget(content)
+        self.addDockWidget(area, dock)
+        return dock, QVBoxLayout(content)
+
     def _build_similar_pane(self) -> None:
-        self.similar_dock = QDockWidget("Similar photos", self)
-        self.similar_dock.setObjectName("similar")
-        w = QWidget()
-        v = QVBoxLayout(w)
+        self.similar_dock, v = self._dock("Similar photos", "similar", Qt.RightDockWidgetArea)
         self.subject_label = QLabel("Right-click a photo and choose Find similar")
         self.subject_label.setWordWrap(True)
         # The photo the pane is about, so the neighbours below can be judged against it.
@@ -175,16 +181,11 @@ class MainWindow(QMainWindow):
         v.addWidget(self.detail)
         v.addWidget(self.focus)
         v.addWidget(self.similar_grid, 1)
-        self.similar_dock.setWidget(w)
         self.similar_dock.setMinimumWidth(330)
-        self.addDockWidget(Qt.RightDockWidgetArea, self.similar_dock)
         self.similar_dock.hide()
 
     def _build_tags_pane(self) -> None:
-        self.tags_dock = QDockWidget("Tags", self)
-        self.tags_dock.setObjectName("tags")
-        w = QWidget()
-        v = QVBoxLayout(w)
+        self.tags_dock, v = self._dock("Tags", "tags", Qt.LeftDockWidgetArea)
         self.tag_filter = QLineEdit()
         self.tag_filter.setPlaceholderText("Filter tags")
         self.tags_model = TagsModel(self)
@@ -203,14 +204,9 @@ class MainWindow(QMainWindow):
         self.tags_view.clicked.connect(self._tag_clicked)
         v.addWidget(self.tag_filter)
         v.addWidget(self.tags_view, 1)
-        self.tags_dock.setWidget(w)
-        self.addDockWidget(Qt.LeftDockWidgetArea, self.tags_dock)
 
     def _build_folders_pane(self) -> None:
-        self.folders_dock = QDockWidget("Folders", self)
-        self.folders_dock.setObjectName("folders")
-        w = QWidget()
-        v = QVBoxLayout(w)
+        self.folders_dock, v = self._dock("Folders", "folders", Qt.LeftDockWidgetArea)
         self.folder_list = QListWidget()
         buttons = QHBoxLayout()
         add = QPushButton("Add folder...")
@@ -221,8 +217,6 @@ class MainWindow(QMainWindow):
         buttons.addWidget(remove)
         v.addWidget(self.folder_list, 1)
         v.addLayout(buttons)
-        self.folders_dock.setWidget(w)
-        self.addDockWidget(Qt.LeftDockWidgetArea, self.folders_dock)
 
     def _build_status(self) -> None:
         bar = self.statusBar()
@@ -314,6 +308,12 @@ class MainWindow(QMainWindow):
 
         self.tasks.read(work, lambda res: self._show_results(serial, text, *res),
                         lambda e: self._search_failed(serial, e))
+
+    def _clear_search_quietly(self) -> None:
+        """Empty the search bar without starting a search (the grid is about to show something else)."""
+        self.search.blockSignals(True)
+        self.search.setText("")
+        self.search.blockSignals(False)
 
     def _show_results(self, serial: int, text: str, shown, total: int, related) -> None:
         if serial != self.search_serial:
@@ -427,9 +427,10 @@ class MainWindow(QMainWindow):
             return
 
         def work():
+            teacher = self.catalog.concepts
             with self.catalog.store.transaction():
                 for pid in ids:
-                    self.catalog.concepts.add_example(name, pid, True)
+                    teacher.add_example(name, pid, True)
                     self.catalog.store.set_user_tag(pid, name)
 
         self.teaching = name
@@ -450,9 +451,7 @@ class MainWindow(QMainWindow):
         """Photos the taught classifier thinks show the concept, best first (refined after
         every accept or reject)."""
         name = self.teaching
-        self.search.blockSignals(True)
-        self.search.setText("")
-        self.search.blockSignals(False)
+        self._clear_search_quietly()
         self.search_serial += 1
         serial = self.search_serial
         self.tasks.read(lambda: self.catalog.concepts.propose(name, k=200),
@@ -521,9 +520,7 @@ class MainWindow(QMainWindow):
             rows = self.catalog.store.photos_by_ids([h[0] for h in hits])
             return [Result(pid, rows[pid].path, score) for pid, score in hits if pid in rows]
 
-        self.search.blockSignals(True)
-        self.search.setText("")
-        self.search.blockSignals(False)
+        self._clear_search_quietly()
         self.tasks.read(work, lambda res: self._show_results(self.search_serial, f"tag: {tag}", res, len(res), []))
 
     # -- folders and indexing ---------------------------------------------------------------
