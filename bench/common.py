@@ -13,15 +13,27 @@ OUT = ROOT / "bench" / "out"
 sys.path.insert(0, str(ROOT / "app"))
 
 
-def dataset_photos(limit: int) -> list[Path]:
+SETS = ("coco-mini", "coco128", "flickr8k-dev")
+
+
+def dataset_photos(limit: int | None = None, sets: tuple[str, ...] = SETS) -> list[Path]:
     photos: list[Path] = []
-    for name in ("coco-mini", "coco128", "flickr8k-dev"):
+    for name in sets:
         folder = DATASETS / name / "images"
         if folder.is_dir():
             photos += sorted(folder.rglob("*.jpg"))
     if not photos:
         raise SystemExit(f"no photos under {DATASETS}: the benchmarks read the shared photo sets")
     return photos[:limit]
+
+
+def distinct_copy(src: Path, dest: Path, tag: str) -> bytes:
+    """A copy with a few unique trailing bytes, which JPEG decoders ignore: every copy has its
+    own content hash, so none is taken for a moved photo and all are embedded. Returns the bytes."""
+    data = src.read_bytes() + tag.encode()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_bytes(data)
+    return data
 
 
 def rss_mb() -> float:

@@ -3,9 +3,7 @@
     xvfb-run -a .venv/bin/python bench/ui_stall.py --photos 10000 --json
     (QT_QPA_PLATFORM=offscreen works too)
 
-Builds a folder of N distinct photos from ../shared/datasets (each copy gets a few unique
-trailing bytes, which JPEG decoders ignore, so every file has its own content hash and is
-embedded), opens the real MainWindow on a fresh library and adds the folder through the same
+Builds a folder of N distinct photos from ../shared/datasets (common.distinct_copy), opens the real MainWindow on a fresh library and adds the folder through the same
 path the "Add folder" button uses. While it indexes, a user is simulated: a new query typed every
 1.5 s (debounced search, grid refill, thumbnails loading) and the grid scrolled.
 
@@ -25,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import DATASETS, emit
+from common import dataset_photos, distinct_copy, emit
 
 from PySide6.QtCore import QElapsedTimer, Qt, QTimer
 
@@ -35,19 +33,10 @@ QUERIES = ["a dog running on the grass", "children playing", "a man on a bike", 
 
 
 def make_folder(dest: Path, n: int) -> int:
-    sources = []
-    for name in ("flickr8k-train", "flickr8k-dev", "coco-mini", "coco128"):
-        sources += sorted((DATASETS / name / "images").rglob("*.jpg"))
-    if not sources:
-        raise SystemExit(f"no photos under {DATASETS}")
+    sources = dataset_photos(sets=("flickr8k-train", "flickr8k-dev", "coco-mini", "coco128"))
     for i in range(n):
         src = sources[i % len(sources)]
-        sub = dest / f"roll-{i // 500:03d}"
-        sub.mkdir(parents=True, exist_ok=True)
-        out = sub / f"{i:05d}-{src.name}"
-        shutil.copyfile(src, out)
-        with open(out, "ab") as f:
-            f.write(f"photolens-bench-{i}".encode())
+        distinct_copy(src, dest / f"roll-{i // 500:03d}" / f"{i:05d}-{src.name}", f"photolens-bench-{i}")
     return n
 
 

@@ -27,24 +27,15 @@ from pathlib import Path
 
 import numpy as np
 
-from common import DATASETS, ROOT, emit
+from common import ROOT, dataset_photos, distinct_copy, emit
 
 PHOTOLENS = [sys.executable, "-m", "photolens"]
-
-
-def sources() -> list[Path]:
-    found = []
-    for name in ("coco-mini", "flickr8k-dev", "coco128", "flickr8k-train"):
-        found += sorted((DATASETS / name / "images").rglob("*.jpg"))
-    if not found:
-        raise SystemExit(f"no photos under {DATASETS}")
-    return found
 
 
 def copy_like_a_sync(src: Path, dest: Path, tag: str) -> float:
     """Writes in chunks with a short pause (a slow copy), closes; returns the close time.
     A unique tail keeps every copy's content distinct, so none is taken for a moved photo."""
-    data = src.read_bytes() + tag.encode()
+    data = src.read_bytes() + tag.encode()  # as common.distinct_copy, but written slowly
     with open(dest, "wb") as f:
         for i in range(0, len(data), 65536):
             f.write(data[i:i + 65536])
@@ -73,7 +64,7 @@ def main() -> int:
 
     from photolens.engine import Catalog
 
-    pool = sources()
+    pool = dataset_photos(sets=("coco-mini", "flickr8k-dev", "coco128", "flickr8k-train"))
     work = Path(tempfile.mkdtemp(prefix="photolens-watchbench-"))
     env = dict(os.environ, PYTHONPATH=str(ROOT / "app"), PHOTOLENS_LIBRARY=str(work / "lib"))
     watched = work / "watched"
@@ -113,10 +104,9 @@ def main() -> int:
             for d in (staging, other, work / "warm"):
                 d.mkdir()
             for i, src in enumerate(chunk[:2 * args.burst]):
-                dest = staging / f"b{i:05d}.jpg" if i % 2 == 0 else other / f"o{i:05d}.jpg"
-                dest.write_bytes(src.read_bytes() + f"burst-{i}".encode())
+                distinct_copy(src, staging / f"b{i:05d}.jpg" if i % 2 == 0 else other / f"o{i:05d}.jpg", f"burst-{i}")
             for i, src in enumerate(chunk[2 * args.burst:]):
-                (work / "warm" / f"w{i:02d}.jpg").write_bytes(src.read_bytes() + f"warm-{i}".encode())
+                distinct_copy(src, work / "warm" / f"w{i:02d}.jpg", f"warm-{i}")
             t0 = time.monotonic()
             shutil.copytree(staging, watched / "burst")  # the whole folder arrives at once
             deadline = time.monotonic() + 1200
