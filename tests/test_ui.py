@@ -287,3 +287,13 @@ def test_teaching_a_tag_from_selected_photos_proposes_others(qtbot, window):
     with qtbot.waitSignal(window.proposals_done, timeout=10_000) as blocker:
         window.judge_proposal(rejected, False)
     assert rejected not in {r.id for r in window.results.results}  # a rejected photo is not proposed again
+
+
+def test_unreadable_files_show_in_the_status_bar(qtbot, window, tmp_path):
+    bad = tmp_path / "bad"
+    write_photo(bad / "fine.jpg", color=(10, 200, 10))
+    (bad / "broken.jpg").write_bytes(b"not a jpeg at all")
+    with qtbot.waitSignal(window.index_done, timeout=60_000):
+        window.add_folder(str(bad))
+    assert window.failures_button.isVisible()
+    assert window.failures_button.text() == "1 could not be read"

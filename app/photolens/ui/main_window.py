@@ -616,7 +616,7 @@ class MainWindow(QMainWindow):
         self.progress.hide()
         self.pause_button.hide()
         self.progress_label.setText(f"{summary['embedded']:,} new photos indexed" if summary["embedded"] else "Up to date")
-        self._update_failures()
+        self._update_failures(summary)
         self.refresh_folders()
         self.refresh_tags()
         self.device_label.setText(f"{self.catalog.model.title} · {self.catalog.embedder.device_name.upper()}")
@@ -657,7 +657,7 @@ class MainWindow(QMainWindow):
         if text or offline:
             self.progress_label.setText((f"Library updated: {text}" if text else "") +
                                         (f"  Offline: {', '.join(offline)}" if offline else ""))
-        self._update_failures()
+        self._update_failures(summary)
         self.refresh_folders()
         self.refresh_tags()
         self.run_search()
@@ -669,8 +669,9 @@ class MainWindow(QMainWindow):
         self.pause_button.hide()
         self.progress_label.setText(f"Indexing stopped: {error}")
 
-    def _update_failures(self) -> None:
-        n = self.catalog.store.counts(self.catalog.model.name)["failed"]
+    def _update_failures(self, summary: dict) -> None:
+        """From an indexing run's summary, which already counted them (no query on this thread)."""
+        n = summary.get("failed_total", 0)
         self.failures_button.setText(f"{n} could not be read")
         self.failures_button.setVisible(n > 0)
 
