@@ -8,7 +8,7 @@
    fewer than MIN_POSITIVES photos get no caption tagger (the other evidence still covers them).
 2. The caption tagger: one logistic regression per term over the standardised CNN features of
    every augmented view (the cached features of models/train_head.py), trained jointly (Adam).
-3. Calibration on coco-mini, COCO classes mapped to vocabulary terms: the stacker's weights,
+3. Calibration on coco-mini (with the model's tag views, as the indexer runs them), COCO classes mapped to vocabulary terms: the stacker's weights,
    then the threshold with the most recall at precision >= 0.6 (at most MAX_TAGS per photo).
    The stacker has a handful of weights (tagscore.N_EVIDENCE), so 159 photos calibrate it.
    The photos come through the built model's own ONNX pipeline, exactly as at run time.
@@ -143,22 +143,22 @@ def cached_caption_tagger(args, feats: np.ndarray, terms: list[str], y: np.ndarr
 
 
 def coco_mini_outputs(model_name: str):
-    """coco-mini through the built model, as at run time: outputs and truth per photo."""
+    """coco-mini through the built model, exactly as the indexer runs it (tag views included):
+    outputs and truth per photo."""
     from photolens.engine.embedder import Embedder
     from photolens.engine.imaging import decode_for_model
+    from photolens.engine.indexer import embed_decoded
     from photolens.engine.models import get_model
 
     model = get_model(model_name)
     emb = Embedder(model, "cpu")
     root = DATASETS / "coco-mini"
     entries = json.loads((root / "labels.json").read_text())["images"]
-    out = {"embedding": [], "features": [], "logits": []}
+    parts = []
     for i in range(0, len(entries), 16):
-        px = np.stack([decode_for_model(str(root / e["file"]), model.preprocess).pixels for e in entries[i:i + 16]])
-        got = emb.embed_images(px)
-        for k in out:
-            out[k].append(got[k])
-    return emb, {k: np.concatenate(v) for k, v in out.items()}, entries
+        parts.append(embed_decoded(emb, [decode_for_model(str(root / e["file"]), model.preprocess, model.tag_views)
+                                         for e in entries[i:i + 16]]))
+    return emb, {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}, entries
 
 
 def best_threshold(probs: np.ndarray, truth: list[set], words: list[str], allowed: np.ndarray,
@@ -200,7 +200,8 @@ def main() -> None:
     groups = tagscore.imagenet_groups(words, [c["names"] for c in classes], HERE / "data" / "imagenet_groups.json")
     tagger = Tagger(None, emb, words)
     z = tagger.scores(out["embedding"], tagger.stats(out["embedding"]))
-    x = tagscore.evidence(model, words, out["features"], out["logits"], groups, z)
+    x = tagscore.evidence(model, words, out["features"], out["logits"], groups, z,
+                          out.get("view_features"), out.get("view_logits"))
     cmap = vocab["coco_map"]
     coco_cols = sorted({words.index(t) for t in cmap.values()})
     allowed = np.zeros(len(words), bool)

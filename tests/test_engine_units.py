@@ -164,6 +164,47 @@ def test_large_jpeg_is_drafted_to_just_above_the_model_size(tmp_path):
     assert 224 <= min(img.size) < 448
 
 
+def test_tag_views_are_cut_from_the_one_decoded_image(tmp_path):
+    """The model's tag views: regions of the same decode, each preprocessed like the photo."""
+    img = Image.new("RGB", (400, 300), (0, 0, 255))
+    img.paste((255, 0, 0), (100, 75, 300, 225))  # the centre half is red, the rest blue
+    path = tmp_path / "v.png"
+    img.save(path)
+    whole = decode_for_model(str(path), SPEC)
+    assert whole.views is None
+    d = decode_for_model(str(path), SPEC, ((0.25, 0.25, 0.75, 0.75), (0.0, 0.0, 0.2, 0.2)))
+    assert d.views.shape == (2, 3, 32, 32) and d.views.dtype == np.float32
+    assert np.allclose(d.pixels, whole.pixels)
+    red, blue = d.views[0].mean(axis=(1, 2)), d.views[1].mean(axis=(1, 2))  # normalised RGB means
+    assert red[0] > 1.5 and red[2] < -1.5 and blue[2] > 1.5 and blue[0] < -1.5
+
+
+def test_tag_views_keep_small_photos_sharp_and_large_ones_cheap(tmp_path):
+    """Views decode at 1.5x the model size: a 640x480 JPEG at full size, a 12-MP one at the same
+    1/8 draft as without views (so decoding costs no more)."""
+    small, big = tmp_path / "s.jpg", tmp_path / "b.jpg"
+    Image.new("RGB", (640, 480), (10, 200, 30)).save(small)
+    Image.new("RGB", (4000, 3000), (10, 200, 30)).save(big)
+    assert open_image(str(small), small.read_bytes(), min_size=round(224 * 1.5)).size == (640, 480)
+    assert open_image(str(big), big.read_bytes(), min_size=round(224 * 1.5)).size == (500, 375)
+
+
+@pytest.mark.parametrize("views,expected", [
+    ([[0.25, 0.25, 0.75, 0.75]], ((0.25, 0.25, 0.75, 0.75),)),
+    ([[0.5, 0.0, 0.4, 1.0]], ()),  # right edge left of the left one
+    ([[0, 0, 1]], ()),
+    ("centre", ()),
+    (7, ()),
+    ([None], ()),
+    (None, ()),
+])
+def test_tag_views_in_a_manifest_are_validated(views, expected):
+    from photolens.engine.models import ModelInfo
+
+    manifest = {"tag_views": views}
+    assert ModelInfo("m", "builtin", 8, None, manifest).tag_views == expected
+
+
 def test_bad_images_raise_typed_errors(tmp_path):
     (tmp_path / "e.jpg").write_bytes(b"")
     with pytest.raises(EmptyFileError):

@@ -67,6 +67,60 @@ def coco_catalog(tmp_path_factory):
 
 
 @pytest.mark.e2e
+def test_builtin_tag_views_are_stored_and_retagging_reproduces_index_time_scores(coco_catalog):
+    """The built-in model looks at each photo's centre again for tags; those features are kept,
+    so tags recomputed from the library (after a model switch or new statistics) match the ones
+    computed from the live model outputs while indexing."""
+    from photolens.engine.imaging import decode_for_model
+    from photolens.engine.indexer import embed_decoded
+
+    cat, classes = coco_catalog
+    tagger, model = cat.tagger, cat.model
+    assert model.tag_views == ((0.25, 0.25, 0.75, 0.75),)
+    paths = sorted(classes)[:24]
+    ids = [cat.photo_id(p) for p in paths]
+    stored_ids, stored = tagger.stored_outputs(ids)
+    assert stored_ids == ids and stored["view_features"].shape == (24, 1, 1280)
+    live = embed_decoded(cat.embedder, [decode_for_model(p, model.preprocess, model.tag_views) for p in paths])
+    assert live["view_features"].shape == (24, 1, 1280) and live["view_logits"].shape == (24, 1, 1000)
+    stats = tagger.stats()
+    a, b = tagger.scores(live, stats), tagger.scores(stored, stats)
+    assert np.abs(a - b).max() < 0.02  # float16 storage, logits from the stored features
+    # The views matter: without them the same photos score differently.
+    no_views = {k: v for k, v in live.items() if not k.startswith("view_")}
+    assert np.abs(a - tagger.scores(no_views, stats)).max() > 0.05
+
+
+def test_a_tagger_from_another_version_falls_back_to_zscores(catalog, caplog, tmp_path):
+    """A tagger that weighs a different number of kinds of evidence (an older build) is not
+    misread: tags fall back to z-scores, with a warning, until the model is rebuilt."""
+    import dataclasses
+
+    from photolens.engine import tagscore
+    from photolens.engine.tagging import Tagger
+
+    old = tagscore.TagModel(["red"], np.zeros((catalog.model.dim, 1), np.float32), np.zeros(1, np.float32),
+                            np.zeros(catalog.model.dim, np.float32), np.ones(catalog.model.dim, np.float32),
+                            np.full(1, 0.5, np.float32), np.zeros(8), 0.5)
+    old.save(catalog.model.folder / "old-tagger.npz")
+    np.save(catalog.model.folder / "w.npy", np.zeros((3, catalog.model.dim), np.float32))
+    np.save(catalog.model.folder / "b.npy", np.zeros(3, np.float32))
+    manifest = dict(catalog.model.manifest, tagger={"file": "old-tagger.npz"},
+                    classifier={"weights": "w.npy", "bias": "b.npy"})
+    embedder = catalog.embedder
+    original = embedder.model
+    embedder.model = dataclasses.replace(original, manifest=manifest)
+    try:
+        with caplog.at_level("WARNING", logger="photolens.tags"):
+            tagger = Tagger(catalog.store, embedder, ["red", "blue", "green"])
+        assert tagger.tag_model is None and "weighs 8 kinds of evidence" in caplog.text
+    finally:
+        embedder.model = original
+        for f in ("old-tagger.npz", "w.npy", "b.npy"):
+            (catalog.model.folder / f).unlink()
+
+
+@pytest.mark.e2e
 def test_teaching_a_concept_from_five_examples_ranks_held_back_photos_first(coco_catalog):
     cat, classes = coco_catalog
     concept_photos = sorted(p for p, c in classes.items() if "car" in c)
@@ -164,6 +218,17 @@ def test_stacked_tag_scores_follow_their_evidence_and_round_trip(tmp_path):
     assert back.terms == ["dog"] and back.threshold == 0.42
     assert np.allclose(tagscore.stacked(tagscore.evidence(back, words, feats, logits, groups, z), back.stack), p,
                        atol=1e-2)
+
+    # Tag views: their columns hold the best view's detector evidence, and are 0 without views.
+    assert not x[:, :, 8:].any()
+    views = np.stack([feats * 0.5, feats], axis=1)  # [N, V=2, D]: the second view is the photo again
+    view_logits = np.stack([logits * 0.5, logits], axis=1)
+    xv = tagscore.evidence(model, words, feats, logits, groups, z, views, view_logits)
+    assert np.allclose(xv[:, :, :8], x[:, :, :8])
+    assert np.allclose(xv[:, :, 8], np.maximum(x[:, :, 0], tagscore.evidence(model, words, feats * 0.5, logits * 0.5,
+                                                                             groups, z)[:, :, 0]))
+    assert np.allclose(xv[:, 1, 9], np.maximum(x[:, 1, 2], tagscore.evidence(model, words, feats * 0.5, logits * 0.5,
+                                                                             groups, z)[:, 1, 2]))
 
 
 @pytest.mark.e2e

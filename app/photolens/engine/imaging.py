@@ -64,6 +64,18 @@ class Decoded:
     pixels: np.ndarray  # float32 [3, size, size], ready for the model
     content_hash: str
     info: dict  # width, height, taken, camera, gps_lat, gps_lon
+    views: np.ndarray | None = None  # float32 [V, 3, size, size]: the model's tag views, if it has any
+
+
+Box = tuple[float, float, float, float]  # left, top, right, bottom as shares of the photo
+
+
+def view_crops(img: Image.Image, boxes: tuple[Box, ...], spec: Preprocess) -> np.ndarray:
+    """The photo's regions `boxes`, each preprocessed like the whole photo: [V, 3, size, size]."""
+    w, h = img.size
+    crops = [img.crop((round(a * w), round(b * h), max(round(c * w), round(a * w) + 1),
+                       max(round(d * h), round(b * h) + 1))) for a, b, c, d in boxes]
+    return np.stack([preprocess(c, spec) for c in crops])
 
 
 def read_file(path: str) -> bytes:
@@ -189,11 +201,15 @@ def _dms(v) -> float:
     return d + m / 60 + s / 3600
 
 
-def decode_for_model(path: str, spec: Preprocess) -> Decoded:
-    """Read once, hash those bytes, decode at draft size, preprocess: one photo's whole CPU path."""
+def decode_for_model(path: str, spec: Preprocess, views: tuple[Box, ...] = ()) -> Decoded:
+    """Read once, hash those bytes, decode at draft size, preprocess: one photo's whole CPU path.
+    With `views`, those regions are cut from the same decoded image (no second decode)."""
     data = read_file(path)
     digest = content_hash(data)
-    img = open_image(path, data, min_size=spec.size)
+    # Views need more pixels than the whole photo: 1.5x the input size keeps a small photo
+    # (640x480) at full resolution and costs nothing for a large one, whose 1/8 draft is already
+    # larger (4000x3000 -> 500x375), so decoding is no slower.
+    img = open_image(path, data, min_size=round(spec.size * 1.5) if views else spec.size)
     # EXIF, and the full width and height (the decoded image may be a smaller JPEG draft).
     with Image.open(io.BytesIO(data)) as header:
         info = photo_info(img, header)
@@ -201,7 +217,7 @@ def decode_for_model(path: str, spec: Preprocess) -> Decoded:
         if _rotated(header):
             w, h = h, w
     info["width"], info["height"] = w, h
-    return Decoded(preprocess(img, spec), digest, info)
+    return Decoded(preprocess(img, spec), digest, info, view_crops(img, views, spec) if views else None)
 
 
 def _rotated(img: Image.Image) -> bool:

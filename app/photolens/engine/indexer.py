@@ -72,6 +72,21 @@ class Control:
         self._running.wait()
 
 
+def embed_decoded(embedder: Embedder, decoded: list[Decoded]) -> dict[str, np.ndarray]:
+    """The model's outputs for decoded photos, with "view_features"/"view_logits" [N, V, ...]
+    where the model has tag views (their embeddings are not needed: tags use the detectors)."""
+    if not decoded:
+        return {}
+    outputs = embedder.embed_images(np.stack([d.pixels for d in decoded]))
+    if decoded[0].views is not None and "features" in outputs:
+        n, v = len(decoded), len(decoded[0].views)
+        seen = embedder.embed_images(np.concatenate([d.views for d in decoded]))
+        outputs["view_features"] = seen["features"].reshape(n, v, -1)
+        if "logits" in seen:
+            outputs["view_logits"] = seen["logits"].reshape(n, v, -1)
+    return outputs
+
+
 BatchHook = Callable[[list[int], dict[str, np.ndarray]], None]
 
 
@@ -90,6 +105,7 @@ class Indexer:
             control: Control | None = None) -> dict:
         model = self.embedder.model
         spec = model.preprocess
+        views = model.tag_views
         state = Progress(0, len(photos), 0, time.monotonic())
         embedded = 0
         if not photos:
@@ -104,7 +120,7 @@ class Indexer:
                     batch = next(it, None)
                     if batch is None:
                         return
-                    queue.append((batch, [pool.submit(decode_for_model, p.path, spec) for p in batch]))
+                    queue.append((batch, [pool.submit(decode_for_model, p.path, spec, views) for p in batch]))
 
             feed()
             while queue:
@@ -126,7 +142,7 @@ class Indexer:
                         failures.append((photo, e))
                     except Exception as e:  # a decoder bug must cost one photo, not the run
                         failures.append((photo, ImageError(photo.path, f"unexpected error: {e!r}")))
-                outputs = self.embedder.embed_images(np.stack([d.pixels for _, d in ok])) if ok else {}
+                outputs = embed_decoded(self.embedder, [d for _, d in ok])
                 self._commit(ok, failures, outputs)
                 embedded += len(ok)
                 state.done += len(batch)
@@ -156,6 +172,9 @@ class Indexer:
                 self.store.put_vectors(model, "embedding", zip(ids, outputs["embedding"]))
                 if "features" in outputs:
                     self.store.put_vectors(model, "features", zip(ids, outputs["features"]))
+                if "view_features" in outputs:  # kept so that retagging need not decode again
+                    self.store.put_vectors(model, "view_features",
+                                           zip(ids, outputs["view_features"].reshape(len(ids), -1)))
                 if self.on_batch is not None:
                     self.on_batch(ids, outputs)
             generation = self.store.bump_generation(model)

@@ -41,6 +41,25 @@ class ModelInfo:
         return Preprocess.from_dict(self.manifest["preprocess"])
 
     @property
+    def tag_views(self) -> tuple[tuple[float, float, float, float], ...]:
+        """Regions of a photo the model also looks at for tags (see tagscore.py): none for most
+        models. A malformed entry is ignored with the rest, never fatal: tags then use the
+        whole photo only."""
+        spec = self.manifest.get("tag_views") or []
+        if not isinstance(spec, list):
+            return ()
+        boxes = []
+        for box in spec:
+            try:
+                a, b, c, d = (float(v) for v in box)
+            except (TypeError, ValueError):
+                return ()
+            if not (0 <= a < c <= 1 and 0 <= b < d <= 1):
+                return ()
+            boxes.append((a, b, c, d))
+        return tuple(boxes)
+
+    @property
     def visual(self) -> dict:
         return self.manifest["visual"]
 

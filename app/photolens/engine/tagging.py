@@ -27,7 +27,9 @@ from .store import Store
 
 log = logging.getLogger("photolens.tags")
 
-Outputs = dict  # model outputs per photo: "embedding" [N, D], and "features"/"logits" where the model has them
+# model outputs per photo: "embedding" [N, D], and "features"/"logits" where the model has them,
+# "view_features"/"view_logits" [N, V, ...] where it has tag views
+Outputs = dict
 
 PROMPT = "a photo of {}"
 MAX_TAGS = 8  # more than this per photo is noise to a person browsing tags
@@ -83,6 +85,9 @@ class Tagger:
                                               bundled_models_dir() / "data" / "imagenet_groups.json")
             weights = np.load(model.folder / cls_spec["weights"], allow_pickle=False).astype(np.float32)
             bias = np.load(model.folder / cls_spec["bias"], allow_pickle=False).astype(np.float32)
+            if tag_model.stack.shape != (tagscore.N_EVIDENCE,):
+                raise ValueError(f"it weighs {tag_model.stack.size} kinds of evidence, this version "
+                                 f"{tagscore.N_EVIDENCE}")
         except (OSError, KeyError, ValueError) as e:  # damaged or from an older build: tags still work
             log.warning("the tagger of %s cannot be read (%s); tags use z-scores until it is rebuilt",
                         model.name, e)
@@ -171,11 +176,16 @@ class Tagger:
         z = self.zscores(outputs["embedding"], stats)
         if self.tag_model is None or outputs.get("features") is None:
             return z
+        weights, bias = self._classifier  # stored features (retagging) have no logits: it is linear
         logits = outputs.get("logits")
-        if logits is None:  # from stored features (retagging): the classifier is linear
-            weights, bias = self._classifier
+        if logits is None:
             logits = outputs["features"] @ weights.T + bias
-        x = tagscore.evidence(self.tag_model, self.words, outputs["features"], logits, self._groups, z)
+        views = outputs.get("view_features")
+        view_logits = outputs.get("view_logits")
+        if views is not None and view_logits is None:
+            view_logits = views @ weights.T + bias
+        x = tagscore.evidence(self.tag_model, self.words, outputs["features"], logits, self._groups, z,
+                              views, view_logits)
         return tagscore.stacked(x, self.tag_model.stack)
 
     def tags_for(self, outputs: Outputs | np.ndarray, stats: TermStats | None = None,
@@ -215,6 +225,14 @@ class Tagger:
         outputs = {"embedding": np.stack([vecs[i] for i in ids]) if ids else np.zeros((0, 1), np.float32)}
         if self.needs_features and ids:
             outputs["features"] = np.stack([feats[i] for i in ids])
+            n_views = len(self.embedder.model.tag_views)
+            if n_views:
+                # A photo indexed before the model had views has none: its whole-photo features
+                # stand in, so its view evidence says "no more than the photo shows".
+                views = store.vectors_for(ids, self.model, "view_features")
+                dim = outputs["features"].shape[1]
+                outputs["view_features"] = np.stack([views[i].reshape(n_views, dim) if np.size(views.get(i, ())) == n_views * dim
+                                                     else np.repeat(feats[i][None], n_views, 0) for i in ids])
         return ids, outputs
 
     def retag_all(self) -> int:

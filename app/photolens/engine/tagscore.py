@@ -18,6 +18,13 @@ Detector evidence is measured against each term's base rate and only its positiv
 raw probabilities are high everywhere; what a photo adds above that is the signal. (On coco-mini
 this took recall at precision 0.6 from 0.26 to 0.33.)
 
+A fourth kind of evidence comes from a closer look: the model's "tag views" (manifest
+`tag_views`, the built-in model has the centre half of the photo) run through the same CNN, and
+their detector evidence, taken at its maximum over the views, gets its own two columns. Small
+objects that the whole 224-pixel photo shrinks away (cups, bottles, knives, phones) are twice
+the size there. (On coco-mini, 2-fold cross-validated, recall at precision 0.6 went from 0.31
+to 0.37 for one extra pass of the CNN per photo.)
+
 Only numpy: no torch at run time.
 """
 from __future__ import annotations
@@ -31,8 +38,8 @@ import numpy as np
 # caption logit above the term's base rate, has caption tagger, the same for the ImageNet
 # groups, has ImageNet group, z-score, and the z-score
 # again for terms with neither detector (there it is all the evidence, and a noisier one), their
-# indicator, bias.
-N_EVIDENCE = 8
+# indicator, bias; then the caption and ImageNet evidence of the tag views (best view).
+N_EVIDENCE = 10
 
 
 def softmax(x: np.ndarray) -> np.ndarray:
@@ -104,28 +111,47 @@ class TagModel:
         return sigmoid(((features - self.mu) / self.sd) @ self.W + self.b)
 
 
-def evidence(model: TagModel | None, words: list[str], features: np.ndarray, logits: np.ndarray,
-             groups: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """[N, T, N_EVIDENCE] for N photos and the T vocabulary terms."""
-    n, t = z.shape
-    x = np.zeros((n, t, N_EVIDENCE), np.float32)
+def detector_excess(model: TagModel | None, words: list[str], features: np.ndarray, logits: np.ndarray,
+                    groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """[N, T] twice: the caption tagger's and the ImageNet groups' logit above the term's base
+    rate (positive part), zero for terms the detector does not cover."""
+    n, t = len(features), len(words)
+    caption = np.zeros((n, t), np.float32)
     if model is not None and len(model.terms):
         col = {w: j for j, w in enumerate(words)}
         cols = [col[w] for w in model.terms if w in col]
         keep = [i for i, w in enumerate(model.terms) if w in col]
         pc = model.caption_probs(features)[:, keep]
-        x[:, cols, 0] = np.maximum(logit(pc) - logit(model.prior[keep]), 0)
-        x[:, cols, 1] = 1
-    has_group = groups.any(axis=0)
+        caption[:, cols] = np.maximum(logit(pc) - logit(model.prior[keep]), 0)
     pi = softmax(logits.astype(np.float32)) @ groups
     group_prior = np.maximum(groups.sum(axis=0) / len(groups), 1e-3)
-    x[:, :, 2] = np.maximum(logit(pi) - logit(group_prior), 0) * has_group
-    x[:, :, 3] = has_group
+    imagenet = np.maximum(logit(pi) - logit(group_prior), 0) * groups.any(axis=0)
+    return caption, imagenet.astype(np.float32)
+
+
+def evidence(model: TagModel | None, words: list[str], features: np.ndarray, logits: np.ndarray,
+             groups: np.ndarray, z: np.ndarray, view_features: np.ndarray | None = None,
+             view_logits: np.ndarray | None = None) -> np.ndarray:
+    """[N, T, N_EVIDENCE] for N photos and the T vocabulary terms. `view_features` [N, V, D] and
+    `view_logits` [N, V, C] are the tag views' outputs; without them their columns stay 0."""
+    n, t = z.shape
+    x = np.zeros((n, t, N_EVIDENCE), np.float32)
+    x[:, :, 0], x[:, :, 2] = detector_excess(model, words, features, logits, groups)
+    if model is not None and len(model.terms):
+        covered = set(model.terms)
+        x[:, [j for j, w in enumerate(words) if w in covered], 1] = 1
+    x[:, :, 3] = groups.any(axis=0)
     x[:, :, 4] = z
     only_z = (x[:, :, 1] == 0) & (x[:, :, 3] == 0)
     x[:, :, 5] = z * only_z
     x[:, :, 6] = only_z
     x[:, :, 7] = 1
+    if view_features is not None and view_features.shape[1]:
+        v = view_features.shape[1]
+        caption, imagenet = detector_excess(model, words, view_features.reshape(n * v, -1),
+                                            view_logits.reshape(n * v, -1), groups)
+        x[:, :, 8] = caption.reshape(n, v, t).max(axis=1)
+        x[:, :, 9] = imagenet.reshape(n, v, t).max(axis=1)
     return x
 
 
