@@ -74,16 +74,20 @@ class Control:
 
 def embed_decoded(embedder: Embedder, decoded: list[Decoded]) -> dict[str, np.ndarray]:
     """The model's outputs for decoded photos, with "view_features"/"view_logits" [N, V, ...]
-    where the model has tag views (their embeddings are not needed: tags use the detectors)."""
+    where the model has tag views (their embeddings are not needed: tags use the detectors).
+    Photos and views go through the model in one call: one larger batch runs faster than two."""
     if not decoded:
         return {}
-    outputs = embedder.embed_images(np.stack([d.pixels for d in decoded]))
-    if decoded[0].views is not None and "features" in outputs:
-        n, v = len(decoded), len(decoded[0].views)
-        seen = embedder.embed_images(np.concatenate([d.views for d in decoded]))
-        outputs["view_features"] = seen["features"].reshape(n, v, -1)
-        if "logits" in seen:
-            outputs["view_logits"] = seen["logits"].reshape(n, v, -1)
+    n = len(decoded)
+    views = [d.views for d in decoded if d.views is not None]
+    if len(views) != n or "features" not in embedder.image_outputs():
+        return embedder.embed_images(np.stack([d.pixels for d in decoded]))
+    v = len(views[0])
+    out = embedder.embed_images(np.concatenate([np.stack([d.pixels for d in decoded]), *views]))
+    outputs = {k: a[:n] for k, a in out.items()}
+    outputs["view_features"] = out["features"][n:].reshape(n, v, -1)
+    if "logits" in out:
+        outputs["view_logits"] = out["logits"][n:].reshape(n, v, -1)
     return outputs
 
 
