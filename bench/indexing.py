@@ -7,7 +7,8 @@ Makes 12-megapixel JPEGs (4000x3000, quality 90) from the shared photos, then me
   model_ms    one core's time to run the model on one photo (batched, one thread), its tag views
               included (the built-in model looks at each photo's centre again for tags)
   views_cost  ideal throughput without tag views / with them: what the closer look costs
-  end_to_end_without_views_img_s, ratio_without_views: a second `index` run with the views off
+  end_to_end_without_views_img_s, ratio_without_views: `index` runs with the views off
+Each figure is the best of three runs, the configurations alternating.
   ideal_img_s = cores / (decode + model seconds per photo): every core busy, no overhead
   end_to_end_img_s  a real `index` run (scan, decode pool, batched model, SQLite commits), after
               the catalog has loaded its model once (load_s), as the app and the watcher do at start
@@ -83,40 +84,42 @@ def main() -> None:
 
     ideal = cores / (decode_s + model_s)
     ideal_plain = cores / (plain_decode_s + plain_model_s)
-    with tempfile.TemporaryDirectory() as lib:
-        cat = Catalog(Path(lib), device="cpu", model=model.name)
-        cat.add_folder(folder)
-        t = time.perf_counter()
-        cat.warm_up()  # the model sessions and tag vocabulary load once per process, as in the app
-        load_s = time.perf_counter() - t
-        summary = cat.index_all()
-        first = summary["seconds"]
-        assert summary["embedded"] == len(files), summary
-        again = cat.index_all()
-        cat.close()
-    e2e = len(files) / first
-    # The same run without tag views (what indexing cost before the closer look for tags).
     from photolens.engine import models as models_module
 
-    shipped = models_module.ModelInfo.tag_views
-    models_module.ModelInfo.tag_views = property(lambda self: ())
-    try:
-        with tempfile.TemporaryDirectory() as lib:
-            cat = Catalog(Path(lib), device="cpu", model=model.name)
-            cat.add_folder(folder)
-            cat.warm_up()
-            plain = cat.index_all()
-            cat.close()
-    finally:
-        models_module.ModelInfo.tag_views = shipped
-    e2e_plain = len(files) / plain["seconds"]
+    def index_run(views: bool) -> tuple[float, float, float]:
+        """One `index` of the folder into a fresh library, after the catalog has loaded its model
+        once, as the app and the watcher do at start: (load s, index s, re-index s)."""
+        shipped = models_module.ModelInfo.tag_views
+        if not views:  # the same run without tag views: what indexing cost before the closer look
+            models_module.ModelInfo.tag_views = property(lambda self: ())
+        try:
+            with tempfile.TemporaryDirectory() as lib:
+                cat = Catalog(Path(lib), device="cpu", model=model.name)
+                cat.add_folder(folder)
+                t = time.perf_counter()
+                cat.warm_up()
+                load_s = time.perf_counter() - t
+                summary = cat.index_all()
+                assert summary["embedded"] == len(files), summary
+                again = cat.index_all()
+                cat.close()
+        finally:
+            models_module.ModelInfo.tag_views = shipped
+        return load_s, summary["seconds"], again["seconds"]
+
+    # Best of three here too, alternating, as for the ideal: a busy moment on a shared machine
+    # must not decide the ratio in either direction.
+    e2e_runs = [(index_run(True), index_run(False)) for _ in range(3)]
+    load_s, first, reindex_s = min((r[0] for r in e2e_runs), key=lambda r: r[1])
+    e2e = len(files) / first
+    e2e_plain = len(files) / min(r[1][1] for r in e2e_runs)
     emit({"photos": len(files), "cores": cores, "model": model.name, "decode_ms": round(decode_s * 1e3, 1),
           "model_ms": round(model_s * 1e3, 1), "tag_views": len(model.tag_views),
           "ideal_without_views_img_s": round(ideal_plain, 2), "views_cost": round(ideal_plain / ideal, 3),
           "ideal_img_s": round(ideal, 2), "end_to_end_img_s": round(e2e, 2),
           "ratio": round(e2e / ideal, 3),
-          "end_to_end_without_views_img_s": round(e2e_plain, 2), "ratio_without_views": round(e2e_plain / ideal_plain, 3), "load_s": round(load_s, 3), "reindex_s": again["seconds"],
-          "reindex_share": round(again["seconds"] / first, 4)}, args.json)
+          "end_to_end_without_views_img_s": round(e2e_plain, 2), "ratio_without_views": round(e2e_plain / ideal_plain, 3), "load_s": round(load_s, 3), "reindex_s": reindex_s,
+          "reindex_share": round(reindex_s / first, 4)}, args.json)
 
 
 if __name__ == "__main__":
