@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import dataset, needs_builtin, use_model, write_photo
-from photolens.engine.tagging import terms
+from photolens.engine.tagging import MAX_TAGS, terms
 
 DENY_WORDS = {"black", "white", "asian", "african", "caucasian", "hispanic", "muslim", "christian", "jewish", "hindu",
               "religion", "race", "ethnic", "fat", "obese", "skinny", "ugly", "beautiful", "attractive", "sexy",
@@ -45,6 +45,29 @@ def test_user_tags_survive_and_removed_tags_stay_removed(tmp_path, catalog):
     assert tags["grandma's garden"] == "user"
     if auto:
         assert auto[0]["tag"] not in tags
+
+
+def test_tags_are_recomputed_from_stored_vectors_when_the_tagger_changes(tmp_path, catalog):
+    """An update that ships another tagger, vocabulary or threshold (or a switch back to a model
+    whose vectors exist) retags the library on the next index run, without embedding again."""
+    folder = tmp_path / "p"
+    for i in range(6):
+        write_photo(folder / f"{i}.jpg", color=(40 * i, 100, 160))
+    catalog.add_folder(folder)
+    first = catalog.index_all()
+    assert first["embedded"] == 6 and first["retagged"] == 0  # tagged while indexing
+    assert catalog.index_all()["retagged"] == 0  # nothing changed
+    before = catalog.tagger.identity
+    catalog.tagger.threshold = -100  # as if an update shipped a tagger calibrated differently
+    assert catalog.tagger.identity != before
+    stages = []
+    again = catalog.index_all(progress=lambda p: stages.append((p.stage, p.done, p.total)))
+    assert again["embedded"] == 0 and again["retagged"] == 6
+    assert stages[-1] == ("updating tags", 6, 6)
+    for i in range(6):
+        auto = [t for t in catalog.store.tags_of(catalog.photo_id(str(folder / f"{i}.jpg"))) if t["source"] == "auto"]
+        assert len(auto) == min(MAX_TAGS, len(catalog.tagger.words))  # every term passes now
+    assert catalog.index_all()["retagged"] == 0
 
 
 @pytest.fixture(scope="module")

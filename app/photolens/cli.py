@@ -41,7 +41,8 @@ class ProgressBar:
             return
         self.last = now
         eta = f"{p.eta:,.0f}s" if p.eta is not None else "?"
-        line = f"{self.label}: {p.done:,}/{p.total:,} photos, {p.rate:,.1f}/s, ETA {eta}, {p.failed} failed"
+        label = getattr(p, "stage", None) or self.label
+        line = f"{label}: {p.done:,}/{p.total:,} photos, {p.rate:,.1f}/s, ETA {eta}, {p.failed} failed"
         if self.tty:
             self.stream.write("\r" + line.ljust(79))
             if p.done >= p.total:
@@ -83,7 +84,8 @@ def _index(cat, args) -> int:
     summary = cat.index_all(progress=None if args.quiet else ProgressBar("indexing"))
     _emit(args, summary, lambda s: print(
         f"{s['added']} added, {s['updated']} updated, {s['moved']} moved, {s['removed']} removed, "
-        f"{s['embedded']} embedded, {s['failed']} failed in {s['seconds']:.1f}s"
+        f"{s['embedded']} embedded, {s['failed']} failed"
+        + (f", tags updated on {s['retagged']}" if s.get("retagged") else "") + f" in {s['seconds']:.1f}s"
         + (f"; offline: {', '.join(s['offline_folders'])}" if s["offline_folders"] else "")))
     cat.close()
     return 0

@@ -171,8 +171,11 @@ class Catalog:
         start = time.monotonic()
         changes = self.scan(scopes)
         result = self.embed_pending(progress, control)
+        # Tags computed by another model, tagger or vocabulary (a model switch, an update) are
+        # brought up to date from the stored vectors; a scoped run (the watcher) tags what it embeds.
+        retagged = self.retag(progress, control) if scopes is None else 0
         return {"added": changes.added, "updated": changes.updated, "moved": changes.moved,
-                "removed": changes.removed, "failed": changes.failed + result["failed"],
+                "removed": changes.removed, "failed": changes.failed + result["failed"], "retagged": retagged,
                 "failed_total": self.store.counts(self.embedder.model.name)["failed"],
                 "embedded": result["embedded"], "seconds": round(time.monotonic() - start, 3),
                 "offline_folders": changes.offline_folders}
@@ -206,8 +209,8 @@ class Catalog:
 
         return ConceptTeacher(self.store, self.embedder.model.name)
 
-    def retag(self) -> int:
-        return self.tagger.retag_all() if self.tagger is not None else 0
+    def retag(self, progress: Callable[[Progress], None] | None = None, control: Control | None = None) -> int:
+        return self.tagger.retag_all(progress, control) if self.tagger is not None else 0
 
     # -- status -----------------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ class Progress:
     total: int
     failed: int
     started: float
+    stage: str = "indexing"  # or "updating tags" (retagging from stored vectors)
 
     @property
     def rate(self) -> float:

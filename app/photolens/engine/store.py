@@ -397,10 +397,12 @@ class Store:
         return self.query("SELECT photo_id, coalesce(score, 1.0) FROM tags WHERE tag = ? AND source != 'rejected' "
                           "ORDER BY source = 'user' DESC, score DESC", [tag])
 
-    def photos_to_tag(self, model: str) -> list[int]:
-        """Indexed photos whose auto tags do not come from `model` yet."""
-        return [r[0] for r in self.query("SELECT id FROM photos WHERE status = 'indexed' "
-                                         "AND coalesce(tagged_with, '') != ? ORDER BY id", [model])]
+    def photos_to_tag(self, identity: str, model: str) -> list[int]:
+        """Photos with vectors of `model` whose auto tags were not computed under `identity`
+        (see Tagger.identity)."""
+        return [r[0] for r in self.query(
+            "SELECT p.id FROM photos p JOIN vectors v ON v.photo_id = p.id AND v.model = ? AND v.kind = 'embedding' "
+            "WHERE p.status = 'indexed' AND coalesce(p.tagged_with, '') != ? ORDER BY p.id", [model, identity])]
 
     def mark_tagged(self, ids: Iterable[int], model: str) -> None:
         self.db.conn.executemany("UPDATE photos SET tagged_with = ? WHERE id = ?", [(model, i) for i in ids])

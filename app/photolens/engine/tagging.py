@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import logging
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -36,6 +37,7 @@ MAX_TAGS = 8  # more than this per photo is noise to a person browsing tags
 # Default z-score threshold where a model has not been calibrated: chosen on coco-mini for the
 # built-in model (see `photolens eval`), which is what users without a calibration run get.
 DEFAULT_THRESHOLD = 2.0
+RETAG_CHUNK = 256  # photos per retagging transaction: their evidence is [chunk, terms, N_EVIDENCE] floats
 MIN_REFERENCE = 50  # photos needed before the library's own statistics replace the reference set
 
 
@@ -105,6 +107,20 @@ class Tagger:
     @property
     def model(self) -> str:
         return self.embedder.model.name
+
+    @property
+    def identity(self) -> str:
+        """What the auto tags were computed with: the model, its trained tagger and tag views, the
+        vocabulary and the threshold. Photos tagged under another identity are retagged (after
+        a model switch or an update that ships a new tagger), from their stored vectors."""
+        model = self.embedder.model
+        spec = model.manifest.get("tagger") or {}
+        shipped = {f.get("path"): f.get("sha256") for f in model.manifest.get("files", [])}
+        parts = [model.name, shipped.get(spec.get("file")) if self.tag_model is not None else None,
+                 shipped.get(model.visual.get("file")), list(model.tag_views), vocabulary_hash(self.words),
+                 round(self.threshold, 6)]
+        digest = hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:12]
+        return f"{model.name}@{digest}"
 
     @property
     def needs_features(self) -> bool:
@@ -213,7 +229,7 @@ class Tagger:
         rejected = self.store.rejected_tags_of(ids)  # one query per batch, not one per photo
         items = [(pid, [(w, s) for w, s in t if w not in rejected.get(pid, ())]) for pid, t in zip(ids, tags)]
         self.store.replace_auto_tags(self.model, items)
-        self.store.mark_tagged(ids, self.model)
+        self.store.mark_tagged(ids, self.identity)
 
     def stored_outputs(self, ids: list[int], store: Store | None = None) -> tuple[list[int], Outputs]:
         """The stored vectors of these photos (in this library, or another library's `store`
@@ -235,18 +251,28 @@ class Tagger:
                                                      else np.repeat(feats[i][None], n_views, 0) for i in ids])
         return ids, outputs
 
-    def retag_all(self) -> int:
-        """Recompute auto tags for photos tagged by another model (or not yet): after a model
-        switch, or once the library is large enough for its own statistics."""
-        todo = self.store.photos_to_tag(self.model)
-        done = 0
-        with self.store.transaction():
-            for start in range(0, len(todo), 1000):
-                ids, outputs = self.stored_outputs(todo[start:start + 1000])
+    def retag_all(self, progress=None, control=None, chunk: int = RETAG_CHUNK) -> int:
+        """Recompute auto tags where they come from another model, tagger or vocabulary (or none
+        yet), from the stored vectors: no photo is decoded again. One transaction per chunk, so
+        an interruption keeps what is done; `progress` and `control` as for indexing."""
+        from .indexer import Progress
+
+        todo = self.store.photos_to_tag(self.identity, self.model)
+        state = Progress(0, len(todo), 0, time.monotonic(), stage="updating tags")
+        for start in range(0, len(todo), chunk):
+            if control is not None:
+                control.wait_if_paused()
+                if control.cancelled.is_set():
+                    break
+            part = todo[start:start + chunk]
+            with self.store.transaction():
+                ids, outputs = self.stored_outputs(part)
                 if ids:
                     self.apply(ids, outputs)
-                    done += len(ids)
-        return done
+            state.done += len(part)
+            if progress is not None:
+                progress(state)
+        return state.done
 
     def related_words(self, text: str, k: int = 5) -> list[str]:
         """Vocabulary terms nearest to a query (text to text), leaving out the query's own words."""

@@ -597,7 +597,7 @@ class MainWindow(QMainWindow):
         self.progress.setValue(p.done)
         eta = f", {p.eta:,.0f} s left" if p.eta is not None and p.done < p.total else ""
         paused = " (paused)" if self.control is not None and self.control.paused else ""
-        self.progress_label.setText(f"Indexing {p.done:,}/{p.total:,} · {p.rate:,.1f} photos/s{eta}{paused}")
+        self.progress_label.setText(f"{p.stage.capitalize()} {p.done:,}/{p.total:,} · {p.rate:,.1f} photos/s{eta}{paused}")
 
     def toggle_pause(self) -> None:
         if self.control is None:
@@ -615,7 +615,10 @@ class MainWindow(QMainWindow):
         self.control = None
         self.progress.hide()
         self.pause_button.hide()
-        self.progress_label.setText(f"{summary['embedded']:,} new photos indexed" if summary["embedded"] else "Up to date")
+        done = [f"{summary['embedded']:,} new photos indexed"] if summary["embedded"] else []
+        if summary.get("retagged"):
+            done.append(f"tags updated on {summary['retagged']:,}")
+        self.progress_label.setText(" · ".join(done) if done else "Up to date")
         self._update_failures(summary)
         self.refresh_folders()
         self.refresh_tags()
