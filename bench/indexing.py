@@ -26,7 +26,6 @@ from pathlib import Path
 
 from common import OUT, dataset_photos, emit
 
-import numpy as np
 from PIL import Image
 
 WIDTH, HEIGHT = 4000, 3000

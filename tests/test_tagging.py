@@ -1,6 +1,7 @@
 """Vocabulary, auto-tags, taught concepts and focused similarity."""
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
@@ -15,6 +16,20 @@ from photolens.engine.tagging import MAX_TAGS, terms
 DENY_WORDS = {"black", "white", "asian", "african", "caucasian", "hispanic", "muslim", "christian", "jewish", "hindu",
               "religion", "race", "ethnic", "fat", "obese", "skinny", "ugly", "beautiful", "attractive", "sexy",
               "nude", "naked", "body"}
+
+
+@contextlib.contextmanager
+def _model_with(catalog, **manifest_changes):
+    """The catalog's model with some manifest entries replaced, while the block runs."""
+    import dataclasses
+
+    embedder = catalog.embedder
+    original = embedder.model
+    embedder.model = dataclasses.replace(original, manifest=dict(original.manifest, **manifest_changes))
+    try:
+        yield embedder
+    finally:
+        embedder.model = original
 
 
 def test_vocabulary_is_deduplicated_and_free_of_denied_labels():
@@ -114,33 +129,26 @@ def test_builtin_tag_views_are_stored_and_retagging_reproduces_index_time_scores
     assert np.abs(a - tagger.scores(no_views, stats)).max() > 0.05
 
 
-def test_a_tagger_from_another_version_falls_back_to_zscores(catalog, caplog, tmp_path):
+def test_a_tagger_from_another_version_falls_back_to_zscores(catalog, caplog):
     """A tagger that weighs a different number of kinds of evidence (an older build) is not
     misread: tags fall back to z-scores, with a warning, until the model is rebuilt."""
-    import dataclasses
-
     from photolens.engine import tagscore
     from photolens.engine.tagging import Tagger
 
-    old = tagscore.TagModel(["red"], np.zeros((catalog.model.dim, 1), np.float32), np.zeros(1, np.float32),
-                            np.zeros(catalog.model.dim, np.float32), np.ones(catalog.model.dim, np.float32),
-                            np.full(1, 0.5, np.float32), np.zeros(8), 0.5)
-    old.save(catalog.model.folder / "old-tagger.npz")
-    np.save(catalog.model.folder / "w.npy", np.zeros((3, catalog.model.dim), np.float32))
-    np.save(catalog.model.folder / "b.npy", np.zeros(3, np.float32))
-    manifest = dict(catalog.model.manifest, tagger={"file": "old-tagger.npz"},
-                    classifier={"weights": "w.npy", "bias": "b.npy"})
-    embedder = catalog.embedder
-    original = embedder.model
-    embedder.model = dataclasses.replace(original, manifest=manifest)
+    dim, folder = catalog.model.dim, catalog.model.folder
+    old = tagscore.TagModel(["red"], np.zeros((dim, 1), np.float32), np.zeros(1, np.float32), np.zeros(dim, np.float32),
+                            np.ones(dim, np.float32), np.full(1, 0.5, np.float32), np.zeros(8), 0.5)
+    old.save(folder / "old-tagger.npz")
+    np.save(folder / "w.npy", np.zeros((3, dim), np.float32))
+    np.save(folder / "b.npy", np.zeros(3, np.float32))
     try:
-        with caplog.at_level("WARNING", logger="photolens.tags"):
-            tagger = Tagger(catalog.store, embedder, ["red", "blue", "green"])
+        with _model_with(catalog, tagger={"file": "old-tagger.npz"}, classifier={"weights": "w.npy", "bias": "b.npy"}), \
+                caplog.at_level("WARNING", logger="photolens.tags"):
+            tagger = Tagger(catalog.store, catalog.embedder, ["red", "blue", "green"])
         assert tagger.tag_model is None and "weighs 8 kinds of evidence" in caplog.text
     finally:
-        embedder.model = original
         for f in ("old-tagger.npz", "w.npy", "b.npy"):
-            (catalog.model.folder / f).unlink()
+            (folder / f).unlink()
 
 
 @pytest.mark.e2e
@@ -274,24 +282,18 @@ def test_builtin_auto_tags_name_what_the_photos_show(coco_catalog):
 
 def test_a_damaged_tagger_file_falls_back_to_zscores(catalog, caplog):
     """A model whose trained tagger cannot be read still tags (with z-scores) and says why."""
-    import dataclasses
-
     from photolens.engine.tagging import Tagger
 
     model = catalog.model
     (model.folder / "tagger.npz").write_bytes(b"not an npz")
-    manifest = dict(model.manifest, tagger={"file": "tagger.npz"},
-                    classifier={"weights": "missing.npy", "bias": "missing.npy"})
-    embedder = catalog.embedder
-    original = embedder.model
-    embedder.model = dataclasses.replace(original, manifest=manifest)
     try:
-        with caplog.at_level("WARNING", logger="photolens.tags"):
-            tagger = Tagger(catalog.store, embedder, ["red", "blue", "green"])
+        with _model_with(catalog, tagger={"file": "tagger.npz"},
+                         classifier={"weights": "missing.npy", "bias": "missing.npy"}), \
+                caplog.at_level("WARNING", logger="photolens.tags"):
+            tagger = Tagger(catalog.store, catalog.embedder, ["red", "blue", "green"])
         assert tagger.tag_model is None and "cannot be read" in caplog.text
-        scores = tagger.scores({"embedding": np.eye(3, original.dim, dtype=np.float32)},
-                               tagger.stats(np.eye(3, original.dim, dtype=np.float32)))
+        scores = tagger.scores({"embedding": np.eye(3, model.dim, dtype=np.float32)},
+                               tagger.stats(np.eye(3, model.dim, dtype=np.float32)))
         assert scores.shape == (3, 3) and np.isfinite(scores).all()
     finally:
-        embedder.model = original
         (model.folder / "tagger.npz").unlink()

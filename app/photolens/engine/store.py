@@ -404,8 +404,8 @@ class Store:
             "SELECT p.id FROM photos p JOIN vectors v ON v.photo_id = p.id AND v.model = ? AND v.kind = 'embedding' "
             "WHERE p.status = 'indexed' AND coalesce(p.tagged_with, '') != ? ORDER BY p.id", [model, identity])]
 
-    def mark_tagged(self, ids: Iterable[int], model: str) -> None:
-        self.db.conn.executemany("UPDATE photos SET tagged_with = ? WHERE id = ?", [(model, i) for i in ids])
+    def mark_tagged(self, ids: Iterable[int], identity: str) -> None:
+        self.db.conn.executemany("UPDATE photos SET tagged_with = ? WHERE id = ?", [(identity, i) for i in ids])
 
     def rejected_tags_of(self, ids: Iterable[int]) -> dict[int, set[str]]:
         """The tags the user removed, per photo (photos without any left out)."""

@@ -247,8 +247,13 @@ class Tagger:
                 # stand in, so its view evidence says "no more than the photo shows".
                 views = store.vectors_for(ids, self.model, "view_features")
                 dim = outputs["features"].shape[1]
-                outputs["view_features"] = np.stack([views[i].reshape(n_views, dim) if np.size(views.get(i, ())) == n_views * dim
-                                                     else np.repeat(feats[i][None], n_views, 0) for i in ids])
+
+                def views_of(i: int) -> np.ndarray:
+                    v = views.get(i)
+                    return v.reshape(n_views, dim) if v is not None and v.size == n_views * dim \
+                        else np.repeat(feats[i][None], n_views, 0)
+
+                outputs["view_features"] = np.stack([views_of(i) for i in ids])
         return ids, outputs
 
     def retag_all(self, progress=None, control=None, chunk: int = RETAG_CHUNK) -> int:
