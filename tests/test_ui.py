@@ -297,3 +297,24 @@ def test_unreadable_files_show_in_the_status_bar(qtbot, window, tmp_path):
         window.add_folder(str(bad))
     assert window.failures_button.isVisible()
     assert window.failures_button.text() == "1 could not be read"
+
+
+def test_the_app_updates_tags_made_by_an_older_tagger_at_start(qtbot, catalog, tmp_path):
+    """After an update that ships another tagger, the start-up catch-up retags the library from
+    its stored vectors and says so, with progress labelled as such."""
+    folder = colored_library(tmp_path / "photos")
+    catalog.add_folder(folder)
+    catalog.index_all()
+    catalog.store.execute("UPDATE photos SET tagged_with = 'tiny@an-older-tagger'")
+    w = MainWindow(catalog, welcome=False, watch=False)
+    qtbot.addWidget(w)
+    labels = []
+    w._relay.progress.connect(lambda p: labels.append(w.progress_label.text()))
+    w.show()
+    with qtbot.waitSignal(w.index_done, timeout=20_000) as blocker:
+        pass
+    assert blocker.args[0]["retagged"] == 5 and blocker.args[0]["embedded"] == 0
+    assert any(text.startswith("Updating tags 5/5") for text in labels), labels
+    assert "tags updated on 5" in w.progress_label.text()
+    assert catalog.index_all()["retagged"] == 0
+    w.close()
