@@ -331,3 +331,37 @@ def test_every_command_has_help():
         out = run_cli(name, "--help").stdout
         assert "usage: photolens" in out and len(out) > 80, name
     assert "image:" in run_cli("search", "--help").stdout
+
+
+def test_vectors_of_another_build_of_the_model_are_embedded_again(tmp_path, catalog, caplog):
+    """An update that retrains the model under the same name: the old vectors are not searched
+    with the new text vectors; the photos are embedded again (and only once)."""
+    import dataclasses
+
+    folder = tmp_path / "p"
+    for i in range(4):
+        write_photo(folder / f"{i}.jpg", color=(60 * i, 90, 140))
+    catalog.add_folder(folder)
+    embedder = catalog.embedder
+    original = embedder.model
+
+    def build(sha: str):
+        files = [{"path": original.visual["file"], "sha256": sha, "size": 1}]
+        embedder.model = dataclasses.replace(original, manifest=dict(original.manifest, files=files))
+
+    try:
+        build("a" * 64)
+        assert catalog.index_all()["embedded"] == 4
+        assert catalog.index_all()["embedded"] == 0  # same build: nothing to do
+        build("b" * 64)
+        with caplog.at_level("WARNING", logger="photolens.catalog"):
+            again = catalog.index_all()
+        assert again["embedded"] == 4 and "embedded again" in caplog.text
+        assert len(catalog.search("a photo")) == 4  # the index was rebuilt from the new vectors
+        assert catalog.index_all()["embedded"] == 0
+        # A library from before fingerprints were recorded is taken as it is, not re-embedded.
+        catalog.store.execute("DELETE FROM meta WHERE key LIKE 'fingerprint:%'")
+        build("c" * 64)
+        assert catalog.index_all()["embedded"] == 0
+    finally:
+        embedder.model = original

@@ -6,6 +6,7 @@ no printing and never exits: progress goes to callbacks, problems are raised as
 """
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -23,6 +24,8 @@ from .indexer import Control, Indexer, Progress
 from .library import Changes, reconcile, within
 from .search import Result, Searcher
 from .store import Store
+
+log = logging.getLogger("photolens.catalog")
 
 
 class Catalog:
@@ -160,10 +163,28 @@ class Catalog:
 
     def embed_pending(self, progress: Callable[[Progress], None] | None = None,
                       control: Control | None = None) -> dict:
+        self._forget_vectors_of_another_build()
         pending = self.store.pending_photos(self.embedder.model.name)
         tagger = self.tagger
         indexer = Indexer(self.store, self.embedder, self.index, on_batch=tagger.on_batch if tagger else None)
         return indexer.run(pending, progress, control)
+
+    def _forget_vectors_of_another_build(self) -> None:
+        """After an update that changed the model's weights under the same name, its old
+        vectors would be searched with new text vectors: drop them, so they are embedded again
+        (with progress) instead of ranking wrongly."""
+        model = self.embedder.model
+        current = model.fingerprint
+        if current is None:
+            return
+        key = f"fingerprint:{model.name}"
+        stored = self.store.get_meta(key)
+        if stored is not None and stored != current:
+            dropped = self.store.drop_vectors(model.name)
+            log.warning("%s changed since this library was indexed: its %d photos are embedded again",
+                        model.title, dropped)
+        if stored != current:
+            self.store.set_meta(key, current)
 
     def index_all(self, progress: Callable[[Progress], None] | None = None,
                   control: Control | None = None, scopes: list[tuple[int, str]] | None = None) -> dict:

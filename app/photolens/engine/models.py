@@ -7,6 +7,7 @@ or in the user's data folder (downloaded or imported ones).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from dataclasses import dataclass, field
@@ -39,6 +40,18 @@ class ModelInfo:
     @property
     def preprocess(self) -> Preprocess:
         return Preprocess.from_dict(self.manifest["preprocess"])
+
+    @property
+    def fingerprint(self) -> str | None:
+        """Identifies the image model's weights and preprocessing: vectors made by another build
+        (an update that retrained the head) are not comparable with this one's. None where the
+        manifest does not list the image model's checksum."""
+        shipped = {f.get("path"): f.get("sha256") for f in self.manifest.get("files", [])}
+        sha = shipped.get((self.manifest.get("visual") or {}).get("file"))
+        if not sha:
+            return None
+        identity = json.dumps([sha, self.manifest.get("preprocess")], sort_keys=True)
+        return hashlib.sha256(identity.encode()).hexdigest()[:16]
 
     @property
     def tag_views(self) -> tuple[tuple[float, float, float, float], ...]:

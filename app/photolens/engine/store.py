@@ -171,6 +171,15 @@ class Store:
             self.set_meta(f"generation:{model}", str(gen))
         return gen
 
+    def drop_vectors(self, model: str) -> int:
+        """Forget every vector of `model` (they came from another build of it), so its photos
+        are embedded again; the saved index sees a new generation and is rebuilt."""
+        with self.transaction():
+            n = self.query("SELECT count(*) FROM vectors WHERE model = ? AND kind = 'embedding'", [model])[0][0]
+            self.execute("DELETE FROM vectors WHERE model = ?", [model])
+            self.bump_generation(model)
+        return n
+
     def generation(self, model: str) -> int:
         return int(self.get_meta(f"generation:{model}", "0"))
 
