@@ -79,12 +79,11 @@ def embed_decoded(embedder: Embedder, decoded: list[Decoded]) -> dict[str, np.nd
     Photos and views go through the model in one call: one larger batch runs faster than two."""
     if not decoded:
         return {}
-    n = len(decoded)
-    views = [d.views for d in decoded if d.views is not None]
-    if len(views) != n or "features" not in embedder.image_outputs():
-        return embedder.embed_images(np.stack([d.pixels for d in decoded]))
-    v = len(views[0])
-    out = embedder.embed_images(np.concatenate([np.stack([d.pixels for d in decoded]), *views]))
+    n, pixels = len(decoded), np.stack([d.pixels for d in decoded])
+    if decoded[0].views is None or "features" not in embedder.image_outputs():  # one decode call: all or none
+        return embedder.embed_images(pixels)
+    v = len(decoded[0].views)
+    out = embedder.embed_images(np.concatenate([pixels, *(d.views for d in decoded)]))
     outputs = {k: a[:n] for k, a in out.items()}
     outputs["view_features"] = out["features"][n:].reshape(n, v, -1)
     if "logits" in out:

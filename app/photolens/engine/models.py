@@ -41,13 +41,16 @@ class ModelInfo:
     def preprocess(self) -> Preprocess:
         return Preprocess.from_dict(self.manifest["preprocess"])
 
+    def file_sha(self, relative: str | None) -> str | None:
+        """The sha256 the manifest lists for one of the model's files (None if it lists none)."""
+        return next((f.get("sha256") for f in self.manifest.get("files", []) if f.get("path") == relative), None)
+
     @property
     def fingerprint(self) -> str | None:
         """Identifies the image model's weights and preprocessing: vectors made by another build
         (an update that retrained the head) are not comparable with this one's. None where the
         manifest does not list the image model's checksum."""
-        shipped = {f.get("path"): f.get("sha256") for f in self.manifest.get("files", [])}
-        sha = shipped.get((self.manifest.get("visual") or {}).get("file"))
+        sha = self.file_sha((self.manifest.get("visual") or {}).get("file"))
         if not sha:
             return None
         identity = json.dumps([sha, self.manifest.get("preprocess")], sort_keys=True)

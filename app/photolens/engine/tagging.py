@@ -37,6 +37,7 @@ MAX_TAGS = 8  # more than this per photo is noise to a person browsing tags
 # Default z-score threshold where a model has not been calibrated: chosen on coco-mini for the
 # built-in model (see `photolens eval`), which is what users without a calibration run get.
 DEFAULT_THRESHOLD = 2.0
+RETAGGED_UNDER = "tags_retagged_under"  # meta key: the tagger identity of the last finished retag
 RETAG_CHUNK = 256  # photos per retagging transaction: their evidence is [chunk, terms, N_EVIDENCE] floats
 MIN_REFERENCE = 50  # photos needed before the library's own statistics replace the reference set
 
@@ -73,6 +74,13 @@ class Tagger:
             embedder.model.manifest.get("tag_threshold", default))
         self._vectors: np.ndarray | None = None
         self._stats: TermStats | None = None
+        self.words_hash = vocabulary_hash(self.words)
+        model = embedder.model
+        # Everything the tags depend on but the threshold (which a caller may change).
+        self._identity_parts = [model.name,
+                                model.file_sha((model.manifest.get("tagger") or {}).get("file"))
+                                if self.tag_model is not None else None,
+                                model.fingerprint, list(model.tag_views), self.words_hash]
 
     def _load_tag_model(self, model):
         """The model's trained tagger, ImageNet groups and classifier, where it ships them."""
@@ -113,14 +121,9 @@ class Tagger:
         """What the auto tags were computed with: the model, its trained tagger and tag views, the
         vocabulary and the threshold. Photos tagged under another identity are retagged (after
         a model switch or an update that ships a new tagger), from their stored vectors."""
-        model = self.embedder.model
-        spec = model.manifest.get("tagger") or {}
-        shipped = {f.get("path"): f.get("sha256") for f in model.manifest.get("files", [])}
-        parts = [model.name, shipped.get(spec.get("file")) if self.tag_model is not None else None,
-                 shipped.get(model.visual.get("file")), list(model.tag_views), vocabulary_hash(self.words),
-                 round(self.threshold, 6)]
+        parts = [*self._identity_parts, round(self.threshold, 6)]
         digest = hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:12]
-        return f"{model.name}@{digest}"
+        return f"{self.model}@{digest}"
 
     @property
     def needs_features(self) -> bool:
@@ -140,13 +143,13 @@ class Tagger:
 
         model = self.embedder.model
         shipped = model.manifest.get("vocabulary")  # the built-in model ships them, made at build time
-        if shipped and shipped.get("words_sha256") == vocabulary_hash(self.words):
+        if shipped and shipped.get("words_sha256") == self.words_hash:
             try:
                 return np.load(model.folder / shipped["file"], allow_pickle=False).astype(np.float32)
             except (OSError, ValueError):
                 pass
         identity = json.dumps([model.name, model.manifest.get("built"), model.manifest.get("files"),
-                               vocabulary_hash(self.words)], sort_keys=True, default=str)
+                               self.words_hash], sort_keys=True, default=str)
         path = cache_dir() / "vocabulary" / f"{model.name}-{hashlib.sha256(identity.encode()).hexdigest()[:16]}.npy"
         try:
             vecs = np.load(path, allow_pickle=False)
@@ -262,13 +265,18 @@ class Tagger:
         an interruption keeps what is done; `progress` and `control` as for indexing."""
         from .indexer import Progress
 
-        todo = self.store.photos_to_tag(self.identity, self.model)
+        identity = self.identity
+        # Every full index run asks; once a retag has finished under this identity, and indexing
+        # tags new photos under it too, the answer is "none" without a pass over the library.
+        if self.store.get_meta(RETAGGED_UNDER) == identity:
+            return 0
+        todo = self.store.photos_to_tag(identity, self.model)
         state = Progress(0, len(todo), 0, time.monotonic(), stage="updating tags")
         for start in range(0, len(todo), chunk):
             if control is not None:
                 control.wait_if_paused()
                 if control.cancelled.is_set():
-                    break
+                    return state.done
             part = todo[start:start + chunk]
             with self.store.transaction():
                 ids, outputs = self.stored_outputs(part)
@@ -277,6 +285,7 @@ class Tagger:
             state.done += len(part)
             if progress is not None:
                 progress(state)
+        self.store.set_meta(RETAGGED_UNDER, identity)
         return state.done
 
     def related_words(self, text: str, k: int = 5) -> list[str]:
