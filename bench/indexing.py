@@ -4,10 +4,11 @@
 
 Makes 12-megapixel JPEGs (4000x3000, quality 90) from the shared photos, then measures:
   decode_ms   one core's time to read, hash, decode and preprocess one photo
-  model_ms    one core's time to run the model on one photo (batched, one thread), its tag views
-              included (the built-in model looks at each photo's centre again for tags)
-  views_cost  ideal throughput without tag views / with them: what the closer look costs
-  end_to_end_without_views_img_s, ratio_without_views: `index` runs with the views off
+  model_ms    one core's time to run the model on one photo (batched, one thread), its tag passes
+              included (the built-in model looks at each photo's centre again, and at every
+              small window of it at 448 px, for tags)
+  tag_passes_cost  ideal throughput without the tag passes / with them: what they cost
+  end_to_end_without_tag_passes_img_s, ratio_without_tag_passes: `index` runs with them off
 Each figure is the best of three runs, the configurations alternating.
   ideal_img_s = cores / (decode + model seconds per photo): every core busy, no overhead
   end_to_end_img_s  a real `index` run (scan, decode pool, batched model, SQLite commits), after
@@ -53,7 +54,7 @@ def main() -> None:
     from photolens.engine import Catalog
     from photolens.engine.embedder import Embedder
     from photolens.engine.imaging import decode_for_model
-    from photolens.engine.indexer import embed_decoded
+    from photolens.engine.indexer import decode_photo, embed_decoded
     from photolens.engine.models import default_model_name, get_model
 
     folder = make_large_jpegs(args.photos)
@@ -63,12 +64,14 @@ def main() -> None:
 
     sample = files[: min(len(files), 24)]
     single = Embedder(model, "cpu", threads=1)
-    embed_decoded(single, [decode_for_model(str(sample[0]), model.preprocess, model.tag_views)] * 2)  # warm-up
+    embed_decoded(single, [decode_photo(model, str(sample[0]))] * 2)  # warm-up
 
-    def per_core(views) -> tuple[float, float]:
-        """One core's seconds per photo: decode, then the model in the pipeline's batch size."""
+    def per_core(tag_passes: bool) -> tuple[float, float]:
+        """One core's seconds per photo: decode, then the model in the pipeline's batch size;
+        with or without the tag passes (views and detail)."""
         t = time.perf_counter()
-        decoded = [decode_for_model(str(p), model.preprocess, views) for p in sample]
+        decoded = [decode_photo(model, str(p)) if tag_passes else decode_for_model(str(p), model.preprocess)
+                   for p in sample]
         decode_s = (time.perf_counter() - t) / len(sample)
         batch = (decoded * 2)[:32]
         t = time.perf_counter()
@@ -76,7 +79,7 @@ def main() -> None:
         return decode_s, (time.perf_counter() - t) / len(batch)
 
     # Best of three, alternating, so that neither configuration pays for a cold cache or a busy moment.
-    runs = [(per_core(model.tag_views), per_core(())) for _ in range(3)]
+    runs = [(per_core(True), per_core(False)) for _ in range(3)]
     decode_s, model_s = min((r[0] for r in runs), key=sum)
     plain_decode_s, plain_model_s = min((r[1] for r in runs), key=sum)
     single.release()
@@ -85,12 +88,13 @@ def main() -> None:
     ideal_plain = cores / (plain_decode_s + plain_model_s)
     from photolens.engine import models as models_module
 
-    def index_run(views: bool) -> tuple[float, float, float]:
+    def index_run(tag_passes: bool) -> tuple[float, float, float]:
         """One `index` of the folder into a fresh library, after the catalog has loaded its model
         once, as the app and the watcher do at start: (load s, index s, re-index s)."""
-        shipped = models_module.ModelInfo.tag_views
-        if not views:  # the same run without tag views: what indexing cost before the closer look
+        shipped = models_module.ModelInfo.tag_views, models_module.ModelInfo.tag_detail
+        if not tag_passes:  # the same run without tag views and detail: indexing for search alone
             models_module.ModelInfo.tag_views = property(lambda self: ())
+            models_module.ModelInfo.tag_detail = property(lambda self: None)
         try:
             with tempfile.TemporaryDirectory() as lib:
                 cat = Catalog(Path(lib), device="cpu", model=model.name)
@@ -103,7 +107,7 @@ def main() -> None:
                 again = cat.index_all()
                 cat.close()
         finally:
-            models_module.ModelInfo.tag_views = shipped
+            models_module.ModelInfo.tag_views, models_module.ModelInfo.tag_detail = shipped
         return load_s, summary["seconds"], again["seconds"]
 
     # Best of three here too, alternating, as for the ideal: a busy moment on a shared machine
@@ -114,10 +118,13 @@ def main() -> None:
     e2e_plain = len(files) / min(r[1][1] for r in e2e_runs)
     emit({"photos": len(files), "cores": cores, "model": model.name, "decode_ms": round(decode_s * 1e3, 1),
           "model_ms": round(model_s * 1e3, 1), "tag_views": len(model.tag_views),
-          "ideal_without_views_img_s": round(ideal_plain, 2), "views_cost": round(ideal_plain / ideal, 3),
+          "tag_detail_px": model.tag_detail.size if model.tag_detail else None,
+          "ideal_without_tag_passes_img_s": round(ideal_plain, 2), "tag_passes_cost": round(ideal_plain / ideal, 3),
           "ideal_img_s": round(ideal, 2), "end_to_end_img_s": round(e2e, 2),
           "ratio": round(e2e / ideal, 3),
-          "end_to_end_without_views_img_s": round(e2e_plain, 2), "ratio_without_views": round(e2e_plain / ideal_plain, 3), "load_s": round(load_s, 3), "reindex_s": reindex_s,
+          "end_to_end_without_tag_passes_img_s": round(e2e_plain, 2),
+          "ratio_without_tag_passes": round(e2e_plain / ideal_plain, 3), "load_s": round(load_s, 3),
+          "reindex_s": reindex_s,
           "reindex_share": round(reindex_s / first, 4)}, args.json)
 
 

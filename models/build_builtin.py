@@ -3,7 +3,8 @@
     .venv/bin/python models/build_builtin.py [--out models/builtin]
     photolens models build builtin             (the same, from the app)
 
-Writes visual.onnx (image -> features, logits, joint embedding), textual.onnx (token ids ->
+Writes visual.onnx (image -> features, logits, joint embedding), detail.onnx (the tag detail
+pass, see builtin_parts.Detail), textual.onnx (token ids ->
 sentence vector, mean pooling and normalisation inside the graph), tokenizer.json, the
 classifier weights and class-name vectors used for focused similarity and tags, the tag
 vocabulary's text vectors, the trained tagger (models/train_tagger.py) when there is one, and
@@ -23,7 +24,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from builtin_parts import (CLASS_PROMPT, LITE_MEAN, LITE_STD, LITE_VARIANTS, MODELS_DIR, Backbone,  # noqa: E402
-                           JointImageModel, class_names, load_backbone, load_head, text_model_dir)
+                           Detail, JointImageModel, class_names, load_backbone, load_head, text_model_dir)
 from export_util import OnnxText, export, export_text, sha256  # noqa: E402
 
 sys.path.insert(0, str(MODELS_DIR.parent / "app"))
@@ -54,6 +55,15 @@ def build(out: Path, head_path: Path) -> dict:
     export(joint, (torch.zeros(2, 3, size, size),), tmp / "visual.onnx", ["image"],
            ["features", "logits", "embedding"],
            {"image": {0: "batch"}, "features": {0: "batch"}, "logits": {0: "batch"}, "embedding": {0: "batch"}})
+
+    detail = template.get("tag_detail")
+    if detail:
+        print(f"exporting the tag detail pass ({detail['size']} px, {detail['window']}x{detail['window']} windows)...",
+              flush=True)
+        size_d = int(detail["size"])
+        export(Detail(backbone.net, int(detail["window"])).eval(), (torch.zeros(2, 3, size_d, size_d),),
+               tmp / detail["file"], [detail["input"]], list(detail["outputs"].values()),
+               {detail["input"]: {0: "batch"}, **{o: {0: "batch"} for o in detail["outputs"].values()}})
 
     np.save(tmp / "classifier.npy", backbone.net._fc.weight.detach().numpy().astype(np.float16))
     np.save(tmp / "classifier_bias.npy", backbone.net._fc.bias.detach().numpy().astype(np.float32))

@@ -61,6 +61,28 @@ class Backbone(nn.Module):
         return features, logits
 
 
+class Detail(nn.Module):
+    """The tag detail pass: the CNN at a larger input, looked at window by window.
+
+    The final feature map is averaged over every `window` x `window` square (at 448 px, 4x4 of
+    the 14x14 map: about 128 px of the photo each). Outputs [N, D] `features`, each channel's
+    largest window mean, and [N, C] `probs`, each ImageNet class's largest probability in any
+    window: a small cup in one corner shows here, where the whole-photo average dilutes it.
+    Both are summaries that do not depend on the tag vocabulary or the trained tagger, so they
+    are stored and tags can be recomputed without decoding the photo again."""
+
+    def __init__(self, net: nn.Module, window: int):
+        super().__init__()
+        self.net = net
+        self.window = window
+
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        fmap = nn.functional.avg_pool2d(self.net.extract_features(image), self.window, stride=1)
+        windows = fmap.flatten(2).transpose(1, 2)  # [N, L, D]
+        probs = torch.softmax(self.net._fc(windows), dim=-1).amax(dim=1)
+        return windows.amax(dim=1), probs
+
+
 class TextEncoder(nn.Module):
     """all-MiniLM-L6-v2 with mean pooling and L2 normalisation inside the graph."""
 

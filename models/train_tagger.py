@@ -8,8 +8,11 @@
    fewer than MIN_POSITIVES photos get no caption tagger (the other evidence still covers them).
 2. The caption tagger: one logistic regression per term over the standardised CNN features of
    every augmented view (the cached features of models/train_head.py), trained jointly (Adam).
-3. Calibration on coco-mini (with the model's tag views, as the indexer runs them), COCO classes mapped to vocabulary terms: the stacker's weights,
-   then the threshold with the most recall at precision >= 0.6 (at most MAX_TAGS per photo).
+3. Calibration on coco-mini (with the model's tag views and detail pass, as the indexer runs
+   them), COCO classes mapped to vocabulary terms: the stacker's weights, then the threshold with
+   the most recall at precision >= 0.6 (at most MAX_TAGS per photo), with coco-mini's photos
+   weighed as in a natural library and 80% confidence (tagging.threshold_for_precision: the
+   same function `photolens eval` calibrates with).
    The stacker has a handful of weights (tagscore.N_EVIDENCE), so 159 photos calibrate it.
    The photos come through the built model's own ONNX pipeline, exactly as at run time.
 
@@ -146,8 +149,7 @@ def coco_mini_outputs(model_name: str):
     """coco-mini through the built model, exactly as the indexer runs it (tag views included):
     outputs and truth per photo."""
     from photolens.engine.embedder import Embedder
-    from photolens.engine.imaging import decode_for_model
-    from photolens.engine.indexer import embed_decoded
+    from photolens.engine.indexer import decode_photo, embed_decoded
     from photolens.engine.models import get_model
 
     model = get_model(model_name)
@@ -156,25 +158,8 @@ def coco_mini_outputs(model_name: str):
     entries = json.loads((root / "labels.json").read_text())["images"]
     parts = []
     for i in range(0, len(entries), 16):
-        parts.append(embed_decoded(emb, [decode_for_model(str(root / e["file"]), model.preprocess, model.tag_views)
-                                         for e in entries[i:i + 16]]))
+        parts.append(embed_decoded(emb, [decode_photo(model, str(root / e["file"])) for e in entries[i:i + 16]]))
     return emb, {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}, entries
-
-
-def best_threshold(probs: np.ndarray, truth: list[set], words: list[str], allowed: np.ndarray,
-                   min_precision: float, max_tags: int) -> tuple[float, float, float]:
-    probs = np.where(allowed, probs, 0)
-    best = None
-    for thr in np.linspace(0.05, 0.95, 91):
-        tp = fp = fn = 0
-        for row, tr in zip(probs, truth):
-            top = np.argsort(-row)[:max_tags]
-            got = {words[j] for j in top if row[j] >= thr}
-            tp, fp, fn = tp + len(got & tr), fp + len(got - tr), fn + len(tr - got)
-        p, r = tp / max(1, tp + fp), tp / max(1, tp + fn)
-        if p >= min_precision and (best is None or r > best[2]):
-            best = (float(thr), p, r)
-    return best
 
 
 def main() -> None:
@@ -184,7 +169,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
 
-    from photolens.engine.tagging import MAX_TAGS, Tagger, vocabulary
+    from photolens.engine.tagging import Tagger, threshold_for_precision, vocabulary
 
     vocab = vocabulary()
     words = [t["term"] for t in vocab["terms"]]
@@ -201,7 +186,8 @@ def main() -> None:
     tagger = Tagger(None, emb, words)
     z = tagger.scores(out["embedding"], tagger.stats(out["embedding"]))
     x = tagscore.evidence(model, words, out["features"], out["logits"], groups, z,
-                          out.get("view_features"), out.get("view_logits"))
+                          out.get("view_features"), out.get("view_logits"), out.get("detail_features"),
+                          out.get("detail_probs"))
     cmap = vocab["coco_map"]
     coco_cols = sorted({words.index(t) for t in cmap.values()})
     allowed = np.zeros(len(words), bool)
@@ -210,10 +196,11 @@ def main() -> None:
     yc = np.array([[words[j] in tr for j in coco_cols] for tr in truth], np.float32)
     model.stack = tagscore.fit_stacker(x[:, coco_cols], yc)
     probs = tagscore.stacked(x, model.stack)
-    thr, p, r = best_threshold(probs, truth, words, allowed, 0.6, MAX_TAGS)
-    model.threshold = thr
-    print(f"stacker weights {np.round(model.stack, 3).tolist()}; on coco-mini: threshold {thr:.2f}, "
-          f"precision {p:.3f}, recall {r:.3f}", flush=True)
+    cal = threshold_for_precision(probs, truth, words, allowed, 0.6)
+    model.threshold = cal.threshold
+    print(f"stacker weights {np.round(model.stack, 3).tolist()}; on coco-mini: threshold {cal.threshold:.3f}, "
+          f"precision {cal.precision:.3f}, recall {cal.recall:.3f} (weighed as in a natural library), "
+          f"precision >= 0.6 in {cal.confidence:.0%} of resamples", flush=True)
     out_path = HERE / "head" / f"builtin-tagger-{args.variant}.npz"
     model.save(out_path)
     print(f"wrote {out_path} ({out_path.stat().st_size / 1e3:.0f} kB)")

@@ -189,6 +189,76 @@ def test_tag_views_keep_small_photos_sharp_and_large_ones_cheap(tmp_path):
     assert open_image(str(big), big.read_bytes(), min_size=round(224 * 1.5)).size == (500, 375)
 
 
+def test_tag_detail_input_comes_from_the_same_decode_at_its_own_size(tmp_path):
+    """The detail pass gets the whole photo at its own size; a 12-MP JPEG is drafted just large
+    enough for it (1/4: 1000x750), not decoded in full."""
+    path = tmp_path / "d.jpg"
+    img = Image.new("RGB", (4000, 3000), (0, 0, 255))
+    img.paste((255, 0, 0), (1800, 1300, 2200, 1700))  # a small red square in the middle
+    img.save(path, quality=90)
+    whole = decode_for_model(str(path), SPEC)
+    assert whole.detail is None
+    d = decode_for_model(str(path), SPEC, detail_size=96)
+    assert d.detail.shape == (3, 96, 96) and d.detail.dtype == np.float32 and np.allclose(d.pixels, whole.pixels)
+    assert d.detail[0, 44:52, 44:52].mean() > 1.5 and d.detail[2, :8, :8].mean() > 1.5  # red middle, blue rest
+    assert open_image(str(path), path.read_bytes(), min_size=448).size == (1000, 750)
+
+
+@pytest.mark.parametrize("detail,ok", [
+    ({"file": "detail.onnx", "size": 448, "outputs": {"features": "f", "probs": "p"}}, True),
+    ({"file": "detail.onnx", "size": "big", "outputs": {"features": "f", "probs": "p"}}, False),
+    ({"file": "detail.onnx", "size": 448, "outputs": {"features": "f"}}, False),
+    ({"file": "detail.onnx", "size": 9000, "outputs": {"features": "f", "probs": "p"}}, False),
+    ("detail.onnx", False),
+    (None, False),
+])
+def test_tag_detail_in_a_manifest_is_validated(detail, ok):
+    from photolens.engine.models import ModelInfo
+
+    got = ModelInfo("m", "builtin", 8, None, {"tag_detail": detail}).tag_detail
+    assert (got is not None) == ok
+    if ok:
+        assert (got.file, got.input, got.size, got.features, got.probs) == ("detail.onnx", "image", 448, "f", "p")
+
+
+def test_model_fingerprint_covers_the_detail_pass():
+    """Stored detail outputs come from the detail graph: another build of it makes the library
+    embed again, just as another image model does."""
+    from photolens.engine.models import ModelInfo
+
+    def fingerprint(detail_sha):
+        files = [{"path": "visual.onnx", "sha256": "aaa"}, {"path": "detail.onnx", "sha256": detail_sha}]
+        manifest = {"visual": {"file": "visual.onnx"}, "preprocess": {"size": 224}, "files": files,
+                    "tag_detail": {"file": "detail.onnx", "size": 448, "outputs": {"features": "f", "probs": "p"}}}
+        return ModelInfo("m", "builtin", 8, None, manifest).fingerprint
+
+    assert fingerprint("bbb") == fingerprint("bbb") != fingerprint("ccc")
+
+
+def test_natural_weights_undo_a_one_photo_per_class_sample():
+    """A stratified calibration set (two photos picked per class, as coco-mini) is re-weighted so
+    each class is as common as its incidental labels say: the photos picked for a rare class
+    weigh little, the ones with common classes much. A set without that structure stays even."""
+    from photolens.engine.tagging import natural_weights
+
+    rng = np.random.default_rng(0)
+    labels = []
+    for cls in [f"c{i}" for i in range(20)]:
+        for _ in range(2):  # two picks per class; person often comes along, as in real photos
+            labels.append({cls} | ({"person"} if rng.random() < 0.6 else set()))
+    labels += [{"person"} for _ in range(6)]
+    w = natural_weights(labels)
+    assert w.shape == (len(labels),) and np.isclose(w.sum(), len(labels))
+    share = sum(wi for wi, row in zip(w, labels) if "person" in row) / w.sum()
+    raw = sum("person" in row for row in labels) / len(labels)
+    assert share > raw + 0.15  # person as common as its incidental labels (all of them) say
+    rare = [wi for wi, row in zip(w, labels) if row == {"c3"}]
+    common = [wi for wi, row in zip(w, labels) if row == {"person"}]
+    assert rare and max(rare) < 0.5 < 2 < min(common)
+    even = natural_weights([{"a"}, {"b"}, {"a", "b"}, {"c"}, {"a", "person"}])  # "c" once: no picks to undo
+    assert np.allclose(even, 1)
+
+
 @pytest.mark.parametrize("views,expected", [
     ([[0.25, 0.25, 0.75, 0.75]], ((0.25, 0.25, 0.75, 0.75),)),
     ([[0.5, 0.0, 0.4, 1.0]], ()),  # right edge left of the left one

@@ -111,28 +111,56 @@ def coco_catalog(tmp_path_factory):
 
 
 @pytest.mark.e2e
-def test_builtin_tag_views_are_stored_and_retagging_reproduces_index_time_scores(coco_catalog):
-    """The built-in model looks at each photo's centre again for tags; those features are kept,
-    so tags recomputed from the library (after a model switch or new statistics) match the ones
-    computed from the live model outputs while indexing."""
-    from photolens.engine.imaging import decode_for_model
-    from photolens.engine.indexer import embed_decoded
+def test_builtin_tag_views_and_detail_are_stored_and_retagging_reproduces_index_time_scores(coco_catalog):
+    """The built-in model looks at each photo's centre again, and at every small window of it at
+    448 px, for tags; those outputs are kept, so tags recomputed from the library (after a model
+    switch or new statistics) match the ones computed from the live outputs while indexing."""
+    from photolens.engine.indexer import decode_photo, embed_decoded
 
     cat, classes = coco_catalog
     tagger, model = cat.tagger, cat.model
     assert model.tag_views == ((0.25, 0.25, 0.75, 0.75),)
+    assert model.tag_detail is not None and model.tag_detail.size == 448
     paths = sorted(classes)[:24]
     ids = [cat.photo_id(p) for p in paths]
     stored_ids, stored = tagger.stored_outputs(ids)
     assert stored_ids == ids and stored["view_features"].shape == (24, 1, 1280)
-    live = embed_decoded(cat.embedder, [decode_for_model(p, model.preprocess, model.tag_views) for p in paths])
+    assert stored["detail_features"].shape == (24, 1280) and stored["detail_probs"].shape == (24, 1000)
+    live = embed_decoded(cat.embedder, [decode_photo(model, p) for p in paths])
     assert live["view_features"].shape == (24, 1, 1280) and live["view_logits"].shape == (24, 1, 1000)
+    assert (live["detail_probs"] <= 1 + 1e-5).all() and (live["detail_probs"].max(1) > 0.05).all()
     stats = tagger.stats()
     a, b = tagger.scores(live, stats), tagger.scores(stored, stats)
     assert np.abs(a - b).max() < 0.02  # float16 storage, logits from the stored features
-    # The views matter: without them the same photos score differently.
-    no_views = {k: v for k, v in live.items() if not k.startswith("view_")}
-    assert np.abs(a - tagger.scores(no_views, stats)).max() > 0.05
+    # The views and the detail pass matter: without them the same photos score differently.
+    for prefix in ("view_", "detail_"):
+        without = {k: v for k, v in live.items() if not k.startswith(prefix)}
+        assert np.abs(a - tagger.scores(without, stats)).max() > 0.05, prefix
+
+
+@pytest.mark.e2e
+def test_photos_indexed_before_the_detail_pass_are_tagged_with_a_stand_in(coco_catalog):
+    """A library indexed by an older build has no detail outputs: retagging it still works, with
+    the whole photo standing in for its windows, and its tags stay close to the full ones."""
+    cat, classes = coco_catalog
+    tagger = cat.tagger
+    ids = [cat.photo_id(p) for p in sorted(classes)[:24]]
+    _, full = tagger.stored_outputs(ids)
+    saved = cat.store.query("SELECT * FROM vectors WHERE kind IN ('detail_features', 'detail_probs')")
+    try:
+        cat.store.execute("DELETE FROM vectors WHERE kind IN ('detail_features', 'detail_probs')")
+        stored_ids, stand_in = tagger.stored_outputs(ids)
+        assert stored_ids == ids
+        np.testing.assert_allclose(stand_in["detail_features"], full["features"])
+        assert stand_in["detail_probs"].shape == (24, 1000)
+        np.testing.assert_allclose(stand_in["detail_probs"].sum(1), 1, atol=1e-4)  # one softmax, not a max
+        stats = tagger.stats()
+        assert not np.allclose(tagger.scores(stand_in, stats), tagger.scores(full, stats))
+    finally:
+        with cat.store.transaction():
+            cat.store.execute("DELETE FROM vectors WHERE kind IN ('detail_features', 'detail_probs')")
+            for row in saved:
+                cat.store.execute("INSERT INTO vectors VALUES (?, ?, ?, ?)", row)
 
 
 def test_a_tagger_from_another_version_falls_back_to_zscores(catalog, caplog):

@@ -93,6 +93,7 @@ class Embedder:
         self.threads = threads
         self._visual: OrtSession | None = None
         self._textual: OrtSession | None = None
+        self._detail: OrtSession | None = None
         self._tokenizer = None
         self._lock = threading.Lock()
 
@@ -113,9 +114,20 @@ class Embedder:
                                            threads=self.threads)
             return self._textual
 
+    @property
+    def detail(self) -> OrtSession:
+        """The tag detail pass's session (only for models that have one: ModelInfo.tag_detail)."""
+        spec = self.model.tag_detail
+        if spec is None:
+            raise ValueError(f"model {self.model.name!r} has no tag detail pass")
+        with self._lock:
+            if self._detail is None:
+                self._detail = OrtSession(self.model.file(spec.file), self.device, threads=self.threads)
+            return self._detail
+
     def release(self) -> None:
         with self._lock:
-            self._visual = self._textual = None
+            self._visual = self._textual = self._detail = None
             self._tokenizer = None
 
     @property
@@ -146,6 +158,13 @@ class Embedder:
         out = dict(zip(names.keys(), results))
         out["embedding"] = normalize(out["embedding"])
         return out
+
+    def embed_detail(self, pixels: np.ndarray) -> dict[str, np.ndarray]:
+        """float32 [N, 3, S, S] at the detail size -> {"detail_features": [N, D], "detail_probs": [N, C]}."""
+        spec = self.model.tag_detail
+        features, probs = self.detail.run([spec.features, spec.probs],
+                                          {spec.input: np.ascontiguousarray(pixels, dtype=np.float32)})
+        return {"detail_features": features, "detail_probs": probs}
 
     # -- text -------------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ import hashlib
 import io
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -65,6 +65,7 @@ class Decoded:
     content_hash: str
     info: dict  # width, height, taken, camera, gps_lat, gps_lon
     views: np.ndarray | None = None  # float32 [V, 3, size, size]: the model's tag views, if it has any
+    detail: np.ndarray | None = None  # float32 [3, S, S]: the photo for the tag detail pass, if any
 
 
 Box = tuple[float, float, float, float]  # left, top, right, bottom as shares of the photo
@@ -201,15 +202,19 @@ def _dms(v) -> float:
     return d + m / 60 + s / 3600
 
 
-def decode_for_model(path: str, spec: Preprocess, views: tuple[Box, ...] = ()) -> Decoded:
+def decode_for_model(path: str, spec: Preprocess, views: tuple[Box, ...] = (),
+                     detail_size: int | None = None) -> Decoded:
     """Read once, hash those bytes, decode at draft size, preprocess: one photo's whole CPU path.
-    With `views`, those regions are cut from the same decoded image (no second decode)."""
+    With `views`, those regions are cut from the same decoded image (no second decode); with
+    `detail_size`, the whole photo is also prepared at that size for the tag detail pass."""
     data = read_file(path)
     digest = content_hash(data)
     # Views need more pixels than the whole photo: 1.5x the input size keeps a small photo
     # (640x480) at full resolution and costs nothing for a large one, whose 1/8 draft is already
-    # larger (4000x3000 -> 500x375), so decoding is no slower.
-    img = open_image(path, data, min_size=round(spec.size * 1.5) if views else spec.size)
+    # larger (4000x3000 -> 500x375), so decoding is no slower. The detail pass needs its own
+    # size (448 px: a 1/4 draft of a 12-MP JPEG).
+    min_size = max(round(spec.size * 1.5) if views else spec.size, detail_size or 0)
+    img = open_image(path, data, min_size=min_size)
     # EXIF, and the full width and height (the decoded image may be a smaller JPEG draft).
     with Image.open(io.BytesIO(data)) as header:
         info = photo_info(img, header)
@@ -217,7 +222,8 @@ def decode_for_model(path: str, spec: Preprocess, views: tuple[Box, ...] = ()) -
         if _rotated(header):
             w, h = h, w
     info["width"], info["height"] = w, h
-    return Decoded(preprocess(img, spec), digest, info, view_crops(img, views, spec) if views else None)
+    detail = preprocess(img, replace(spec, size=detail_size)) if detail_size else None
+    return Decoded(preprocess(img, spec), digest, info, view_crops(img, views, spec) if views else None, detail)
 
 
 def _rotated(img: Image.Image) -> bool:

@@ -21,6 +21,7 @@ from .embedder import IMAGE_BATCH, Embedder
 from .errors import ImageError
 from .imaging import Decoded, decode_for_model
 from .index import VectorIndex
+from .models import ModelInfo
 from .store import PhotoRow, Store
 
 # Batches decoded ahead of the model: preprocessed images are small (0.6 MB at 224 px), so
@@ -73,14 +74,29 @@ class Control:
         self._running.wait()
 
 
+def decode_photo(model: ModelInfo, path: str) -> Decoded:
+    """One photo prepared for everything `model` runs on it: the whole photo, its tag views and
+    its tag detail pass, from one decode."""
+    detail = model.tag_detail
+    return decode_for_model(path, model.preprocess, model.tag_views, detail.size if detail else None)
+
+
 def embed_decoded(embedder: Embedder, decoded: list[Decoded]) -> dict[str, np.ndarray]:
     """The model's outputs for decoded photos, with "view_features"/"view_logits" [N, V, ...]
-    where the model has tag views (their embeddings are not needed: tags use the detectors).
+    where the model has tag views (their embeddings are not needed: tags use the detectors),
+    and "detail_features"/"detail_probs" where it has a tag detail pass.
     Photos and views go through the model in one call: one larger batch runs faster than two."""
     if not decoded:
         return {}
+    outputs = _embed_with_views(embedder, decoded)
+    if decoded[0].detail is not None:  # one decode call: all or none
+        outputs.update(embedder.embed_detail(np.stack([d.detail for d in decoded])))
+    return outputs
+
+
+def _embed_with_views(embedder: Embedder, decoded: list[Decoded]) -> dict[str, np.ndarray]:
     n, pixels = len(decoded), np.stack([d.pixels for d in decoded])
-    if decoded[0].views is None or "features" not in embedder.image_outputs():  # one decode call: all or none
+    if decoded[0].views is None or "features" not in embedder.image_outputs():
         return embedder.embed_images(pixels)
     v = len(decoded[0].views)
     out = embedder.embed_images(np.concatenate([pixels, *(d.views for d in decoded)]))
@@ -108,8 +124,6 @@ class Indexer:
     def run(self, photos: list[PhotoRow], progress: Callable[[Progress], None] | None = None,
             control: Control | None = None) -> dict:
         model = self.embedder.model
-        spec = model.preprocess
-        views = model.tag_views
         state = Progress(0, len(photos), 0, time.monotonic())
         embedded = 0
         if not photos:
@@ -124,7 +138,7 @@ class Indexer:
                     batch = next(it, None)
                     if batch is None:
                         return
-                    queue.append((batch, [pool.submit(decode_for_model, p.path, spec, views) for p in batch]))
+                    queue.append((batch, [pool.submit(decode_photo, model, p.path) for p in batch]))
 
             feed()
             while queue:
@@ -179,6 +193,9 @@ class Indexer:
                 if "view_features" in outputs:  # kept so that retagging need not decode again
                     self.store.put_vectors(model, "view_features",
                                            zip(ids, outputs["view_features"].reshape(len(ids), -1)))
+                for kind in ("detail_features", "detail_probs"):
+                    if kind in outputs:
+                        self.store.put_vectors(model, kind, zip(ids, outputs[kind]))
                 if self.on_batch is not None:
                     self.on_batch(ids, outputs)
             generation = self.store.bump_generation(model)

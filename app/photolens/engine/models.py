@@ -21,6 +21,17 @@ MANIFEST = "manifest.json"
 BUILTIN = "builtin"
 
 
+@dataclass(frozen=True)
+class TagDetail:
+    """A second image graph for tags: the photo at `size` px, looked at window by window."""
+
+    file: str
+    input: str
+    size: int
+    features: str  # output name: [N, D], each feature's largest window mean
+    probs: str  # output name: [N, C], each class's largest probability in any window
+
+
 @dataclass
 class ModelInfo:
     name: str
@@ -53,7 +64,11 @@ class ModelInfo:
         sha = self.file_sha((self.manifest.get("visual") or {}).get("file"))
         if not sha:
             return None
-        identity = json.dumps([sha, self.manifest.get("preprocess")], sort_keys=True)
+        parts = [sha, self.manifest.get("preprocess")]
+        detail = self.tag_detail
+        if detail is not None:  # its stored outputs come from its own file
+            parts += [self.file_sha(detail.file), detail.size]
+        identity = json.dumps(parts, sort_keys=True)
         return hashlib.sha256(identity.encode()).hexdigest()[:16]
 
     @property
@@ -74,6 +89,21 @@ class ModelInfo:
                 return ()
             boxes.append((a, b, c, d))
         return tuple(boxes)
+
+    @property
+    def tag_detail(self) -> "TagDetail | None":
+        """The model's tag detail pass (see tagscore.py), or None: most models have none, and a
+        malformed entry is ignored rather than fatal (tags then do without it)."""
+        spec = self.manifest.get("tag_detail")
+        if not isinstance(spec, dict):
+            return None
+        try:
+            outputs = spec["outputs"]
+            detail = TagDetail(str(spec["file"]), str(spec.get("input", "image")), int(spec["size"]),
+                               str(outputs["features"]), str(outputs["probs"]))
+        except (KeyError, TypeError, ValueError):
+            return None
+        return detail if 32 <= detail.size <= 2048 else None
 
     @property
     def visual(self) -> dict:

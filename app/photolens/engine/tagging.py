@@ -37,6 +37,8 @@ MAX_TAGS = 8  # more than this per photo is noise to a person browsing tags
 # Default z-score threshold where a model has not been calibrated: chosen on coco-mini for the
 # built-in model (see `photolens eval`), which is what users without a calibration run get.
 DEFAULT_THRESHOLD = 2.0
+# How sure calibration must be that tags reach their precision target (threshold_for_precision).
+CALIBRATION_CONFIDENCE = 0.8
 RETAGGED_UNDER = "tags_retagged_under"  # meta key: the tagger identity of the last finished retag
 RETAG_CHUNK = 256  # photos per retagging transaction: their evidence is [chunk, terms, N_EVIDENCE] floats
 MIN_REFERENCE = 50  # photos needed before the library's own statistics replace the reference set
@@ -204,7 +206,7 @@ class Tagger:
         if views is not None and view_logits is None:
             view_logits = views @ weights.T + bias
         x = tagscore.evidence(self.tag_model, self.words, outputs["features"], logits, self._groups, z,
-                              views, view_logits)
+                              views, view_logits, outputs.get("detail_features"), outputs.get("detail_probs"))
         return tagscore.stacked(x, self.tag_model.stack)
 
     def tags_for(self, outputs: Outputs | np.ndarray, stats: TermStats | None = None,
@@ -257,7 +259,23 @@ class Tagger:
                         else np.repeat(feats[i][None], n_views, 0)
 
                 outputs["view_features"] = np.stack([views_of(i) for i in ids])
+            if self.embedder.model.tag_detail is not None:
+                outputs.update(self._stored_detail(ids, feats, store))
         return ids, outputs
+
+    def _stored_detail(self, ids: list[int], feats: dict[int, np.ndarray], store: Store) -> Outputs:
+        """The tag detail pass's stored outputs. A photo indexed before the model had the pass
+        has none: its whole-photo features and class probabilities stand in ("no more than the
+        photo shows as a whole"), until it is indexed again."""
+        detail = store.vectors_for(ids, self.model, "detail_features")
+        probs = store.vectors_for(ids, self.model, "detail_probs")
+        weights, bias = self._classifier
+        have = [i in detail and i in probs and detail[i].size == feats[i].size for i in ids]
+        whole = np.stack([feats[i] for i in ids])
+        stand_in = tagscore.softmax(whole @ weights.T + bias)
+        return {"detail_features": np.stack([detail[i] if h else feats[i] for i, h in zip(ids, have)]),
+                "detail_probs": np.stack([probs[i] if h and probs[i].size == stand_in.shape[1] else stand_in[k]
+                                          for k, (i, h) in enumerate(zip(ids, have))])}
 
     def retag_all(self, progress=None, control=None, chunk: int = RETAG_CHUNK) -> int:
         """Recompute auto tags where they come from another model, tagger or vocabulary (or none
@@ -361,6 +379,40 @@ def coco_terms(tagger: Tagger) -> tuple[np.ndarray, dict[str, str]]:
     return allowed, mapping
 
 
+def natural_weights(labels: list[set[str]], rounds: int = 200) -> np.ndarray:
+    """Photo weights that undo a stratified sample's class balance.
+
+    A calibration set like coco-mini holds a photo or two picked for each class, so a rare class
+    (toaster) is as common there as person, and a threshold that reaches a precision there tags
+    rare things too eagerly on a real library. A class's labels beyond the photos picked for it
+    (as many as the rarest class has: no class can have fewer) are incidental, and incidental
+    labels are distributed as in the photos at large. Raking (iterative proportional fitting)
+    finds weights under which each class is as frequent as its incidental labels say; photos
+    picked for rare classes then weigh little. The number of picks per class is what the rarest
+    classes have (the 5th percentile of the class counts, so one class short of a pick does not
+    decide it): 2 for coco-mini, drawn once from COCO's train and once from its val split. A set
+    whose rarer classes are seen once shows no such structure: it is taken as drawn at random,
+    with even weights."""
+    classes = sorted({c for row in labels for c in row})
+    n = len(labels)
+    if not classes or n == 0:
+        return np.ones(n)
+    y = np.array([[c in row for c in classes] for row in labels], bool)
+    counts = y.sum(axis=0)
+    picks = np.floor(np.percentile(counts, 5))
+    if picks < 2:
+        return np.ones(n)
+    target = np.maximum(counts - picks, 0.5) / n
+    weights = np.ones(n)
+    order = np.argsort(counts)
+    for _ in range(rounds):
+        for j in order:
+            share = weights[y[:, j]].sum() / weights.sum()
+            weights[y[:, j]] *= np.sqrt(target[j] / share)  # damped: the classes overlap
+        weights *= n / weights.sum()
+    return weights
+
+
 def _prf(tagger, scores, entries, threshold, allowed, mapping) -> tuple[float, float]:
     tp = fp = fn = 0
     for tags, e in zip(tagger.tags_from_scores(scores, threshold, allowed), entries):
@@ -372,21 +424,61 @@ def _prf(tagger, scores, entries, threshold, allowed, mapping) -> tuple[float, f
     return (tp / (tp + fp) if tp + fp else 1.0), (tp / (tp + fn) if tp + fn else 0.0)
 
 
-def calibrate(tagger: Tagger, outputs: Outputs, entries: list[dict], min_precision: float = 0.6) -> float:
-    """The threshold with the best recall at precision >= min_precision (best F1 if none reaches it).
-    Candidates are quantiles of the scores, so z-scores and probabilities calibrate alike."""
-    allowed, mapping = coco_terms(tagger)
-    scores = tagger.scores(outputs, tagger.stats(outputs["embedding"]))  # once, for every candidate
+@dataclass
+class Calibration:
+    threshold: float
+    precision: float  # at the threshold, photos weighed by natural_weights
+    recall: float
+    confidence: float  # share of bootstrap resamples whose precision reaches the target
+
+
+def threshold_for_precision(scores: np.ndarray, truth: list[set[str]], words: list[str], allowed: np.ndarray,
+                            min_precision: float = 0.6, confidence: float = CALIBRATION_CONFIDENCE,
+                            resamples: int = 400, seed: int = 0) -> Calibration:
+    """The threshold with the most recall whose precision reaches `min_precision` with the given
+    confidence (the best F1 if none does), on labelled photos: `scores` [N, T], `truth` the
+    terms each photo shows, `allowed` the terms the labels can speak for.
+
+    Precision and recall are weighed as in a natural library (natural_weights), and the
+    confidence is the share of bootstrap resamples of the photos that reach the precision. A
+    calibration set of a hundred-odd photos, re-weighted, is a noisy estimate: where the point
+    estimate just reaches the target, a library's precision falls below it about half the time.
+    Asking for 80% confidence costs some recall and makes that rare; a wrong tag costs a user
+    more trust than a missing one. Candidates are quantiles of the scores, so z-scores and
+    probabilities calibrate alike."""
+    n = len(truth)
+    masked = np.where(allowed, scores, -np.inf)
+    top = np.argsort(-masked, axis=1)[:, :MAX_TAGS]
+    top_scores = np.take_along_axis(masked, top, axis=1)
+    correct = np.array([[words[j] in tr for j in row] for row, tr in zip(top, truth)], bool).reshape(n, -1)
+    n_true = np.array([len(tr) for tr in truth], float)
     candidates = np.unique(np.quantile(scores[:, allowed], np.linspace(0.80, 0.999, 120)))
-    best, best_f1 = None, (-1.0, None)
-    for thr in candidates:
-        p, r = _prf(tagger, scores, entries, thr, allowed, mapping)
-        if p >= min_precision and (best is None or r > best[1]):
-            best = (thr, r)
-        f1 = 2 * p * r / (p + r) if p + r else 0
-        if f1 > best_f1[0]:
-            best_f1 = (f1, thr)
-    return float(best[0] if best else best_f1[1])
+    got = top_scores[:, :, None] >= candidates[None, None, :]  # [N, K, C]
+    tp = (got & correct[:, :, None]).sum(axis=1).astype(float)  # [N, C]
+    fp = (got & ~correct[:, :, None]).sum(axis=1).astype(float)
+    weights = natural_weights(truth)
+
+    def precision(tp_sum, fp_sum):
+        return np.where(tp_sum + fp_sum > 0, tp_sum / np.maximum(tp_sum + fp_sum, 1e-12), 1.0)
+
+    draws = np.random.default_rng(seed).multinomial(n, np.full(n, 1 / n), size=resamples) * weights  # [B, N]
+    sure = (precision(draws @ tp, draws @ fp) >= min_precision).mean(axis=0)  # [C]
+    p = precision(weights @ tp, weights @ fp)
+    r = (weights @ tp) / max(float(weights @ n_true), 1e-12)
+    ok = np.flatnonzero(sure >= confidence)
+    if len(ok):
+        best = ok[np.argmax(r[ok])]
+    else:
+        best = int(np.argmax(2 * p * r / np.maximum(p + r, 1e-12)))
+    return Calibration(float(candidates[best]), float(p[best]), float(r[best]), float(sure[best]))
+
+
+def calibrate(tagger: Tagger, outputs: Outputs, entries: list[dict], min_precision: float = 0.6) -> float:
+    """The tag threshold for these labelled photos (threshold_for_precision)."""
+    allowed, mapping = coco_terms(tagger)
+    scores = tagger.scores(outputs, tagger.stats(outputs["embedding"]))
+    truth = [{mapping.get(c, c) for c in e.get("classes") or []} for e in entries]
+    return threshold_for_precision(scores, truth, tagger.words, allowed, min_precision).threshold
 
 
 def _labelled_outputs(tagger: Tagger, cat, entries: list[dict]) -> tuple[list[dict], Outputs]:

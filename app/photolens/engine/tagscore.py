@@ -25,6 +25,16 @@ objects that the whole 224-pixel photo shrinks away (cups, bottles, knives, phon
 the size there. (On coco-mini, 2-fold cross-validated, recall at precision 0.6 went from 0.31
 to 0.37 for one extra pass of the CNN per photo.)
 
+A fifth kind looks for small things anywhere: the model's "tag detail" pass (manifest
+`tag_detail`; the built-in model runs the CNN at 448 px and averages its 14x14 feature map over
+every 4x4 window) gives each feature's and each ImageNet class's largest value over the windows.
+The caption tagger reads the first, the ImageNet groups the second (each class's best window,
+summed over the group), as two more columns. The last column is the caption term's base rate in
+flickr8k-train (its logit): the detector columns count only what a photo shows above the base
+rate, and this gives the stacker the base rate back, so common things ("person") need less
+evidence than rare ones. (On coco-mini, 2-fold cross-validated: recall at precision 0.6 from 0.37
+to 0.45, for about four more 224-px passes of compute per photo.)
+
 Only numpy: no torch at run time.
 """
 from __future__ import annotations
@@ -38,8 +48,9 @@ import numpy as np
 # caption logit above the term's base rate, has caption tagger, the same for the ImageNet
 # groups, has ImageNet group, z-score, and the z-score
 # again for terms with neither detector (there it is all the evidence, and a noisier one), their
-# indicator, bias; then the caption and ImageNet evidence of the tag views (best view).
-N_EVIDENCE = 10
+# indicator, bias; then the caption and ImageNet evidence of the tag views (best view), of the
+# tag detail pass, and the caption term's base rate (logit; 0 for terms without a caption tagger).
+N_EVIDENCE = 13
 
 
 def softmax(x: np.ndarray) -> np.ndarray:
@@ -111,29 +122,55 @@ class TagModel:
         return sigmoid(((features - self.mu) / self.sd) @ self.W + self.b)
 
 
-def detector_excess(model: TagModel | None, words: list[str], features: np.ndarray, logits: np.ndarray,
-                    groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """[N, T] twice: the caption tagger's and the ImageNet groups' logit above the term's base
-    rate (positive part), zero for terms the detector does not cover."""
-    n, t = len(features), len(words)
-    caption = np.zeros((n, t), np.float32)
+def _caption_columns(model: TagModel, words: list[str]) -> tuple[list[int], list[int]]:
+    """Vocabulary columns the caption tagger covers, and the tagger's rows for them."""
+    col = {w: j for j, w in enumerate(words)}
+    keep = [i for i, w in enumerate(model.terms) if w in col]
+    return [col[model.terms[i]] for i in keep], keep
+
+
+def caption_excess(model: TagModel | None, words: list[str], features: np.ndarray) -> np.ndarray:
+    """[N, T]: the caption tagger's logit above the term's base rate (positive part), zero for
+    terms it does not cover."""
+    caption = np.zeros((len(features), len(words)), np.float32)
     if model is not None and len(model.terms):
-        col = {w: j for j, w in enumerate(words)}
-        cols = [col[w] for w in model.terms if w in col]
-        keep = [i for i, w in enumerate(model.terms) if w in col]
+        cols, keep = _caption_columns(model, words)
         pc = model.caption_probs(features)[:, keep]
         caption[:, cols] = np.maximum(logit(pc) - logit(model.prior[keep]), 0)
-    pi = softmax(logits.astype(np.float32)) @ groups
+    return caption
+
+
+def imagenet_excess(probs: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """[N, T]: the ImageNet group's probability (summed over its classes) as a logit above the
+    group's share of the classes (positive part), zero for terms without a group."""
+    pi = np.minimum(probs.astype(np.float32) @ groups, 1.0)
     group_prior = np.maximum(groups.sum(axis=0) / len(groups), 1e-3)
-    imagenet = np.maximum(logit(pi) - logit(group_prior), 0) * groups.any(axis=0)
-    return caption, imagenet.astype(np.float32)
+    return (np.maximum(logit(pi) - logit(group_prior), 0) * groups.any(axis=0)).astype(np.float32)
+
+
+def detector_excess(model: TagModel | None, words: list[str], features: np.ndarray, logits: np.ndarray,
+                    groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """[N, T] twice: caption_excess and imagenet_excess of one image's features and logits."""
+    return caption_excess(model, words, features), imagenet_excess(softmax(logits.astype(np.float32)), groups)
+
+
+def caption_prior(model: TagModel | None, words: list[str]) -> np.ndarray:
+    """[T]: the logit of each term's base rate among the caption tagger's training photos; 0
+    for terms it does not cover."""
+    prior = np.zeros(len(words), np.float32)
+    if model is not None and len(model.terms):
+        cols, keep = _caption_columns(model, words)
+        prior[cols] = logit(model.prior[keep])
+    return prior
 
 
 def evidence(model: TagModel | None, words: list[str], features: np.ndarray, logits: np.ndarray,
              groups: np.ndarray, z: np.ndarray, view_features: np.ndarray | None = None,
-             view_logits: np.ndarray | None = None) -> np.ndarray:
+             view_logits: np.ndarray | None = None, detail_features: np.ndarray | None = None,
+             detail_probs: np.ndarray | None = None) -> np.ndarray:
     """[N, T, N_EVIDENCE] for N photos and the T vocabulary terms. `view_features` [N, V, D] and
-    `view_logits` [N, V, C] are the tag views' outputs; without them their columns stay 0."""
+    `view_logits` [N, V, C] are the tag views' outputs, `detail_features` [N, D] and
+    `detail_probs` [N, C] the tag detail pass's; without them their columns stay 0."""
     n, t = z.shape
     x = np.zeros((n, t, N_EVIDENCE), np.float32)
     x[:, :, 0], x[:, :, 2] = detector_excess(model, words, features, logits, groups)
@@ -152,6 +189,10 @@ def evidence(model: TagModel | None, words: list[str], features: np.ndarray, log
                                             view_logits.reshape(n * v, -1), groups)
         x[:, :, 8] = caption.reshape(n, v, t).max(axis=1)
         x[:, :, 9] = imagenet.reshape(n, v, t).max(axis=1)
+    if detail_features is not None:
+        x[:, :, 10] = caption_excess(model, words, detail_features)
+        x[:, :, 11] = imagenet_excess(detail_probs, groups)
+    x[:, :, 12] = caption_prior(model, words)
     return x
 
 
