@@ -189,9 +189,11 @@ def test_tag_views_keep_small_photos_sharp_and_large_ones_cheap(tmp_path):
     assert open_image(str(big), big.read_bytes(), min_size=round(224 * 1.5)).size == (500, 375)
 
 
-def test_tag_detail_input_comes_from_the_same_decode_at_its_own_size(tmp_path):
-    """The detail pass gets the whole photo at its own size; a 12-MP JPEG is drafted just large
-    enough for it (1/4: 1000x750), not decoded in full."""
+def test_tag_detail_input_comes_from_the_same_decode_at_its_own_size(tmp_path, monkeypatch):
+    """The detail pass gets the whole photo at its own size, from the same JPEG draft as the
+    views (1.5x the model size), so a 12-MP JPEG still decodes at 1/8."""
+    from photolens.engine import imaging
+
     path = tmp_path / "d.jpg"
     img = Image.new("RGB", (4000, 3000), (0, 0, 255))
     img.paste((255, 0, 0), (1800, 1300, 2200, 1700))  # a small red square in the middle
@@ -201,7 +203,11 @@ def test_tag_detail_input_comes_from_the_same_decode_at_its_own_size(tmp_path):
     d = decode_for_model(str(path), SPEC, detail_size=96)
     assert d.detail.shape == (3, 96, 96) and d.detail.dtype == np.float32 and np.allclose(d.pixels, whole.pixels)
     assert d.detail[0, 44:52, 44:52].mean() > 1.5 and d.detail[2, :8, :8].mean() > 1.5  # red middle, blue rest
-    assert open_image(str(path), path.read_bytes(), min_size=448).size == (1000, 750)
+    calls = []
+    real_open = imaging.open_image
+    monkeypatch.setattr(imaging, "open_image", lambda *a, **k: calls.append(k["min_size"]) or real_open(*a, **k))
+    decode_for_model(str(path), SPEC, detail_size=96)
+    assert calls == [round(SPEC.size * 1.5)]
 
 
 @pytest.mark.parametrize("detail,ok", [

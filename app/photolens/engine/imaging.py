@@ -211,9 +211,10 @@ def decode_for_model(path: str, spec: Preprocess, views: tuple[Box, ...] = (),
     digest = content_hash(data)
     # Views need more pixels than the whole photo: 1.5x the input size keeps a small photo
     # (640x480) at full resolution and costs nothing for a large one, whose 1/8 draft is already
-    # larger (4000x3000 -> 500x375), so decoding is no slower. The detail pass needs its own
-    # size (448 px: a 1/4 draft of a 12-MP JPEG).
-    min_size = max(round(spec.size * 1.5) if views else spec.size, detail_size or 0)
+    # larger (4000x3000 -> 500x375), so decoding is no slower. The detail pass (448 px) is fed
+    # from the same draft: a 1/4 draft would double the decoding time of a 12-MP JPEG, and
+    # stretching 500x375 to 448x448 loses little of what 1000x750 would add at that size.
+    min_size = round(spec.size * 1.5) if views or detail_size else spec.size
     img = open_image(path, data, min_size=min_size)
     # EXIF, and the full width and height (the decoded image may be a smaller JPEG draft).
     with Image.open(io.BytesIO(data)) as header:
