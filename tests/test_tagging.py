@@ -163,6 +163,47 @@ def test_photos_indexed_before_the_detail_pass_are_tagged_with_a_stand_in(coco_c
                 cat.store.execute("INSERT INTO vectors VALUES (?, ?, ?, ?)", row)
 
 
+@pytest.mark.e2e
+def test_without_thorough_tags_indexing_skips_the_detail_pass_and_still_tags(tmp_path, monkeypatch):
+    """The "thorough tags" setting off (faster indexing on a CPU): the detail pass never runs,
+    nothing of it is stored, and the photos are still tagged. It persists with the library, and
+    the CLI shows and changes it."""
+    needs_builtin()
+    from conftest import cli_json
+    from photolens.engine import Catalog
+    from photolens.engine.embedder import Embedder
+
+    coco = dataset("coco-mini")
+    entries = json.loads((coco / "labels.json").read_text())["images"][:6]
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for e in entries:
+        shutil.copy(coco / e["file"], photos / Path(e["file"]).name)
+    lib = tmp_path / "lib"
+    use_model(lib, "builtin")
+    assert cli_json("settings", library=lib)["thorough_tags"] is True
+    assert cli_json("settings", "--thorough-tags", "off", library=lib)["thorough_tags"] is False
+    calls = []
+    real = Embedder.embed_detail
+    monkeypatch.setattr(Embedder, "embed_detail", lambda self, px: calls.append(len(px)) or real(self, px))
+    cat = Catalog(lib, device="cpu")
+    try:
+        assert cat.settings.thorough_tags is False and cat.status()["thorough_tags"] is False
+        cat.add_folder(photos)
+        assert cat.index_all()["embedded"] == 6
+        assert calls == []
+        kinds = {k for (k,) in cat.store.query("SELECT DISTINCT kind FROM vectors")}
+        assert kinds == {"embedding", "features", "view_features"}
+        tagged = [cat.store.tags_of(pid) for (pid,) in cat.store.query("SELECT id FROM photos")]
+        assert sum(bool(t) for t in tagged) >= 4
+        cat.set_thorough_tags(True)  # new photos get the pass again
+        shutil.copy(coco / entries[0]["file"], photos / "again.jpg")
+        cat.index_all()
+        assert calls and "detail_probs" in {k for (k,) in cat.store.query("SELECT DISTINCT kind FROM vectors")}
+    finally:
+        cat.close()
+
+
 def test_a_tagger_from_another_version_falls_back_to_zscores(catalog, caplog):
     """A tagger that weighs a different number of kinds of evidence (an older build) is not
     misread: tags fall back to z-scores, with a warning, until the model is rebuilt."""

@@ -320,3 +320,18 @@ def test_the_app_updates_tags_made_by_an_older_tagger_at_start(qtbot, catalog, t
     assert "tags updated on 5" in w.progress_label.text()
     assert catalog.index_all()["retagged"] == 0
     w.close()
+
+
+def test_settings_dialog_turns_thorough_tags_off_and_keeps_it(qtbot, window):
+    """Settings → "Look closely for small things when tagging": unticked and OK, the library
+    remembers it (the next index run skips the tag detail pass)."""
+    from photolens.engine.config import Settings
+    from photolens.ui.settings import SettingsDialog
+
+    cat = window.catalog
+    dialog = SettingsDialog(cat, window)
+    qtbot.addWidget(dialog)
+    assert dialog.thorough.isChecked() is True
+    dialog.thorough.setChecked(False)
+    dialog.apply()
+    assert cat.settings.thorough_tags is False and Settings.load(cat.dir).thorough_tags is False

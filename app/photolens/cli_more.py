@@ -1,4 +1,4 @@
-"""CLI commands beyond the core contract: models, eval, tags, concepts, watch."""
+"""CLI commands beyond the core contract: models, eval, tags, concepts, settings, watch."""
 from __future__ import annotations
 
 import os
@@ -139,6 +139,17 @@ def cmd_teach(args) -> int:
     return 0
 
 
+def cmd_settings(args) -> int:
+    from dataclasses import asdict
+
+    cat = _catalog(args)
+    if args.thorough_tags is not None:
+        cat.set_thorough_tags(args.thorough_tags == "on")
+    data = dict(asdict(cat.settings), library=str(cat.dir))
+    _emit(args, data, lambda d: [print(f"{k:<16}{v}") for k, v in d.items()])
+    return 0
+
+
 def cmd_watch(args) -> int:
     from .engine.watcher import run_watch
 
@@ -169,6 +180,11 @@ def add_commands(command) -> None:
     sp.add_argument("--negative", "-x", nargs="+", metavar="IMAGE", help="photos that do not")
     sp.add_argument("-n", type=int, default=20, help="number of proposals")
     sp.add_argument("--accept-top", type=int, default=0, metavar="K", help="tag the top K proposals")
+
+    sp = command("settings", cmd_settings, "show the library's settings, or change one")
+    sp.add_argument("--thorough-tags", choices=["on", "off"],
+                    help="look at every part of each photo for small things when indexing (default on; "
+                         "off: about 3x faster indexing on a CPU, fewer tags for small things)")
 
     command("watch", cmd_watch, "watch the library folders and keep the index in step (Ctrl-C stops)",
             json_flag=False)

@@ -101,11 +101,21 @@ class Catalog:
                 self._embedder.release()
             self._embedder = self._index = self._searcher = self._tagger = None
 
+    def set_thorough_tags(self, on: bool) -> None:
+        """Whether indexing runs the model's tag detail pass. Photos already indexed keep what
+        they have; a photo indexed without it is tagged with its whole photo standing in."""
+        with self._lock:
+            self.settings.thorough_tags = bool(on)
+            self.settings.save(self.dir)
+
     def warm_up(self) -> None:
         """Load the model's sessions, the vector index and the tag vocabulary now, so the first
         photo that arrives is not the one that pays for them (the watcher calls this)."""
         size = self.model.preprocess.size
         self.embedder.embed_images(np.zeros((1, 3, size, size), np.float32))
+        detail = self.model.tag_detail
+        if detail is not None and self.settings.thorough_tags:
+            self.embedder.embed_detail(np.zeros((1, 3, detail.size, detail.size), np.float32))
         self.embedder.embed_text("warm up")
         self.index.ensure_loaded()
         if self.tagger is not None:
@@ -166,7 +176,8 @@ class Catalog:
         self._forget_vectors_of_another_build()
         pending = self.store.pending_photos(self.embedder.model.name)
         tagger = self.tagger
-        indexer = Indexer(self.store, self.embedder, self.index, on_batch=tagger.on_batch if tagger else None)
+        indexer = Indexer(self.store, self.embedder, self.index, on_batch=tagger.on_batch if tagger else None,
+                          tag_detail=self.settings.thorough_tags)
         return indexer.run(pending, progress, control)
 
     def _forget_vectors_of_another_build(self) -> None:
@@ -240,7 +251,8 @@ class Catalog:
         return {**counts, "model": self.embedder.model.name, "device": self.embedder.device_name,
                 "provider": self.embedder.provider, "library": str(self.dir),
                 "folders": self.store.folders(), "models_with_vectors": self.store.models_with_vectors(),
-                "index": "exact" if len(self.index) <= self.index.exact_max else "hnsw"}
+                "index": "exact" if len(self.index) <= self.index.exact_max else "hnsw",
+                "thorough_tags": self.settings.thorough_tags}
 
     def failures(self) -> list[dict]:
         return self.store.failures()

@@ -54,6 +54,9 @@ class Settings:
 
     model: str = ""  # empty: the best installed model (the built-in one when nothing else is)
     device: str = "auto"  # auto | cpu | cuda
+    # The model's tag detail pass (tagscore.py): better tags for small things, but on a CPU it
+    # makes indexing about 3x slower. Off: photos are tagged from the whole photo and its views.
+    thorough_tags: bool = True
     thumbnail_size: int = 192
 
     @classmethod

@@ -74,10 +74,10 @@ class Control:
         self._running.wait()
 
 
-def decode_photo(model: ModelInfo, path: str) -> Decoded:
+def decode_photo(model: ModelInfo, path: str, tag_detail: bool = True) -> Decoded:
     """One photo prepared for everything `model` runs on it: the whole photo, its tag views and
-    its tag detail pass, from one decode."""
-    detail = model.tag_detail
+    (unless `tag_detail` is off) its tag detail pass, from one decode."""
+    detail = model.tag_detail if tag_detail else None
     return decode_for_model(path, model.preprocess, model.tag_views, detail.size if detail else None)
 
 
@@ -113,13 +113,14 @@ BatchHook = Callable[[list[int], dict[str, np.ndarray]], None]
 class Indexer:
     def __init__(self, store: Store, embedder: Embedder, index: VectorIndex | None = None,
                  workers: int | None = None, batch_size: int = IMAGE_BATCH,
-                 on_batch: BatchHook | None = None):
+                 on_batch: BatchHook | None = None, tag_detail: bool = True):
         self.store = store
         self.embedder = embedder
         self.index = index
         self.workers = workers or os.cpu_count() or 1
         self.batch_size = batch_size
         self.on_batch = on_batch  # e.g. auto-tagging, given (photo ids, model outputs)
+        self.tag_detail = tag_detail  # run the model's tag detail pass (Settings.thorough_tags)
 
     def run(self, photos: list[PhotoRow], progress: Callable[[Progress], None] | None = None,
             control: Control | None = None) -> dict:
@@ -138,7 +139,7 @@ class Indexer:
                     batch = next(it, None)
                     if batch is None:
                         return
-                    queue.append((batch, [pool.submit(decode_photo, model, p.path) for p in batch]))
+                    queue.append((batch, [pool.submit(decode_photo, model, p.path, self.tag_detail) for p in batch]))
 
             feed()
             while queue:
