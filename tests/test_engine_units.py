@@ -227,18 +227,20 @@ def test_tag_detail_in_a_manifest_is_validated(detail, ok):
         assert (got.file, got.input, got.size, got.features, got.probs) == ("detail.onnx", "image", 448, "f", "p")
 
 
-def test_model_fingerprint_covers_the_detail_pass():
-    """Stored detail outputs come from the detail graph: another build of it makes the library
-    embed again, just as another image model does."""
+def test_the_detail_pass_has_its_own_fingerprint():
+    """Another build of the detail graph changes the detail fingerprint only: its stored outputs
+    are redone, while the embeddings search uses stay (the image model's fingerprint is the same)."""
     from photolens.engine.models import ModelInfo
 
-    def fingerprint(detail_sha):
+    def model(detail_sha):
         files = [{"path": "visual.onnx", "sha256": "aaa"}, {"path": "detail.onnx", "sha256": detail_sha}]
         manifest = {"visual": {"file": "visual.onnx"}, "preprocess": {"size": 224}, "files": files,
                     "tag_detail": {"file": "detail.onnx", "size": 448, "outputs": {"features": "f", "probs": "p"}}}
-        return ModelInfo("m", "builtin", 8, None, manifest).fingerprint
+        return ModelInfo("m", "builtin", 8, None, manifest)
 
-    assert fingerprint("bbb") == fingerprint("bbb") != fingerprint("ccc")
+    assert model("bbb").fingerprint == model("ccc").fingerprint
+    assert model("bbb").detail_fingerprint == model("bbb").detail_fingerprint != model("ccc").detail_fingerprint
+    assert ModelInfo("m", "builtin", 8, None, {}).detail_fingerprint is None
 
 
 def test_natural_weights_undo_a_one_photo_per_class_sample():

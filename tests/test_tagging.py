@@ -204,6 +204,49 @@ def test_without_thorough_tags_indexing_skips_the_detail_pass_and_still_tags(tmp
         cat.close()
 
 
+@pytest.mark.e2e
+def test_a_library_indexed_before_the_detail_pass_gets_it_without_losing_search(tmp_path, monkeypatch, caplog):
+    """An update brings the detail pass: the next full index run adds it to the photos indexed
+    before ("adding tag details" in the progress), their embeddings (search) are never dropped,
+    and their tags are recomputed. Another build of the detail graph redoes only its outputs."""
+    needs_builtin()
+    from photolens.engine import Catalog
+
+    coco = dataset("coco-mini")
+    entries = json.loads((coco / "labels.json").read_text())["images"][:5]
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for e in entries:
+        shutil.copy(coco / e["file"], photos / Path(e["file"]).name)
+    lib = tmp_path / "lib"
+    use_model(lib, "builtin")
+    cat = Catalog(lib, device="cpu")
+    try:
+        cat.set_thorough_tags(False)  # as an older version indexed it: no detail outputs
+        cat.add_folder(photos)
+        cat.index_all()
+        cat.set_thorough_tags(True)
+        embeddings = dict(cat.store.query("SELECT photo_id, vec FROM vectors WHERE kind = 'embedding'"))
+        assert cat.store.query("SELECT count(*) FROM vectors WHERE kind = 'detail_probs'")[0][0] == 0
+        stages = []
+        summary = cat.index_all(progress=lambda p: stages.append((p.stage, p.done, p.total)))
+        assert summary["tag_details_added"] == 5 and summary["embedded"] == 0
+        assert ("adding tag details", 5, 5) in stages
+        assert cat.store.query("SELECT count(*) FROM vectors WHERE kind = 'detail_probs'")[0][0] == 5
+        assert dict(cat.store.query("SELECT photo_id, vec FROM vectors WHERE kind = 'embedding'")) == embeddings
+        assert cat.index_all()["tag_details_added"] == 0  # once
+
+        # Another build of the detail graph (an update): its outputs are redone, nothing else.
+        cat.store.set_meta("detail_fingerprint:builtin", "an-older-build")
+        with caplog.at_level("WARNING", logger="photolens.catalog"):
+            summary = cat.index_all()
+        assert summary["tag_details_added"] == 5 and summary["embedded"] == 0
+        assert "tag detail pass" in caplog.text
+        assert dict(cat.store.query("SELECT photo_id, vec FROM vectors WHERE kind = 'embedding'")) == embeddings
+    finally:
+        cat.close()
+
+
 def test_a_tagger_from_another_version_falls_back_to_zscores(catalog, caplog):
     """A tagger that weighs a different number of kinds of evidence (an older build) is not
     misread: tags fall back to z-scores, with a warning, until the model is rebuilt."""

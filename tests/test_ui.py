@@ -335,3 +335,44 @@ def test_settings_dialog_turns_thorough_tags_off_and_keeps_it(qtbot, window):
     dialog.thorough.setChecked(False)
     dialog.apply()
     assert cat.settings.thorough_tags is False and Settings.load(cat.dir).thorough_tags is False
+
+
+@pytest.mark.e2e
+def test_the_app_adds_tag_details_in_chunks_after_catching_up(qtbot, tmp_path, monkeypatch):
+    """A library indexed without the tag detail pass (an older version, or thorough tags off):
+    after the start-up catch-up, the app adds it in the background, a chunk per writer job, with
+    "Adding tag details" progress; search works throughout."""
+    from conftest import needs_builtin, use_model
+    from photolens.ui import main_window
+
+    needs_builtin()
+    coco = dataset("coco-mini")
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for src in sorted((coco / "images").rglob("*.jpg"))[:5]:
+        shutil.copy(src, photos / src.name)
+    lib = tmp_path / "lib"
+    use_model(lib, "builtin")
+    cat = Catalog(lib, device="cpu")
+    cat.set_thorough_tags(False)
+    cat.add_folder(photos)
+    cat.index_all()
+    cat.set_thorough_tags(True)
+    monkeypatch.setattr(main_window, "TAG_DETAIL_CHUNK", 2)
+    chunks = []
+    real = Catalog.add_tag_details
+    monkeypatch.setattr(Catalog, "add_tag_details", lambda self, *a, **k: chunks.append(k.get("limit")) or
+                        real(self, *a, **k))
+    w = MainWindow(cat, welcome=False, watch=False)
+    qtbot.addWidget(w)
+    labels = []
+    w._relay.progress.connect(lambda p: labels.append(w.progress_label.text()))
+    w.show()
+    qtbot.waitUntil(lambda: w.progress_label.text() == "Tag details added to 5 photos", timeout=60_000)
+    assert chunks == [2, 2, 2]
+    assert any(text.startswith("Adding tag details 5/5") for text in labels), labels
+    assert w.control is None and w.progress.isHidden()
+    assert cat.store.query("SELECT count(*) FROM vectors WHERE kind = 'detail_probs'")[0][0] == 5
+    assert len(cat.search("a photo", k=5)) == 5
+    w.close()
+    cat.close()

@@ -20,7 +20,7 @@ from .config import DB_NAME, Settings, default_library_dir
 from .embedder import Embedder
 from .errors import LibraryError, QueryError
 from .index import VectorIndex
-from .indexer import Control, Indexer, Progress
+from .indexer import DETAIL_KINDS, Control, Indexer, Progress
 from .library import Changes, reconcile, within
 from .search import Result, Searcher
 from .store import Store
@@ -180,6 +180,25 @@ class Catalog:
                           tag_detail=self.settings.thorough_tags)
         return indexer.run(pending, progress, control)
 
+    def add_tag_details(self, progress: Callable[[Progress], None] | None = None,
+                        control: Control | None = None, limit: int | None = None) -> dict:
+        """Photos indexed without the model's tag detail pass (by an older version, or with
+        thorough tags off) get it now, after new photos: they are decoded and run through the
+        model again and retagged. Search is untouched meanwhile: the embeddings it uses come out
+        the same. At most `limit` photos per call (the app goes in chunks, so that the watcher's
+        updates are not held up behind hours of work); "remaining" says how many are left."""
+        if self.model.tag_detail is None or not self.settings.thorough_tags:
+            return {"embedded": 0, "failed": 0, "remaining": 0}
+        todo = self.store.photos_lacking(self.model.name, DETAIL_KINDS[-1])
+        batch = todo[:limit] if limit else todo
+        if not batch:
+            return {"embedded": 0, "failed": 0, "remaining": 0}
+        tagger = self.tagger
+        indexer = Indexer(self.store, self.embedder, self.index, on_batch=tagger.on_batch if tagger else None,
+                          stage="adding tag details")
+        result = indexer.run(batch, progress, control)
+        return dict(result, remaining=len(self.store.photos_lacking(self.model.name, DETAIL_KINDS[-1])))
+
     def _forget_vectors_of_another_build(self) -> None:
         """After an update that changed the model's weights under the same name, its old
         vectors would be searched with new text vectors: drop them, so they are embedded again
@@ -196,18 +215,31 @@ class Catalog:
                         model.title, dropped)
         if stored != current:
             self.store.set_meta(key, current)
+        # Another build of the tag detail pass: only its outputs go (add_tag_details redoes them).
+        detail, key = model.detail_fingerprint, f"detail_fingerprint:{model.name}"
+        stored = self.store.get_meta(key)
+        if detail is not None and stored is not None and stored != detail:
+            n = self.store.drop_vector_kinds(model.name, DETAIL_KINDS)
+            log.warning("the tag detail pass of %s changed: it runs again on %d photos", model.title, n)
+        if detail is not None and stored != detail:
+            self.store.set_meta(key, detail)
 
     def index_all(self, progress: Callable[[Progress], None] | None = None,
-                  control: Control | None = None, scopes: list[tuple[int, str]] | None = None) -> dict:
-        """Scan, then embed what is new or changed: the `index` command and the app's job."""
+                  control: Control | None = None, scopes: list[tuple[int, str]] | None = None,
+                  tag_details: bool = True) -> dict:
+        """Scan, then embed what is new or changed: the `index` command and the app's job.
+        A full run (no `scopes`) also adds tag details where they are missing, unless
+        `tag_details` is off (the app does that part in chunks: add_tag_details)."""
         start = time.monotonic()
         changes = self.scan(scopes)
         result = self.embed_pending(progress, control)
         # Tags computed by another model, tagger or vocabulary (a model switch, an update) are
         # brought up to date from the stored vectors; a scoped run (the watcher) tags what it embeds.
+        detailed = self.add_tag_details(progress, control)["embedded"] if scopes is None and tag_details else 0
         retagged = self.retag(progress, control) if scopes is None else 0
         return {"added": changes.added, "updated": changes.updated, "moved": changes.moved,
                 "removed": changes.removed, "failed": changes.failed + result["failed"], "retagged": retagged,
+                "tag_details_added": detailed,
                 "failed_total": self.store.counts(self.embedder.model.name)["failed"],
                 "embedded": result["embedded"], "seconds": round(time.monotonic() - start, 3),
                 "offline_folders": changes.offline_folders}

@@ -35,7 +35,7 @@ class Progress:
     total: int
     failed: int
     started: float
-    stage: str = "indexing"  # or "updating tags" (retagging from stored vectors)
+    stage: str = "indexing"  # or "adding tag details", "updating tags" (retagging from stored vectors)
 
     @property
     def rate(self) -> float:
@@ -72,6 +72,9 @@ class Control:
 
     def wait_if_paused(self) -> None:
         self._running.wait()
+
+
+DETAIL_KINDS = ("detail_features", "detail_probs")  # the tag detail pass's stored outputs
 
 
 def decode_photo(model: ModelInfo, path: str, tag_detail: bool = True) -> Decoded:
@@ -113,7 +116,7 @@ BatchHook = Callable[[list[int], dict[str, np.ndarray]], None]
 class Indexer:
     def __init__(self, store: Store, embedder: Embedder, index: VectorIndex | None = None,
                  workers: int | None = None, batch_size: int = IMAGE_BATCH,
-                 on_batch: BatchHook | None = None, tag_detail: bool = True):
+                 on_batch: BatchHook | None = None, tag_detail: bool = True, stage: str = "indexing"):
         self.store = store
         self.embedder = embedder
         self.index = index
@@ -121,11 +124,12 @@ class Indexer:
         self.batch_size = batch_size
         self.on_batch = on_batch  # e.g. auto-tagging, given (photo ids, model outputs)
         self.tag_detail = tag_detail  # run the model's tag detail pass (Settings.thorough_tags)
+        self.stage = stage  # what the progress says
 
     def run(self, photos: list[PhotoRow], progress: Callable[[Progress], None] | None = None,
             control: Control | None = None) -> dict:
         model = self.embedder.model
-        state = Progress(0, len(photos), 0, time.monotonic())
+        state = Progress(0, len(photos), 0, time.monotonic(), stage=self.stage)
         embedded = 0
         if not photos:
             return {"embedded": 0, "failed": 0}
@@ -194,7 +198,7 @@ class Indexer:
                 if "view_features" in outputs:  # kept so that retagging need not decode again
                     self.store.put_vectors(model, "view_features",
                                            zip(ids, outputs["view_features"].reshape(len(ids), -1)))
-                for kind in ("detail_features", "detail_probs"):
+                for kind in DETAIL_KINDS:
                     if kind in outputs:
                         self.store.put_vectors(model, kind, zip(ids, outputs[kind]))
                 if self.on_batch is not None:

@@ -64,12 +64,18 @@ class ModelInfo:
         sha = self.file_sha((self.manifest.get("visual") or {}).get("file"))
         if not sha:
             return None
-        parts = [sha, self.manifest.get("preprocess")]
-        detail = self.tag_detail
-        if detail is not None:  # its stored outputs come from its own file
-            parts += [self.file_sha(detail.file), detail.size]
-        identity = json.dumps(parts, sort_keys=True)
+        identity = json.dumps([sha, self.manifest.get("preprocess")], sort_keys=True)
         return hashlib.sha256(identity.encode()).hexdigest()[:16]
+
+    @property
+    def detail_fingerprint(self) -> str | None:
+        """Identifies the tag detail pass (its graph and size): its stored outputs are only for
+        tags, so another build of it means computing them again, not embedding again."""
+        detail = self.tag_detail
+        sha = self.file_sha(detail.file) if detail is not None else None
+        if not sha:
+            return None
+        return hashlib.sha256(json.dumps([sha, detail.size]).encode()).hexdigest()[:16]
 
     @property
     def tag_views(self) -> tuple[tuple[float, float, float, float], ...]:

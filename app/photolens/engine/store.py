@@ -186,6 +186,14 @@ class Store:
             self.bump_generation(model)
         return n
 
+    def drop_vector_kinds(self, model: str, kinds: tuple[str, ...]) -> int:
+        """Forget some kinds of `model`'s vectors (not the embeddings search uses): how many rows."""
+        with self.transaction():
+            marks = ",".join("?" * len(kinds))
+            n = self.query(f"SELECT count(*) FROM vectors WHERE model = ? AND kind IN ({marks})", [model, *kinds])[0][0]
+            self.execute(f"DELETE FROM vectors WHERE model = ? AND kind IN ({marks})", [model, *kinds])
+        return n
+
     def generation(self, model: str) -> int:
         return int(self.get_meta(f"generation:{model}", "0"))
 
@@ -321,6 +329,17 @@ class Store:
                               OR (p.status = 'indexed' AND NOT EXISTS (SELECT 1 FROM vectors v
                                   WHERE v.photo_id = p.id AND v.model = ? AND v.kind = 'embedding'))
                               ORDER BY p.id""", [model])
+        return [self._photo(r) for r in rows]
+
+    def photos_lacking(self, model: str, kind: str) -> list[PhotoRow]:
+        """Indexed photos that have `model`'s embedding but no vector of `kind` (indexed before
+        the model had that output, or with it turned off)."""
+        rows = self.query(f"""SELECT {self._PHOTO_COLS} FROM photos p WHERE p.status = 'indexed'
+                              AND EXISTS (SELECT 1 FROM vectors v WHERE v.photo_id = p.id AND v.model = ?
+                                          AND v.kind = 'embedding')
+                              AND NOT EXISTS (SELECT 1 FROM vectors v WHERE v.photo_id = p.id AND v.model = ?
+                                              AND v.kind = ?)
+                              ORDER BY p.id""", [model, model, kind])
         return [self._photo(r) for r in rows]
 
     def failures(self) -> list[dict]:

@@ -24,6 +24,7 @@ import numpy as np
 from . import tagscore
 from .config import bundled_models_dir
 from .embedder import Embedder
+from .indexer import DETAIL_KINDS
 from .store import Store
 
 log = logging.getLogger("photolens.tags")
@@ -267,8 +268,8 @@ class Tagger:
         """The tag detail pass's stored outputs. A photo indexed before the model had the pass
         has none: its whole-photo features and class probabilities stand in ("no more than the
         photo shows as a whole"), until it is indexed again."""
-        detail = store.vectors_for(ids, self.model, "detail_features")
-        probs = store.vectors_for(ids, self.model, "detail_probs")
+        detail = store.vectors_for(ids, self.model, DETAIL_KINDS[0])
+        probs = store.vectors_for(ids, self.model, DETAIL_KINDS[1])
         weights, bias = self._classifier
         have = [i in detail and i in probs and detail[i].size == feats[i].size for i in ids]
         whole = np.stack([feats[i] for i in ids])
