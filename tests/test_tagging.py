@@ -194,8 +194,16 @@ def test_without_thorough_tags_indexing_skips_the_detail_pass_and_still_tags(tmp
         assert calls == []
         kinds = {k for (k,) in cat.store.query("SELECT DISTINCT kind FROM vectors")}
         assert kinds == {"embedding", "features", "view_features"}
-        tagged = [cat.store.tags_of(pid) for (pid,) in cat.store.query("SELECT id FROM photos")]
+        pids = [pid for (pid,) in cat.store.query("SELECT id FROM photos ORDER BY id")]
+        tagged = [cat.store.tags_of(pid) for pid in pids]
         assert sum(bool(t) for t in tagged) >= 4
+        # The whole photo stands in for the detail pass alike while indexing and when retagging.
+        cat.store.execute("UPDATE photos SET tagged_with = NULL")
+        cat.store.execute("DELETE FROM meta WHERE key = 'tags_retagged_under'")
+        assert cat.retag() == 6
+        again = [cat.store.tags_of(pid) for pid in pids]
+        assert [[t["tag"] for t in row] for row in again] == [[t["tag"] for t in row] for row in tagged]
+        assert all(abs(a["score"] - b["score"]) < 0.02 for r1, r2 in zip(tagged, again) for a, b in zip(r1, r2))
         cat.set_thorough_tags(True)  # new photos get the pass again
         shutil.copy(coco / entries[0]["file"], photos / "again.jpg")
         cat.index_all()

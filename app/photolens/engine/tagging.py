@@ -206,8 +206,13 @@ class Tagger:
         view_logits = outputs.get("view_logits")
         if views is not None and view_logits is None:
             view_logits = views @ weights.T + bias
+        detail, detail_probs = outputs.get("detail_features"), outputs.get("detail_probs")
+        if detail is None and self.embedder.model.tag_detail is not None:
+            # Indexed without the detail pass (thorough tags off): the whole photo stands in, as
+            # it does for such photos' stored outputs, so indexing and retagging agree.
+            detail, detail_probs = outputs["features"], tagscore.softmax(logits)
         x = tagscore.evidence(self.tag_model, self.words, outputs["features"], logits, self._groups, z,
-                              views, view_logits, outputs.get("detail_features"), outputs.get("detail_probs"))
+                              views, view_logits, detail, detail_probs)
         return tagscore.stacked(x, self.tag_model.stack)
 
     def tags_for(self, outputs: Outputs | np.ndarray, stats: TermStats | None = None,
