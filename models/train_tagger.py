@@ -35,61 +35,9 @@ sys.path.insert(0, str(HERE.parent / "app"))
 from train_head import DATASETS, extract_features, load_set  # noqa: E402
 
 from photolens.engine import tagscore  # noqa: E402
+from photolens.engine.captions import caption_patterns  # noqa: E402
 
 MIN_POSITIVES = 20
-PERSON = ("man men woman women boy boys girl girls child children kid kids people person persons baby babies "
-          "toddler toddlers player players lady ladies guy guys crowd skier skiers surfer surfers biker bikers "
-          "rider riders swimmer swimmers climber climbers runner runners team adult adults teenager teenagers "
-          "teen teens family couple worker workers dancer dancers snowboarder snowboarders skateboarder "
-          "skateboarders cyclist cyclists bicyclist bicyclists motorcyclist hiker hikers tourist tourists "
-          "someone gentleman spectators audience musician musicians performer performers student students")
-# Caption words for terms whose name is not how captions say it. An empty list: the word is
-# ambiguous in captions ("orange shirt"), so captions do not label that term.
-CAPTION_WORDS = {
-    "person": PERSON,
-    "dog": "dog dogs puppy puppies",
-    "cat": "cat cats kitten kittens",
-    "ball": "ball balls football soccer basketball volleyball",
-    "bicycle": "bike bikes bicycle bicycles",
-    "motorbike": "motorcycle motorcycles motorbike motorbikes motocross",
-    "airplane": "airplane airplanes plane planes jet aircraft",
-    "boat": "boat boats canoe canoes kayak kayaks raft rafts sailboat sailboats",
-    "bird": "bird birds duck ducks seagull seagulls pigeon pigeons",
-    "horse": "horse horses pony ponies",
-    "cow": "cow cows cattle bull bulls calf",
-    "sheep": "sheep lamb lambs",
-    "handbag": "purse purses handbag handbags",
-    "skis": "skis skiing skier skiers",
-    "snowboard": "snowboard snowboards snowboarder snowboarding",
-    "skateboard": "skateboard skateboards skateboarding skateboarder",
-    "cup": "cup cups mug mugs",
-    "sofa": "couch couches sofa sofas",
-    "dining table": "table tables",
-    "tennis racket": "racket rackets racquet racquets",
-    "baseball bat": "bat bats",
-    "baseball glove": "glove gloves mitt",
-    "television": "television tv",
-    "laptop": "laptop laptops computer computers",
-    "mobile phone": "phone phones cellphone cellphones",
-    "orange": "",
-    "mouse": "",
-    "remote": "",
-}
-
-
-def caption_patterns(vocab: dict) -> dict[str, re.Pattern]:
-    pats = {}
-    for entry in vocab["terms"]:
-        term = entry["term"]
-        if term in CAPTION_WORDS:
-            words = CAPTION_WORDS[term].split()
-        else:
-            words = [term, term + "s", term + "es", *entry.get("aliases", [])]
-        if words:
-            pats[term] = re.compile(r"\b(" + "|".join(re.escape(w.lower()) for w in words) + r")\b")
-    return pats
-
-
 def caption_labels(entries: list[dict], pats: dict[str, re.Pattern]) -> tuple[list[str], np.ndarray]:
     terms = list(pats)
     y = np.zeros((len(entries), len(terms)), np.float32)

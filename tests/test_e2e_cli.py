@@ -165,3 +165,35 @@ def test_cli_errors_are_one_line_and_nonzero(tmp_path, builtin_library):
     assert proc.stderr.strip().count("\n") == 0 and "error" in proc.stderr
     proc = run_cli("add", tmp_path / "missing", library=builtin_library, check=False)
     assert proc.returncode != 0 and "not a folder" in proc.stderr
+
+
+@pytest.mark.e2e
+def test_eval_reports_search_and_tag_quality_with_a_threshold_from_another_set(tmp_path):
+    """`photolens eval SET --calibrate OTHER --json` on real labelled photos: search recall,
+    class queries, image-to-image, tag precision and recall with the threshold calibrated on the
+    other set (never the one measured), and how many tags the captions name."""
+    needs_builtin()
+    coco = dataset("coco-mini")
+    entries = json.loads((coco / "labels.json").read_text())["images"]
+
+    def labelled_set(name, part):
+        root = tmp_path / name
+        (root / "images").mkdir(parents=True)
+        for e in part:
+            shutil.copy(coco / e["file"], root / "images" / Path(e["file"]).name)
+        labels = [dict(e, file=f"images/{Path(e['file']).name}") for e in part]
+        (root / "labels.json").write_text(json.dumps({"images": labels}))
+        return root
+
+    measured, calibration = labelled_set("measured", entries[:24]), labelled_set("calibration", entries[24:64])
+    report = cli_json("eval", str(measured), "--calibrate", str(calibration), library=tmp_path / "unused")
+    assert report["photos"] == 24 and report["model"] == "builtin"
+    assert 0 < report["text_to_image"]["R@1"] <= report["text_to_image"]["R@5"] <= report["text_to_image"]["R@10"] <= 1
+    assert 0 < report["class_query"]["mAP"] <= 1 and 0 < report["image_to_image"]["P@10"] <= 1
+    tags = report["tags"]
+    assert tags["calibrated_on"] == str(calibration.resolve())
+    assert 0 < tags["precision"] <= 1 and 0 < tags["recall"] <= 1 and 0 < tags["threshold"] < 1
+    captions = report["tags_in_captions"]
+    assert captions["tags_per_photo"] > 1
+    assert captions["coco_terms"]["named_in_captions"] > 0.4  # "person", "dog": captions say so
+    assert 0 <= captions["other_terms"]["named_in_captions"] <= 1

@@ -111,6 +111,7 @@ def evaluate(dataset: Path, model: str | None = None, device: str = "auto",
                 "class_query": class_queries(keep, rows, cat.embedder),
                 "image_to_image": image_to_image(keep, rows),
                 "tags": tag_quality(cat, keep, dataset, calibration, device),
+                "tags_in_captions": tags_in_captions(cat, keep),
             }
         finally:
             cat.close()
@@ -126,3 +127,14 @@ def tag_quality(cat, entries, dataset: Path, calibration: Path | None, device: s
     except ImportError:
         return None
     return measure_tags(cat, entries, dataset, calibration, device)
+
+
+def tags_in_captions(cat, entries) -> dict | None:
+    """Which share of the auto-tags the photos' captions name (None without captions or tags)."""
+    if not any(e.get("captions") for e in entries):
+        return None
+    try:
+        from .tagging import caption_check
+    except ImportError:
+        return None
+    return caption_check(cat, entries)

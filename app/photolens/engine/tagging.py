@@ -496,6 +496,40 @@ def _labelled_outputs(tagger: Tagger, cat, entries: list[dict]) -> tuple[list[di
     return keep, outputs
 
 
+def caption_check(cat, entries: list[dict]) -> dict | None:
+    """How many of the auto-tags a photo's own captions name (CAPTION_WORDS, plurals, aliases),
+    for COCO terms and for the rest of the vocabulary, and the most frequent tags that captions
+    seldom name. A lower bound on precision: captions do not name everything a photo shows
+    ("whippet": the captions say "dog"). It is the only measure here for the thousands of terms
+    no labelled set covers."""
+    from collections import Counter
+
+    from .captions import caption_patterns
+
+    tagger = Tagger(cat.store, cat.embedder)
+    keep, outputs = _labelled_outputs(tagger, cat, [e for e in entries if e.get("captions")])
+    if not keep:
+        return None
+    patterns = caption_patterns(vocabulary())
+    coco = set(vocabulary()["coco_map"].values())
+    named, count, per_term, per_term_named = Counter(), Counter(), Counter(), Counter()
+    for tags, e in zip(tagger.tags_for(outputs, tagger.stats(outputs["embedding"])), keep):
+        text = " \n ".join(c.lower() for c in e["captions"])
+        for term, _ in tags:
+            hit = term in patterns and bool(patterns[term].search(text))
+            kind = "coco_terms" if term in coco else "other_terms"
+            count[kind] += 1
+            named[kind] += hit
+            per_term[term] += 1
+            per_term_named[term] += hit
+    seldom = [{"tag": t, "photos": n, "named": round(per_term_named[t] / n, 2)}
+              for t, n in per_term.most_common() if n >= max(3, len(keep) // 50) and per_term_named[t] / n < 0.2]
+    return {"tags_per_photo": round(sum(count.values()) / len(keep), 2),
+            **{kind: {"tags": count[kind], "named_in_captions": round(named[kind] / count[kind], 3)}
+               for kind in ("coco_terms", "other_terms") if count[kind]},
+            "seldom_named": seldom[:10]}
+
+
 def measure_tags(cat, entries, dataset: Path, calibration: Path | None, device: str) -> dict | None:
     """Precision and recall of auto-tags against COCO classes, with the threshold calibrated on
     another set (coco-mini by default), never on the set measured."""
