@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -91,6 +92,20 @@ def dataset(name: str) -> Path:
     if not folder.is_dir():
         pytest.skip(f"{folder} is not present (the shared photo sets sit beside the project)")
     return folder
+
+
+def coco_library(tmp_path: Path, n: int) -> tuple[Path, Path]:
+    """The first n photos of coco-mini in a folder, and a library set to the built-in model:
+    (photos, library). Skips without the shared sets; fails without the built-in model."""
+    needs_builtin()
+    coco = dataset("coco-mini")
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for e in json.loads((coco / "labels.json").read_text())["images"][:n]:
+        shutil.copy(coco / e["file"], photos / Path(e["file"]).name)
+    library = tmp_path / "lib"
+    use_model(library, "builtin")
+    return photos, library
 
 
 def needs_builtin() -> None:

@@ -168,19 +168,12 @@ def test_without_thorough_tags_indexing_skips_the_detail_pass_and_still_tags(tmp
     """The "thorough tags" setting off (faster indexing on a CPU): the detail pass never runs,
     nothing of it is stored, and the photos are still tagged. It persists with the library, and
     the CLI shows and changes it."""
-    needs_builtin()
-    from conftest import cli_json
+    from conftest import cli_json, coco_library
     from photolens.engine import Catalog
     from photolens.engine.embedder import Embedder
 
-    coco = dataset("coco-mini")
-    entries = json.loads((coco / "labels.json").read_text())["images"][:6]
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    for e in entries:
-        shutil.copy(coco / e["file"], photos / Path(e["file"]).name)
-    lib = tmp_path / "lib"
-    use_model(lib, "builtin")
+    photos, lib = coco_library(tmp_path, 6)
+    first = sorted(photos.iterdir())[0]
     assert cli_json("settings", library=lib)["thorough_tags"] is True
     assert cli_json("settings", "--thorough-tags", "off", library=lib)["thorough_tags"] is False
     calls = []
@@ -205,7 +198,7 @@ def test_without_thorough_tags_indexing_skips_the_detail_pass_and_still_tags(tmp
         assert [[t["tag"] for t in row] for row in again] == [[t["tag"] for t in row] for row in tagged]
         assert all(abs(a["score"] - b["score"]) < 0.02 for r1, r2 in zip(tagged, again) for a, b in zip(r1, r2))
         cat.set_thorough_tags(True)  # new photos get the pass again
-        shutil.copy(coco / entries[0]["file"], photos / "again.jpg")
+        shutil.copy(first, photos / "again.jpg")
         cat.index_all()
         assert calls and "detail_probs" in {k for (k,) in cat.store.query("SELECT DISTINCT kind FROM vectors")}
     finally:
@@ -217,17 +210,10 @@ def test_a_library_indexed_before_the_detail_pass_gets_it_without_losing_search(
     """An update brings the detail pass: the next full index run adds it to the photos indexed
     before ("adding tag details" in the progress), their embeddings (search) are never dropped,
     and their tags are recomputed. Another build of the detail graph redoes only its outputs."""
-    needs_builtin()
+    from conftest import coco_library
     from photolens.engine import Catalog
 
-    coco = dataset("coco-mini")
-    entries = json.loads((coco / "labels.json").read_text())["images"][:5]
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    for e in entries:
-        shutil.copy(coco / e["file"], photos / Path(e["file"]).name)
-    lib = tmp_path / "lib"
-    use_model(lib, "builtin")
+    photos, lib = coco_library(tmp_path, 5)
     cat = Catalog(lib, device="cpu")
     try:
         cat.set_thorough_tags(False)  # as an older version indexed it: no detail outputs

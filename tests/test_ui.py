@@ -342,17 +342,10 @@ def test_the_app_adds_tag_details_in_chunks_after_catching_up(qtbot, tmp_path, m
     """A library indexed without the tag detail pass (an older version, or thorough tags off):
     after the start-up catch-up, the app adds it in the background, a chunk per writer job, with
     "Adding tag details" progress; search works throughout."""
-    from conftest import needs_builtin, use_model
+    from conftest import coco_library
     from photolens.ui import main_window
 
-    needs_builtin()
-    coco = dataset("coco-mini")
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    for src in sorted((coco / "images").rglob("*.jpg"))[:5]:
-        shutil.copy(src, photos / src.name)
-    lib = tmp_path / "lib"
-    use_model(lib, "builtin")
+    photos, lib = coco_library(tmp_path, 5)
     cat = Catalog(lib, device="cpu")
     cat.set_thorough_tags(False)
     cat.add_folder(photos)
