@@ -369,3 +369,38 @@ def test_the_app_adds_tag_details_in_chunks_after_catching_up(qtbot, tmp_path, m
     assert len(cat.search("a photo", k=5)) == 5
     w.close()
     cat.close()
+
+
+@pytest.mark.e2e
+def test_indexing_started_while_tag_details_are_added_stops_them_and_they_resume(qtbot, tmp_path, monkeypatch):
+    """Adding a folder while tag details are being added: the indexing run goes first (the
+    details stop at their next batch), and the details resume after it and finish."""
+    from conftest import coco_library
+    from photolens.ui import main_window
+
+    photos, lib = coco_library(tmp_path, 6)
+    cat = Catalog(lib, device="cpu")
+    cat.set_thorough_tags(False)
+    cat.add_folder(photos)
+    cat.index_all()
+    cat.set_thorough_tags(True)
+    monkeypatch.setattr(main_window, "TAG_DETAIL_CHUNK", 1)
+    w = MainWindow(cat, welcome=False, watch=False)
+    qtbot.addWidget(w)
+    summaries = []
+    w.index_done.connect(summaries.append)
+    interrupted = []
+
+    def on_progress(p):
+        if p.stage == "adding tag details" and not interrupted:
+            interrupted.append(p.done)
+            w.start_indexing()  # what "Add folder" does
+
+    w._relay.progress.connect(on_progress)
+    w.show()
+    qtbot.waitUntil(lambda: len(summaries) == 2 and w.control is None, timeout=60_000)
+    assert interrupted and summaries[1]["embedded"] == 0
+    assert cat.store.query("SELECT count(*) FROM vectors WHERE kind = 'detail_probs'")[0][0] == 6
+    assert w.progress_label.text().startswith("Tag details added to")
+    w.close()
+    cat.close()
