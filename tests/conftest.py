@@ -108,6 +108,20 @@ def coco_library(tmp_path: Path, n: int) -> tuple[Path, Path]:
     return photos, library
 
 
+def coco_catalog_without_tag_details(tmp_path: Path, n: int):
+    """A catalog of n coco-mini photos indexed without the tag detail pass (as an older version,
+    or thorough tags off, left it), with thorough tags on again: the pass is still to come."""
+    from photolens.engine import Catalog
+
+    photos, library = coco_library(tmp_path, n)
+    cat = Catalog(library, device="cpu")
+    cat.set_thorough_tags(False)
+    cat.add_folder(photos)
+    cat.index_all()
+    cat.set_thorough_tags(True)
+    return cat
+
+
 def needs_builtin() -> None:
     if not BUILTIN.exists():
         pytest.fail("the built-in model is missing: run `make setup` (it builds models/builtin)")

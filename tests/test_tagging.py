@@ -210,16 +210,10 @@ def test_a_library_indexed_before_the_detail_pass_gets_it_without_losing_search(
     """An update brings the detail pass: the next full index run adds it to the photos indexed
     before ("adding tag details" in the progress), their embeddings (search) are never dropped,
     and their tags are recomputed. Another build of the detail graph redoes only its outputs."""
-    from conftest import coco_library
-    from photolens.engine import Catalog
+    from conftest import coco_catalog_without_tag_details
 
-    photos, lib = coco_library(tmp_path, 5)
-    cat = Catalog(lib, device="cpu")
+    cat = coco_catalog_without_tag_details(tmp_path, 5)
     try:
-        cat.set_thorough_tags(False)  # as an older version indexed it: no detail outputs
-        cat.add_folder(photos)
-        cat.index_all()
-        cat.set_thorough_tags(True)
         embeddings = dict(cat.store.query("SELECT photo_id, vec FROM vectors WHERE kind = 'embedding'"))
         assert cat.store.query("SELECT count(*) FROM vectors WHERE kind = 'detail_probs'")[0][0] == 0
         stages = []

@@ -342,15 +342,10 @@ def test_the_app_adds_tag_details_in_chunks_after_catching_up(qtbot, tmp_path, m
     """A library indexed without the tag detail pass (an older version, or thorough tags off):
     after the start-up catch-up, the app adds it in the background, a chunk per writer job, with
     "Adding tag details" progress; search works throughout."""
-    from conftest import coco_library
+    from conftest import coco_catalog_without_tag_details
     from photolens.ui import main_window
 
-    photos, lib = coco_library(tmp_path, 5)
-    cat = Catalog(lib, device="cpu")
-    cat.set_thorough_tags(False)
-    cat.add_folder(photos)
-    cat.index_all()
-    cat.set_thorough_tags(True)
+    cat = coco_catalog_without_tag_details(tmp_path, 5)
     monkeypatch.setattr(main_window, "TAG_DETAIL_CHUNK", 2)
     chunks = []
     real = Catalog.add_tag_details
@@ -375,15 +370,10 @@ def test_the_app_adds_tag_details_in_chunks_after_catching_up(qtbot, tmp_path, m
 def test_indexing_started_while_tag_details_are_added_stops_them_and_they_resume(qtbot, tmp_path, monkeypatch):
     """Adding a folder while tag details are being added: the indexing run goes first (the
     details stop at their next batch), and the details resume after it and finish."""
-    from conftest import coco_library
+    from conftest import coco_catalog_without_tag_details
     from photolens.ui import main_window
 
-    photos, lib = coco_library(tmp_path, 6)
-    cat = Catalog(lib, device="cpu")
-    cat.set_thorough_tags(False)
-    cat.add_folder(photos)
-    cat.index_all()
-    cat.set_thorough_tags(True)
+    cat = coco_catalog_without_tag_details(tmp_path, 6)
     monkeypatch.setattr(main_window, "TAG_DETAIL_CHUNK", 1)
     w = MainWindow(cat, welcome=False, watch=False)
     qtbot.addWidget(w)

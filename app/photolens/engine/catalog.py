@@ -10,6 +10,7 @@ import logging
 import os
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -196,33 +197,34 @@ class Catalog:
         tagger = self.tagger
         indexer = Indexer(self.store, self.embedder, self.index, on_batch=tagger.on_batch if tagger else None,
                           stage="adding tag details")
-        result = indexer.run(batch, progress, control)
-        return dict(result, remaining=len(self.store.photos_lacking(self.model.name, DETAIL_KINDS[-1])))
+        # Progress counts against every photo left, not only this call's share.
+        overall = None if progress is None else (lambda p: progress(replace(p, total=len(todo))))
+        result = indexer.run(batch, overall, control)
+        return dict(result, remaining=len(todo) - len(batch))
 
     def _forget_vectors_of_another_build(self) -> None:
         """After an update that changed the model's weights under the same name, its old
         vectors would be searched with new text vectors: drop them, so they are embedded again
         (with progress) instead of ranking wrongly."""
         model = self.embedder.model
-        current = model.fingerprint
-        if current is None:
-            return
-        key = f"fingerprint:{model.name}"
-        stored = self.store.get_meta(key)
-        if stored is not None and stored != current:
+        if self._build_changed(f"fingerprint:{model.name}", model.fingerprint):
             dropped = self.store.drop_vectors(model.name)
             log.warning("%s changed since this library was indexed: its %d photos are embedded again",
                         model.title, dropped)
-        if stored != current:
-            self.store.set_meta(key, current)
         # Another build of the tag detail pass: only its outputs go (add_tag_details redoes them).
-        detail, key = model.detail_fingerprint, f"detail_fingerprint:{model.name}"
-        stored = self.store.get_meta(key)
-        if detail is not None and stored is not None and stored != detail:
+        if self._build_changed(f"detail_fingerprint:{model.name}", model.detail_fingerprint):
             n = self.store.drop_vector_kinds(model.name, DETAIL_KINDS)
             log.warning("the tag detail pass of %s changed: it runs again on %d photos", model.title, n)
-        if detail is not None and stored != detail:
-            self.store.set_meta(key, detail)
+
+    def _build_changed(self, key: str, current: str | None) -> bool:
+        """Records `current` under the meta `key`; True if another value was recorded before (a
+        first record, or a model that lists no checksum, is no change)."""
+        if current is None:
+            return False
+        stored = self.store.get_meta(key)
+        if stored != current:
+            self.store.set_meta(key, current)
+        return stored is not None and stored != current
 
     def index_all(self, progress: Callable[[Progress], None] | None = None,
                   control: Control | None = None, scopes: list[tuple[int, str]] | None = None,
@@ -233,9 +235,9 @@ class Catalog:
         start = time.monotonic()
         changes = self.scan(scopes)
         result = self.embed_pending(progress, control)
+        detailed = self.add_tag_details(progress, control)["embedded"] if scopes is None and tag_details else 0
         # Tags computed by another model, tagger or vocabulary (a model switch, an update) are
         # brought up to date from the stored vectors; a scoped run (the watcher) tags what it embeds.
-        detailed = self.add_tag_details(progress, control)["embedded"] if scopes is None and tag_details else 0
         retagged = self.retag(progress, control) if scopes is None else 0
         return {"added": changes.added, "updated": changes.updated, "moved": changes.moved,
                 "removed": changes.removed, "failed": changes.failed + result["failed"], "retagged": retagged,

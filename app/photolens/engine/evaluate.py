@@ -122,10 +122,8 @@ def tag_quality(cat, entries, dataset: Path, calibration: Path | None, device: s
     """Auto-tag precision and recall against the set's classes (None without classes or tags)."""
     if not any(e.get("classes") for e in entries):
         return None
-    try:
-        from .tagging import measure_tags
-    except ImportError:
-        return None
+    from .tagging import measure_tags
+
     return measure_tags(cat, entries, dataset, calibration, device)
 
 
@@ -133,8 +131,6 @@ def tags_in_captions(cat, entries) -> dict | None:
     """Which share of the auto-tags the photos' captions name (None without captions or tags)."""
     if not any(e.get("captions") for e in entries):
         return None
-    try:
-        from .tagging import caption_check
-    except ImportError:
-        return None
+    from .tagging import caption_check
+
     return caption_check(cat, entries)

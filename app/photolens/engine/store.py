@@ -188,11 +188,8 @@ class Store:
 
     def drop_vector_kinds(self, model: str, kinds: tuple[str, ...]) -> int:
         """Forget some kinds of `model`'s vectors (not the embeddings search uses): how many rows."""
-        with self.transaction():
-            marks = ",".join("?" * len(kinds))
-            n = self.query(f"SELECT count(*) FROM vectors WHERE model = ? AND kind IN ({marks})", [model, *kinds])[0][0]
-            self.execute(f"DELETE FROM vectors WHERE model = ? AND kind IN ({marks})", [model, *kinds])
-        return n
+        marks = ",".join("?" * len(kinds))
+        return self.execute(f"DELETE FROM vectors WHERE model = ? AND kind IN ({marks})", [model, *kinds]).rowcount
 
     def generation(self, model: str) -> int:
         return int(self.get_meta(f"generation:{model}", "0"))

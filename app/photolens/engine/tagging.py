@@ -206,14 +206,25 @@ class Tagger:
         view_logits = outputs.get("view_logits")
         if views is not None and view_logits is None:
             view_logits = views @ weights.T + bias
-        detail, detail_probs = outputs.get("detail_features"), outputs.get("detail_probs")
-        if detail is None and self.embedder.model.tag_detail is not None:
-            # Indexed without the detail pass (thorough tags off): the whole photo stands in, as
-            # it does for such photos' stored outputs, so indexing and retagging agree.
-            detail, detail_probs = outputs["features"], tagscore.softmax(logits)
+        detail, detail_probs = self._detail_or_stand_in(outputs, logits)
         x = tagscore.evidence(self.tag_model, self.words, outputs["features"], logits, self._groups, z,
                               views, view_logits, detail, detail_probs)
         return tagscore.stacked(x, self.tag_model.stack)
+
+    def _detail_or_stand_in(self, outputs: Outputs, logits: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """The tag detail pass's outputs. A photo indexed without the pass (thorough tags off, or
+        an older version: no outputs, or NaN rows from stored_outputs) has its whole photo
+        standing in ("no more than the photo shows as a whole"), alike while indexing and when
+        retagging, until the pass reaches it."""
+        if self.embedder.model.tag_detail is None:
+            return None, None
+        detail, probs = outputs.get("detail_features"), outputs.get("detail_probs")
+        if detail is None:
+            return outputs["features"], tagscore.softmax(logits)
+        missing = np.isnan(detail[:, :1])
+        if not missing.any():  # indexing with the pass, and most retagging: nothing to stand in
+            return detail, probs
+        return np.where(missing, outputs["features"], detail), np.where(missing, tagscore.softmax(logits), probs)
 
     def tags_for(self, outputs: Outputs | np.ndarray, stats: TermStats | None = None,
                  threshold: float | None = None, allowed: np.ndarray | None = None) -> list[list[tuple[str, float]]]:
@@ -266,22 +277,20 @@ class Tagger:
 
                 outputs["view_features"] = np.stack([views_of(i) for i in ids])
             if self.embedder.model.tag_detail is not None:
-                outputs.update(self._stored_detail(ids, feats, store))
+                weights, bias = self._classifier
+                stored = {**outputs, **self._stored_detail(ids, outputs["features"].shape[1], store)}
+                outputs["detail_features"], outputs["detail_probs"] = self._detail_or_stand_in(
+                    stored, outputs["features"] @ weights.T + bias)
         return ids, outputs
 
-    def _stored_detail(self, ids: list[int], feats: dict[int, np.ndarray], store: Store) -> Outputs:
-        """The tag detail pass's stored outputs. A photo indexed before the model had the pass
-        has none: its whole-photo features and class probabilities stand in ("no more than the
-        photo shows as a whole"), until it is indexed again."""
-        detail = store.vectors_for(ids, self.model, DETAIL_KINDS[0])
-        probs = store.vectors_for(ids, self.model, DETAIL_KINDS[1])
-        weights, bias = self._classifier
-        have = [i in detail and i in probs and detail[i].size == feats[i].size for i in ids]
-        whole = np.stack([feats[i] for i in ids])
-        stand_in = tagscore.softmax(whole @ weights.T + bias)
-        return {"detail_features": np.stack([detail[i] if h else feats[i] for i, h in zip(ids, have)]),
-                "detail_probs": np.stack([probs[i] if h and probs[i].size == stand_in.shape[1] else stand_in[k]
-                                          for k, (i, h) in enumerate(zip(ids, have))])}
+    def _stored_detail(self, ids: list[int], dim: int, store: Store) -> Outputs:
+        """The tag detail pass's stored outputs, a NaN row for a photo that has none
+        (_detail_or_stand_in puts its whole photo in its place)."""
+        features, probs = (store.vectors_for(ids, self.model, kind) for kind in DETAIL_KINDS)
+        classes = self._classifier[0].shape[0]
+        have = [i in features and i in probs and features[i].size == dim and probs[i].size == classes for i in ids]
+        return {"detail_features": np.stack([features[i] if h else np.full(dim, np.nan, np.float32) for i, h in zip(ids, have)]),
+                "detail_probs": np.stack([probs[i] if h else np.full(classes, np.nan, np.float32) for i, h in zip(ids, have)])}
 
     def retag_all(self, progress=None, control=None, chunk: int = RETAG_CHUNK) -> int:
         """Recompute auto tags where they come from another model, tagger or vocabulary (or none
@@ -506,7 +515,7 @@ def caption_check(cat, entries: list[dict]) -> dict | None:
 
     from .captions import caption_patterns
 
-    tagger = Tagger(cat.store, cat.embedder)
+    tagger = cat.tagger
     keep, outputs = _labelled_outputs(tagger, cat, [e for e in entries if e.get("captions")])
     if not keep:
         return None

@@ -67,6 +67,7 @@ class MainWindow(QMainWindow):
         self.tasks = Tasks(self)
         self.tasks.error.connect(lambda msg: self.statusBar().showMessage(msg, 8000))
         self.control: Control | None = None
+        self._details: dict = {}  # adding tag details: its control, photos done, start time
         self.watch = watch  # follow the folders live once the start-up catch-up is done
         self.watcher: Watcher | None = None
         self.teaching: str | None = None  # the concept being taught, while its proposals show
@@ -584,7 +585,7 @@ class MainWindow(QMainWindow):
 
     def start_indexing(self) -> None:
         if self.control is not None:
-            if self.control is not getattr(self, "_details", {}).get("control"):
+            if self.control is not self._details.get("control"):
                 return  # an indexing run is on its way
             self.control.cancel()  # adding tag details: stop at the next batch, resume after this run
         self.control = Control()
@@ -643,16 +644,15 @@ class MainWindow(QMainWindow):
         if self.control is not None:
             return
         control = self.control = Control()
-        self._details = {"control": control, "done": 0, "total": None, "started": time.monotonic()}
+        self._details = {"control": control, "done": 0, "started": time.monotonic()}
         self._next_tag_details_chunk(control)
 
     def _next_tag_details_chunk(self, control: Control) -> None:
         details = self._details
 
-        def progress(p: Progress) -> None:  # on the writer's thread: numbers only
-            total = max(details["total"] or p.total, details["done"] + p.total)
-            self._relay.progress.emit(Progress(details["done"] + p.done, total, p.failed, details["started"],
-                                               stage=p.stage))
+        def progress(p: Progress) -> None:  # on the writer's thread: numbers only; p counts what is left
+            self._relay.progress.emit(Progress(details["done"] + p.done, details["done"] + p.total, p.failed,
+                                               details["started"], stage=p.stage))
 
         self.tasks.write(lambda: self.catalog.add_tag_details(progress, control, limit=TAG_DETAIL_CHUNK),
                          lambda summary: self._tag_details_chunk_done(summary, control),
@@ -661,18 +661,15 @@ class MainWindow(QMainWindow):
     def _tag_details_chunk_done(self, summary: dict, control: Control) -> None:
         if control is not self.control:  # stopped for an indexing run, which restarts it after
             return
-        details = self._details
-        details["done"] += summary["embedded"] + summary["failed"]
-        if details["total"] is None:
-            details["total"] = details["done"] + summary["remaining"]
+        self._details["done"] += summary["embedded"] + summary["failed"]
         if summary["remaining"] and summary["embedded"] and not control.cancelled.is_set():
             self._next_tag_details_chunk(control)
             return
         self.control = None
         self.progress.hide()
         self.pause_button.hide()
-        if details["done"]:
-            self.progress_label.setText(f"Tag details added to {details['done']:,} photos")
+        if self._details["done"]:
+            self.progress_label.setText(f"Tag details added to {self._details['done']:,} photos")
             self.refresh_tags()
 
     # -- live watching ------------------------------------------------------------------------
