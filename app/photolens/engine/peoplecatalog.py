@@ -1,0 +1,135 @@
+"""The Catalog's people methods: faces found, people listed, named, merged and searched for.
+
+A mixin so that Catalog stays the one API the app and the CLI use, while this concept lives in
+its own module. It needs the Catalog's `store`, `settings`, `dir`, `searcher` and `_lock`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .embedder import normalize
+from .errors import QueryError
+from .facepass import find_faces
+from .faces import FaceFinder
+from .facestore import FaceStore
+from .indexer import Control, Progress
+from .people import People, Person, split_person_names
+from .query import parse_query
+from .search import Result
+
+__all__ = ["FaceInfo", "PeopleCatalog", "Person"]
+
+
+@dataclass(frozen=True)
+class FaceInfo:
+    id: int
+    photo_id: int
+    box: tuple[float, float, float, float]  # left, top, right, bottom as shares of the photo
+    person_id: int | None
+    name: str | None
+
+
+class PeopleCatalog:
+    _face_finder: FaceFinder | None = None
+
+    @property
+    def _faces(self) -> FaceStore:
+        return FaceStore(self.store)
+
+    @property
+    def _people(self) -> People:
+        return People(self._faces)
+
+    @property
+    def face_recognition(self) -> bool:
+        return self.settings.face_recognition
+
+    def set_face_recognition(self, on: bool) -> None:
+        """Face recognition on or off. Off deletes every face, person, name and correction
+        at once (privacy); on again finds faces afresh on the next face pass."""
+        with self._lock:
+            self.settings.face_recognition = bool(on)
+            self.settings.save(self.dir)
+            if not on:
+                faces = self._faces
+                with faces.transaction():
+                    faces.delete_everything()
+                if self._face_finder is not None:
+                    self._face_finder.release()
+
+    def find_faces(self, progress: Callable[[Progress], None] | None = None, control: Control | None = None,
+                   limit: int | None = None) -> dict:
+        """The face pass over photos that are searchable but not yet looked at for faces (or
+        changed since). At most `limit` photos per call; "remaining" says how many are left."""
+        if not self.settings.face_recognition:
+            return {"photos": 0, "faces": 0, "failed": 0, "remaining": 0}
+        with self._lock:
+            if self._face_finder is None:
+                self._face_finder = FaceFinder()
+        return find_faces(self._faces, self._face_finder, self._people, progress, control, limit)
+
+    def people(self, include_hidden: bool = False) -> list[Person]:
+        """People with their face and photo counts, most photos first."""
+        return self._people.list(include_hidden)
+
+    def person_photos(self, person_id: int) -> list[Result]:
+        return self.searcher.results_for([(pid, 1.0) for pid in self._faces.photos_of_person(person_id)])
+
+    def name_person(self, person_id: int, name: str) -> str:
+        return self._people.name(person_id, name)
+
+    def merge_people(self, keep: int, other: int) -> None:
+        self._people.merge(keep, other)
+
+    def hide_person(self, person_id: int, hidden: bool = True) -> None:
+        self._people.hide(person_id, hidden)
+
+    def move_face(self, face_id: int, person_id: int | None) -> int | None:
+        """Put a face with another person, or (None) say it is not the person it is with."""
+        return self._people.move_face(face_id, person_id)
+
+    def faces_in_photo(self, photo_id: int) -> list[FaceInfo]:
+        names = {p.id: p.name for p in self._people.list(include_hidden=True)}
+        return [FaceInfo(f.id, f.photo_id, f.box, f.person_id, names.get(f.person_id))
+                for f in self._faces.faces_of_photo(photo_id)]
+
+    def person_face(self, person_id: int) -> FaceInfo | None:
+        """The face to show for a person (their largest)."""
+        faces = self._faces.faces_of_person(person_id)
+        if not faces:
+            return None
+        f = max(faces, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
+        return FaceInfo(f.id, f.photo_id, f.box, f.person_id, self._people.person(person_id).name)
+
+    def face_counts(self) -> dict:
+        return self._faces.counts()
+
+    # -- search -----------------------------------------------------------------------------
+
+    def split_people(self, query, people: list[str] | tuple[str, ...] = ()) -> tuple[list[str], str]:
+        """The people a query names (plus `people`), and the words left to search for."""
+        text = query.source if hasattr(query, "source") else " ".join(query) if isinstance(query, list) else query
+        if not self.settings.face_recognition:
+            return list(people), text
+        names, rest = split_person_names(text or "", [n for _, n in self._faces.named_people()])
+        return list(people) + [n for n in names if n.casefold() not in {p.casefold() for p in people}], rest
+
+    def search_people(self, names: list[str], rest: str, k: int) -> list[Result]:
+        """Photos with every named person; ranked by the rest of the query when there is one
+        (scored exactly against those photos only), else newest first."""
+        ids = self._people.photos_with_all(names)
+        if not rest.strip():
+            dates = self.store.taken_dates(ids)
+            ids.sort(key=lambda i: -dates.get(i, 0))
+            return self.searcher.results_for([(i, 1.0) for i in ids[:k]])
+        vec = self.searcher.query_vector(parse_query(rest))
+        vectors = self.store.vectors_for(ids, self.searcher.model, "embedding")
+        if not vectors:
+            return []
+        order = list(vectors)
+        scores = normalize(np.stack([vectors[i] for i in order]).astype(np.float32)) @ vec
+        ranked = sorted(zip(order, scores.tolist()), key=lambda x: -x[1])[:k]
+        return self.searcher.results_for(ranked)
