@@ -22,7 +22,7 @@ def print_results(data) -> None:
 def cmd_search(args) -> int:
     text = " ".join(args.query)
     with open_catalog(args) as cat:
-        results = cat.search(args.query, k=args.n, sort=args.sort)
+        results = cat.search(args.query, k=args.n, sort=args.sort, people=tuple(args.person or ()))
         data = {"query": text, "results": [r.to_json() for r in results]}
         try:
             data["related"] = cat.related_words(text)
@@ -43,10 +43,12 @@ def cmd_similar(args) -> int:
 
 def register(command) -> None:
     sp = command("search", cmd_search, "find photos by words (see the query syntax below)", epilog=QUERY_HELP)
-    sp.add_argument("query", nargs="+", help="words, phrases, + and -")
+    sp.add_argument("query", nargs="*", help="words, phrases, + and -")
     sp.add_argument("-n", type=int, default=20, help="number of results (default 20)")
     sp.add_argument("--sort", choices=["relevance", "date"], default="relevance",
                     help="best matches first (default), or newest first")
+    sp.add_argument("--person", action="append", metavar="NAME",
+                    help="only photos with this person (a name given with `people --name`); repeat for several")
 
     sp = command("similar", cmd_similar, "find photos like an image (in the library or not)")
     sp.add_argument("image", help="an image file")

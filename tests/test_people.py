@@ -1,0 +1,209 @@
+"""People: faces found in real photos of people (faces-dev), grouped as photos arrive, named,
+corrected, searched for, and deleted when the user turns face recognition off."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import cli_json, dataset, run_cli
+
+pytest.importorskip("dlib", reason="face recognition needs dlib-bin (a dependency)")
+
+POWELL = ["f0041.jpg", "f0065.jpg", "f0082.jpg", "f0156.jpg"]  # LFW crops of Colin Powell
+BLAIR = ["f0212.jpg", "f0131.jpg", "f0231.jpg"]  # LFW crops of Tony Blair
+OBAMA = ["f0012.jpg", "f0145.jpg"]  # whole photos
+BIDEN = ["f0070.jpg", "f0101.jpg"]
+OBAMA_AND_BIDEN = "f0094.jpg"
+
+
+def faces_dev() -> Path:
+    return dataset("faces-dev") / "images"
+
+
+def copy(names: list[str], folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    return [Path(shutil.copy(faces_dev() / n, folder / n)) for n in names]
+
+
+def labels() -> dict[str, list[str]]:
+    data = json.loads((faces_dev().parent / "labels.json").read_text())
+    return {Path(e["file"]).name: e["people"] for e in data["images"]}
+
+
+def test_the_photos_used_here_show_who_the_test_says():
+    people = labels()
+    assert all(people[n] == ["Colin Powell"] for n in POWELL)
+    assert all(people[n] == ["Tony Blair"] for n in BLAIR)
+    assert all(people[n] == ["Barack Obama"] for n in OBAMA) and all(people[n] == ["Joe Biden"] for n in BIDEN)
+    assert sorted(people[OBAMA_AND_BIDEN]) == ["Barack Obama", "Joe Biden"]
+
+
+def test_a_face_is_found_in_a_photo_rotated_by_exif(tmp_path):
+    from photolens.engine.faces import FaceFinder
+    from photolens.engine.people import SAME_PERSON_DISTANCE
+
+    upright = faces_dev() / POWELL[0]
+    img = Image.open(upright)
+    # Stored lying on its side (pixels turned 90 degrees anticlockwise); orientation 6 tells
+    # viewers to turn it clockwise to show it upright.
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    rotated = tmp_path / "rotated.jpg"
+    img.rotate(90, expand=True).save(rotated, quality=95, exif=exif)
+    raw = tmp_path / "raw.jpg"
+    img.rotate(90, expand=True).save(raw, quality=95)
+
+    finder = FaceFinder()
+    want = finder.find(str(upright)).faces
+    got = finder.find(str(rotated)).faces
+    assert len(want) >= 1 and len(got) == len(want)
+    main = max(got, key=lambda f: f.box[2] - f.box[0])
+    ref = max(want, key=lambda f: f.box[2] - f.box[0])
+    # Boxes are in the photo as it is seen (upright), as shares of it.
+    assert np.allclose(main.box, ref.box, atol=0.03)
+    assert all(0.0 <= v <= 1.0 for v in main.box) and main.box[0] < main.box[2] and main.box[1] < main.box[3]
+    assert len(main.landmarks) == 5
+    assert np.linalg.norm(main.embedding - ref.embedding) < SAME_PERSON_DISTANCE
+    # The same pixels without the orientation tag: the upright-face detector finds nothing.
+    assert finder.find(str(raw)).faces == []
+
+
+def test_a_photo_without_a_face_has_none(tmp_path):
+    from photolens.engine.faces import FaceFinder
+
+    no_face = [n for n, p in labels().items() if not p][0]
+    assert FaceFinder().find(str(faces_dev() / no_face)).faces == []
+
+
+def test_faces_are_grouped_as_photos_arrive_and_a_single_face_stays_alone(catalog, tmp_path):
+    photos = tmp_path / "photos"
+    catalog.add_folder(copy(POWELL[:1], photos)[0].parent)
+    assert catalog.index_all()["faces_found"] >= 1
+    assert catalog.people() == []  # one face of someone: not a person yet
+    assert catalog.face_counts()["faces"] >= 1
+
+    copy(POWELL[1:2] + BLAIR[:1], photos)
+    catalog.index_all()
+    people = catalog.people()
+    assert len(people) == 1 and people[0].photos == 2  # Powell twice; Blair alone stays unclustered
+    powell = people[0].id
+
+    copy(POWELL[2:] + BLAIR[1:], photos)
+    progress = []
+    result = catalog.index_all(progress=progress.append)
+    assert result["faces_found"] >= 4
+    assert any(p.stage == "finding faces" for p in progress)
+    by_photos = {p.id: p.photos for p in catalog.people()}
+    # The new Powell photos joined the person that was there: no new person, no re-clustering.
+    assert by_photos[powell] == len(POWELL)
+    assert len(by_photos) == 2 and sorted(by_photos.values()) == [len(BLAIR), len(POWELL)]
+    # Nothing is left to do, and a second run finds nothing new.
+    assert catalog.find_faces()["remaining"] == 0 and catalog.find_faces()["photos"] == 0
+
+
+def _two_people(catalog, photos: Path) -> tuple[int, int]:
+    catalog.add_folder(copy(POWELL + BLAIR, photos)[0].parent)
+    catalog.index_all()
+    people = {p.photos: p.id for p in catalog.people()}
+    return people[len(POWELL)], people[len(BLAIR)]
+
+
+def test_a_name_survives_reindexing_and_the_folder_leaving_and_coming_back(catalog, tmp_path):
+    photos = tmp_path / "photos"
+    powell, blair = _two_people(catalog, photos)
+    assert catalog.name_person(powell, "  Colin   Powell ") == "Colin Powell"
+    hits = catalog.search("Colin Powell")
+    assert sorted(Path(r.path).name for r in hits) == sorted(POWELL)
+    os.utime(photos / POWELL[0], ns=(1, 1))  # changed on disk (same bytes): indexed again
+    catalog.index_all()
+    assert catalog.people()[0].name == "Colin Powell" and catalog.people()[0].photos == len(POWELL)
+
+    catalog.remove_folder(str(photos))
+    assert catalog.people() == []
+    catalog.add_folder(photos)
+    catalog.index_all()
+    named = [p for p in catalog.people() if p.name]
+    assert [(p.name, p.photos) for p in named] == [("Colin Powell", len(POWELL))]
+    assert sorted(Path(r.path).name for r in catalog.search("person:\"colin powell\"")) == sorted(POWELL)
+
+
+def test_merge_not_this_person_and_hide(catalog, tmp_path):
+    photos = tmp_path / "photos"
+    powell, blair = _two_people(catalog, photos)
+    catalog.name_person(blair, "Tony")
+    catalog.merge_people(powell, blair)
+    merged = catalog.people()
+    assert [(p.id, p.name, p.photos) for p in merged] == [(powell, "Tony", len(POWELL) + len(BLAIR))]
+
+    # One Powell face is not Tony: it leaves, and stays out when the photo comes back.
+    face = next(f for f in catalog.faces_in_photo(catalog.photo_id(str(photos / POWELL[0]))) if f.person_id)
+    assert face.name == "Tony"
+    assert catalog.move_face(face.id, None) is None
+    assert catalog.people()[0].photos == len(POWELL) + len(BLAIR) - 1
+    catalog.remove_folder(str(photos))
+    catalog.add_folder(photos)
+    catalog.index_all()
+    again = catalog.faces_in_photo(catalog.photo_id(str(photos / POWELL[0])))
+    assert all(f.person_id != powell for f in again)
+    assert catalog.people()[0].photos == len(POWELL) + len(BLAIR) - 1
+
+    catalog.hide_person(powell)
+    assert catalog.people() == [] and [p.id for p in catalog.people(include_hidden=True)] == [powell]
+    catalog.hide_person(powell, False)
+    assert [p.id for p in catalog.people()] == [powell]
+
+
+def test_several_names_mean_all_of_them_in_the_photo(catalog, tmp_path):
+    photos = tmp_path / "photos"
+    catalog.add_folder(copy(OBAMA + BIDEN + [OBAMA_AND_BIDEN], photos)[0].parent)
+    catalog.index_all()
+    people = catalog.people()
+    assert len(people) == 2
+    for p in people:
+        names = {Path(r.path).name for r in catalog.person_photos(p.id)}
+        catalog.name_person(p.id, "Barack" if names & set(OBAMA) else "Joe Biden")
+    assert {Path(r.path).name for r in catalog.search("barack")} == set(OBAMA + [OBAMA_AND_BIDEN])
+    assert [Path(r.path).name for r in catalog.search("Barack Joe Biden")] == [OBAMA_AND_BIDEN]
+    assert [Path(r.path).name for r in catalog.search("smiling", people=("Barack", "Joe Biden"))] == [OBAMA_AND_BIDEN]
+    # Words beside a name rank that person's photos; the photos are only theirs.
+    assert {Path(r.path).name for r in catalog.search("Joe Biden outdoors")} == set(BIDEN + [OBAMA_AND_BIDEN])
+
+
+def test_turning_face_recognition_off_deletes_all_face_data(catalog, tmp_path):
+    photos = tmp_path / "photos"
+    powell, _ = _two_people(catalog, photos)
+    catalog.name_person(powell, "Colin Powell")
+    assert all(catalog.face_counts()[k] > 0 for k in ("faces", "people", "notes", "scanned"))
+    catalog.set_face_recognition(False)
+    assert catalog.face_counts() == {"faces": 0, "people": 0, "notes": 0, "scanned": 0}
+    assert catalog.store.query("SELECT COUNT(*) FROM faces")[0][0] == 0
+    assert catalog.index_all(faces=True)["faces_found"] == 0 and catalog.people() == []
+    # The name is no longer a person filter: it is searched as words.
+    assert len(catalog.search("Colin Powell", k=3)) == 3
+    catalog.set_face_recognition(True)
+    assert catalog.index_all()["faces_found"] >= len(POWELL) + len(BLAIR)
+
+
+def test_cli_people_name_merge_and_search_by_person(library, tmp_path):
+    photos = tmp_path / "photos"
+    copy(POWELL + BLAIR, photos)
+    run_cli("add", photos, "-q", library=library)
+    people = cli_json("people", library=library)
+    assert sorted(len(p["photos"]) for p in people) == [len(BLAIR), len(POWELL)]
+    assert set(people[0]) == {"id", "name", "faces", "photos"}
+    powell = next(p for p in people if len(p["photos"]) == len(POWELL))
+    assert {Path(x).name for x in powell["photos"]} == set(POWELL)
+    run_cli("people", "--name", powell["id"], "Colin Powell", library=library)
+    found = cli_json("search", "--person", "Colin Powell", library=library)["results"]
+    assert sorted(Path(r["path"]).name for r in found) == sorted(POWELL)
+    blair = next(p for p in people if p["id"] != powell["id"])
+    merged = cli_json("people", "--merge", powell["id"], blair["id"], library=library)
+    assert [(p["name"], len(p["photos"])) for p in merged] == [("Colin Powell", len(POWELL) + len(BLAIR))]
+    run_cli("people", "--face-recognition", "off", library=library)
+    assert cli_json("people", library=library) == []
