@@ -25,12 +25,7 @@ BUSY_TIMEOUT_MS = 30_000
 MAX_PARAMS = 900  # ids per statement: under SQLite's limit on bound parameters
 PAGE_SIZE = 16384
 
-STATUS_PENDING = "pending"
-STATUS_INDEXED = "indexed"
 STATUS_FAILED = "failed"
-SOURCE_AUTO = "auto"
-SOURCE_USER = "user"
-SOURCE_REJECTED = "rejected"  # the user removed this tag: auto-tagging must not bring it back
 
 
 def _m1_initial(db: sqlite_utils.Database) -> None:
@@ -275,9 +270,6 @@ class Store:
                                   chunk))
         return out
 
-    def photos_with_size(self, size: int) -> list[PhotoRow]:
-        return [self._photo(r) for r in self.query(f"SELECT {self._PHOTO_COLS} FROM photos WHERE size = ?", [size])]
-
     def add_photo(self, folder_id: int, path: str, size: int, mtime_ns: int) -> int:
         return self.execute("INSERT INTO photos(folder_id, path, size, mtime_ns, status, added_at) "
                             "VALUES (?, ?, ?, ?, 'pending', ?)",
@@ -296,13 +288,6 @@ class Store:
         """A renamed or moved photo keeps its id, and so its vectors and tags."""
         self.execute("UPDATE photos SET folder_id = ?, path = ?, size = ?, mtime_ns = ? WHERE id = ?",
                      [folder_id, path_key(new_path), size, mtime_ns, photo_id])
-
-    def move_prefix(self, old_prefix: str, new_prefix: str, folder_id: int) -> int:
-        """A whole folder renamed or moved: rewrite every path under it in one statement."""
-        old, new = path_key(old_prefix.rstrip("/") + "/"), path_key(new_prefix.rstrip("/") + "/")
-        return self.execute("UPDATE photos SET path = ? || substr(path, ?), folder_id = ? "
-                            "WHERE substr(path, 1, ?) = ?",
-                            [new, len(old) + 1, folder_id, len(old), old]).rowcount
 
     def remove_photos(self, ids: Iterable[int]) -> None:
         for chunk, marks in self._id_chunks(ids):
@@ -353,9 +338,6 @@ class Store:
         failed = failed or 0
         return {"photos": total, "indexed": indexed, "failed": failed,
                 "pending": total - indexed - failed, "offline": offline}
-
-    def all_photo_ids(self) -> list[int]:
-        return [r[0] for r in self.query("SELECT id FROM photos ORDER BY id")]
 
     # -- vectors ----------------------------------------------------------------------------
 
