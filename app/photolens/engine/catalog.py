@@ -17,14 +17,18 @@ from typing import Callable
 import numpy as np
 
 from . import models as model_registry
+from .concepts import ConceptTeacher
 from .config import DB_NAME, Settings, default_library_dir
 from .embedder import Embedder
 from .errors import LibraryError, QueryError
 from .index import VectorIndex
-from .indexer import DETAIL_KINDS, Control, Indexer, Progress
+from .indexer import Indexer
+from .jobs import Control, Progress
 from .library import Changes, reconcile, within
+from .outputs import DETAIL_KINDS
 from .search import Result, Searcher
 from .store import Store
+from .tagger import Tagger
 
 log = logging.getLogger("photolens.catalog")
 
@@ -75,8 +79,6 @@ class Catalog:
 
     @property
     def tagger(self):
-        from .tagging import Tagger
-
         with self._lock:
             if self._tagger is None:
                 self._tagger = Tagger.for_model(self.store, self.embedder)
@@ -271,8 +273,6 @@ class Catalog:
 
     @property
     def concepts(self):
-        from .tagging import ConceptTeacher
-
         return ConceptTeacher(self.store, self.embedder.model.name)
 
     def retag(self, progress: Callable[[Progress], None] | None = None, control: Control | None = None) -> int:

@@ -15,7 +15,7 @@ from ..engine.catalog import Catalog
 from ..engine.config import cache_dir
 from ..engine.errors import PhotolensError
 from ..engine.imaging import thumbnail
-from ..engine.indexer import Control, Progress
+from ..engine.jobs import Control, Progress
 from ..engine.query import IMAGE_PREFIX
 from ..engine.watcher import Watcher
 from .models import IdRole, PathRole, ResultsModel, TagsModel
