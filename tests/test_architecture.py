@@ -157,4 +157,4 @@ def test_code_run_while_indexing_never_imports_evaluation():
 
 
 # -- the app and the CLI talk to the engine only through Catalog --------------------------
-# (issue 13: the check that no module in ui/ or the CLI uses `.store` goes here.)
+# tests/test_api_boundary.py walks ui/ and cli/ and fails on any use of the store or SQL.
