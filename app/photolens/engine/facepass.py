@@ -13,7 +13,7 @@ from typing import Callable
 from .errors import ImageError
 from .faces import FaceFinder
 from .facestore import FaceStore
-from .indexer import Control, Progress
+from .jobs import Control, Progress
 from .people import FaceIndex, People
 
 __all__ = ["STAGE", "find_faces"]

@@ -21,7 +21,7 @@ import numpy as np
 
 from .faces import EMBEDDING_DIM, Face
 from .fsutil import path_str
-from .store import STATUS_INDEXED, Store
+from .store import Store
 
 __all__ = ["FaceRow", "FaceStore", "NOTE_IS", "NOTE_IS_NOT"]
 
@@ -67,7 +67,7 @@ class FaceStore:
         """(id, path) of indexed photos the face pass has not seen with their current bytes."""
         rows = self.store.query(
             "SELECT p.id, p.path FROM photos p LEFT JOIN face_scans s ON s.photo_id = p.id "
-            "WHERE p.status = ? AND (s.photo_id IS NULL OR s.hash IS NOT p.hash) ORDER BY p.id", [STATUS_INDEXED])
+            "WHERE p.status = 'indexed' AND (s.photo_id IS NULL OR s.hash IS NOT p.hash) ORDER BY p.id")
         return [(r[0], path_str(r[1])) for r in rows]
 
     def record_scan(self, photo_id: int, content_hash: str, faces: list[Face]) -> list[int]:

@@ -15,7 +15,7 @@ from .errors import QueryError
 from .facepass import find_faces
 from .faces import FaceFinder
 from .facestore import FaceStore
-from .indexer import Control, Progress
+from .jobs import Control, Progress
 from .people import People, Person, split_person_names
 from .query import parse_query
 from .search import Result
