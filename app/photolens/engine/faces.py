@@ -33,14 +33,18 @@ EMBEDDING_DIM = 128
 # shoulders portrait, a few people round a table; not the back row of a group photo). It costs
 # 0.10 s of one core at 1024 px against 0.34 s at 1600 (measured on faces-dev's whole photos).
 ANALYSIS_SIDE = 1024
+# JPEGs are decoded with DCT scaling (a draft) no smaller than this on their short side: a 4:3
+# 12-MP photo comes out 1000x750 (1/4 scale, about the analysis size) instead of 2000x1500, which
+# costs twice the decoding and is then shrunk anyway.
+DECODE_SHORT_SIDE = ANALYSIS_SIDE * 2 // 3
 # Small photos (LFW's 250x250 crops, thumbnails) are enlarged up to this long side first, so a
 # face that fills a third of a 250-px crop (~80 px) is well inside the detector's range.
 UPSAMPLE_TO = 512
 # Faces smaller than this, in pixels of the original photo, are dropped: below it the 150-px
 # aligned crop is mostly interpolation and its vector does not say who it is.
 MIN_FACE_PX = 40
-# The detector's own score cut (dlib's default is 0); a little above it drops the weakest
-# detections (patterns in foliage, posters) without losing the faces faces-dev lists.
+# The detector's score cut: dlib's default, 0. Each face keeps its score, so a stricter cut can
+# be applied later without looking at the photos again.
 DETECTION_SCORE = 0.0
 CHIP_SIZE = 150  # the ResNet's input: dlib's aligned crop size
 CHIP_PADDING = 0.25  # dlib's default margin round the aligned face
@@ -90,7 +94,7 @@ class FaceFinder:
     def find(self, path: str) -> FoundFaces:
         """The faces of the photo at `path` (read once; the hash is of those bytes)."""
         data = read_file(path)
-        img = open_image(path, data, min_size=ANALYSIS_SIDE)
+        img = open_image(path, data, min_size=DECODE_SHORT_SIDE)
         return FoundFaces(content_hash(data), img.width, img.height, self.faces_in(img, _original_side(data, img)))
 
     def faces_in(self, img: Image.Image, original_long_side: int | None = None) -> list[Face]:

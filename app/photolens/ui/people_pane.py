@@ -1,0 +1,164 @@
+"""The People pane: one face per person, most photos first; click to see their photos, edit the
+name in place, drop one person on another to merge them. Faces outlined in the viewer.
+
+Reads go through the read pool, changes through the serial writer (ui/tasks.py); face crops
+are cut from the cached thumbnail as QImages on a worker, made into pixmaps here.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPen, QPixmap
+from PySide6.QtWidgets import QAbstractItemView, QLabel, QListView, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+
+from ..engine.imaging import thumbnail
+
+__all__ = ["FACE_ICON", "PeoplePane", "draw_faces"]
+
+FACE_ICON = 72  # px: big enough to tell people apart, small enough for a dozen in a narrow dock
+# A face crop is widened by this share of its box on each side: the hair and chin help recognise.
+FACE_MARGIN = 0.25
+# The thumbnail faces are cut from; 3x the icon leaves a small face in a large photo usable.
+CROP_SOURCE = 512
+ROLE_PERSON = Qt.UserRole + 1
+
+
+class _PeopleList(QListWidget):
+    """A list that reports an item dropped on another as merge(target id, dropped id)."""
+
+    merge = Signal(int, int)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setViewMode(QListView.IconMode)
+        self.setIconSize(QSize(FACE_ICON, FACE_ICON))
+        self.setResizeMode(QListView.Adjust)
+        self.setMovement(QListView.Snap)
+        self.setWordWrap(True)
+        self.setDragDropMode(QAbstractItemView.DragDrop)
+        self.setDefaultDropAction(Qt.MoveAction)
+        self.setEditTriggers(QAbstractItemView.EditKeyPressed | QAbstractItemView.SelectedClicked)
+
+    def dropEvent(self, event) -> None:
+        target = self.itemAt(event.position().toPoint())
+        source = self.currentItem()
+        event.ignore()  # never let Qt move or delete items itself
+        if target is not None and source is not None and target is not source:
+            self.merge.emit(int(target.data(ROLE_PERSON)), int(source.data(ROLE_PERSON)))
+
+
+class PeoplePane(QWidget):
+    """Signals:
+        person_chosen(int, str): the user clicked a person (id, name or "")
+        changed(): a person was named or merged (the caller may refresh what it shows)
+    """
+
+    person_chosen = Signal(int, str)
+    changed = Signal()
+
+    def __init__(self, catalog, tasks, cache, parent=None):
+        super().__init__(parent)
+        self.catalog, self.tasks, self.cache = catalog, tasks, cache
+        self.list = _PeopleList()
+        self.note = QLabel(wordWrap=True)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.note)
+        lay.addWidget(self.list, 1)
+        self.list.itemClicked.connect(self._clicked)
+        self.list.itemChanged.connect(self._renamed)
+        self.list.merge.connect(self.merge)
+        self._filling = False
+        self._generation = 0
+
+    def refresh(self) -> None:
+        cat = self.catalog
+
+        def load():
+            if not cat.face_recognition:
+                return None
+            return [(p, cat.person_face(p.id)) for p in cat.people()], cat.face_counts()
+
+        self.tasks.read(load, self._fill)
+
+    def _fill(self, data) -> None:
+        self._generation += 1
+        self._filling = True
+        self.list.clear()
+        if data is None:
+            self.note.setText("Face recognition is off (Settings): no faces are looked for or kept.")
+            self._filling = False
+            return
+        people, counts = data
+        self.note.setText(f"{len(people)} people in {counts['scanned']:,} photos looked at"
+                          if people else "No people yet: faces are grouped once two photos show the same person.")
+        for person, face in people:
+            item = QListWidgetItem(person.name or "(no name)")
+            item.setData(ROLE_PERSON, person.id)
+            item.setToolTip(f"{person.photos} photos — click to see them, click again to name, drop on another to merge")
+            item.setFlags(item.flags() | Qt.ItemIsEditable | Qt.ItemIsDragEnabled | Qt.ItemIsDropEnabled)
+            self.list.addItem(item)
+            if face is not None:
+                self._load_face(item, face, self._generation)
+        self._filling = False
+
+    def _load_face(self, item: QListWidgetItem, face, generation: int) -> None:
+        cat, cache = self.catalog, self.cache
+
+        def crop():
+            info = cat.photo_info(face.photo_id)
+            if info is None:
+                return None
+            img = QImage(str(thumbnail(info.path, CROP_SOURCE, cache)))
+            return None if img.isNull() else face_crop(img, face.box)
+
+        def show(image):
+            if image is not None and generation == self._generation:
+                item.setIcon(QIcon(QPixmap.fromImage(image)))
+
+        self.tasks.read(crop, show)
+
+    def _clicked(self, item: QListWidgetItem) -> None:
+        name = item.text() if item.text() != "(no name)" else ""
+        self.person_chosen.emit(int(item.data(ROLE_PERSON)), name)
+
+    def _renamed(self, item: QListWidgetItem) -> None:
+        if self._filling:
+            return
+        name, pid = item.text().strip(), int(item.data(ROLE_PERSON))
+        if name and name != "(no name)":
+            self.tasks.write(lambda: self.catalog.name_person(pid, name), lambda _: self._done())
+
+    def merge(self, keep: int, other: int) -> None:
+        self.tasks.write(lambda: self.catalog.merge_people(keep, other), lambda _: self._done())
+
+    def _done(self) -> None:
+        self.changed.emit()
+        self.refresh()
+
+
+def face_crop(image: QImage, box: tuple[float, float, float, float]) -> QImage:
+    """The face in `box` (shares of the photo), with a margin, square, scaled to FACE_ICON."""
+    w, h = image.width(), image.height()
+    x0, y0, x1, y1 = box[0] * w, box[1] * h, box[2] * w, box[3] * h
+    side = max(x1 - x0, y1 - y0) * (1 + 2 * FACE_MARGIN)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    rect = QRectF(cx - side / 2, cy - side / 2, side, side).toAlignedRect().intersected(image.rect())
+    return image.copy(rect).scaled(FACE_ICON, FACE_ICON, Qt.KeepAspectRatio, Qt.SmoothTransformation)
+
+
+def draw_faces(pixmap: QPixmap, faces) -> QPixmap:
+    """The pixmap with each face outlined and its person's name under it (GUI thread)."""
+    out = QPixmap(pixmap)
+    painter = QPainter(out)
+    pen = QPen(QColor(255, 214, 0))
+    pen.setWidth(max(2, out.width() // 300))
+    painter.setPen(pen)
+    for f in faces:
+        rect = QRectF(f.box[0] * out.width(), f.box[1] * out.height(), (f.box[2] - f.box[0]) * out.width(),
+                      (f.box[3] - f.box[1]) * out.height())
+        painter.drawRect(rect)
+        if f.name:
+            painter.drawText(rect.adjusted(0, rect.height() + 2, 0, rect.height() + 40), Qt.AlignHCenter | Qt.AlignTop,
+                             f.name)
+    painter.end()
+    return out

@@ -1,0 +1,66 @@
+"""The People pane, headless (pytest-qt, offscreen), on real photos of people (faces-dev)."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+pytest.importorskip("dlib", reason="face recognition needs dlib-bin (a dependency)")
+
+from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtGui import QPixmap  # noqa: E402
+
+from test_people import BLAIR, POWELL, copy  # noqa: E402
+from photolens.ui.people_pane import ROLE_PERSON, PeoplePane, draw_faces  # noqa: E402
+from photolens.ui.tasks import Tasks  # noqa: E402
+
+
+@pytest.fixture
+def pane(qtbot, catalog, tmp_path):
+    catalog.add_folder(copy(POWELL + BLAIR, tmp_path / "photos")[0].parent)
+    catalog.index_all()
+    tasks = Tasks()
+    p = PeoplePane(catalog, tasks, tmp_path / "thumbs")
+    qtbot.addWidget(p)
+    p.show()
+    p.refresh()
+    qtbot.waitUntil(lambda: p.list.count() == 2, timeout=20_000)
+    yield p
+    tasks.wait()
+
+
+def test_people_pane_shows_a_face_per_person_most_photos_first(qtbot, pane, catalog):
+    ids = [int(pane.list.item(i).data(ROLE_PERSON)) for i in range(pane.list.count())]
+    assert ids == [p.id for p in catalog.people()]
+    qtbot.waitUntil(lambda: all(not pane.list.item(i).icon().isNull() for i in range(2)), timeout=20_000)
+    with qtbot.waitSignal(pane.person_chosen) as chosen:
+        pane.list.itemClicked.emit(pane.list.item(0))
+    assert chosen.args == [ids[0], ""]
+
+
+def test_naming_inline_and_merging_by_drop(qtbot, pane, catalog):
+    first = pane.list.item(0)
+    pid = int(first.data(ROLE_PERSON))
+    with qtbot.waitSignal(pane.changed, timeout=20_000):
+        first.setText("Colin Powell")
+    assert catalog.people()[0].name == "Colin Powell"
+    qtbot.waitUntil(lambda: pane.list.count() == 2 and pane.list.item(0).text() == "Colin Powell", timeout=20_000)
+    other = int(pane.list.item(1).data(ROLE_PERSON))
+    with qtbot.waitSignal(pane.changed, timeout=20_000):
+        pane.list.merge.emit(pid, other)
+    qtbot.waitUntil(lambda: pane.list.count() == 1, timeout=20_000)
+    assert [(p.id, p.name, p.photos) for p in catalog.people()] == [(pid, "Colin Powell", len(POWELL) + len(BLAIR))]
+
+
+def test_faces_are_outlined(qtbot, catalog, tmp_path):
+    catalog.add_folder(copy(POWELL[:1], tmp_path / "photos")[0].parent)
+    catalog.index_all()
+    faces = catalog.faces_in_photo(catalog.photo_id(str(tmp_path / "photos" / POWELL[0])))
+    assert faces
+    blank = QPixmap(200, 200)
+    blank.fill(Qt.black)
+    drawn = draw_faces(blank, faces).toImage()
+    box = faces[0].box
+    edge = drawn.pixelColor(int(box[0] * 200) + 1, int((box[1] + box[3]) / 2 * 200))
+    assert edge.red() > 200 and edge.green() > 150  # the outline, not the black photo
