@@ -6,6 +6,7 @@ A library is made of faces-dev's photos (indexed with thorough tags off), then t
 pass (add_tag_details) and the face pass (find_faces) run over the same photos, each timed.
 Measures (labels.json says who is in each photo):
   detection_rate   named faces found: per photo min(faces found, people named) / people named
+                   (also on the whole photos alone: the LFW crops are easy)
   pairwise P / R   over faces of photos naming one person (the largest face carries the name;
                    faces of the others are unlabelled), "same person" = in the same cluster
   people_found     clusters, against the people with 2+ photos (a person seen once cannot form one)
@@ -50,19 +51,20 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="photolens-faces-"))
     photos = tmp / "photos"
     photos.mkdir()
-    who = {}
+    who, kinds = {}, {}
     for e in entries:
         name = Path(e["file"]).name
         shutil.copy(root / e["file"], photos / name)
         who[name] = e["people"]
+        kinds[name] = e["image_type"]
     try:
-        result = run(tmp, photos, who, args.model)
+        result = run(tmp, photos, who, kinds, args.model)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     emit(result, args.json)
 
 
-def run(tmp: Path, photos: Path, who: dict[str, list[str]], model: str) -> dict:
+def run(tmp: Path, photos: Path, who: dict[str, list[str]], kinds: dict[str, str], model: str) -> dict:
     cat = Catalog(tmp / "lib", model=model)
     try:
         cat.set_thorough_tags(False)
@@ -75,6 +77,9 @@ def run(tmp: Path, photos: Path, who: dict[str, list[str]], model: str) -> dict:
         clusters = {p.id: [Path(r.path).name for r in cat.person_photos(p.id)] for p in cat.people(True)}
         faces = {name: cat.faces_in_photo(cat.photo_id(str(photos / name))) for name in who}
         out = {"photos": n, "faces_found": found["faces"], "detection_rate": detection(who, faces)}
+        whole = {k: v for k, v in who.items() if kinds[k] == "photo"}
+        out["whole_photos"] = len(whole)
+        out["detection_rate_whole_photos"] = detection(whole, faces)
         out.update(pairwise(who, faces))
         seen = Counter(p for names in who.values() for p in names)
         out["people_there"] = len(seen)

@@ -8,12 +8,10 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from conftest import cli_json, dataset, run_cli
 
-pytest.importorskip("dlib", reason="face recognition needs dlib-bin (a dependency)")
 
 POWELL = ["f0041.jpg", "f0065.jpg", "f0082.jpg", "f0156.jpg"]  # LFW crops of Colin Powell
 BLAIR = ["f0212.jpg", "f0131.jpg", "f0231.jpg"]  # LFW crops of Tony Blair
@@ -199,11 +197,16 @@ def test_cli_people_name_merge_and_search_by_person(library, tmp_path):
     assert set(people[0]) == {"id", "name", "faces", "photos"}
     powell = next(p for p in people if len(p["photos"]) == len(POWELL))
     assert {Path(x).name for x in powell["photos"]} == set(POWELL)
+    faces = cli_json("faces", photos / POWELL[0], library=library)
+    assert [f["person"] for f in faces if f["person"] is not None] == [powell["id"]]
+    assert all(0 <= v <= 1 for f in faces for v in f["box"])
     run_cli("people", "--name", powell["id"], "Colin Powell", library=library)
     found = cli_json("search", "--person", "Colin Powell", library=library)["results"]
+    assert sorted(Path(r["path"]).name for r in found) == sorted(POWELL)
+    found = cli_json("search", "person:Colin Powell", "smiling", library=library)["results"]  # as the shell passes it
     assert sorted(Path(r["path"]).name for r in found) == sorted(POWELL)
     blair = next(p for p in people if p["id"] != powell["id"])
     merged = cli_json("people", "--merge", powell["id"], blair["id"], library=library)
     assert [(p["name"], len(p["photos"])) for p in merged] == [("Colin Powell", len(POWELL) + len(BLAIR))]
-    run_cli("people", "--face-recognition", "off", library=library)
+    assert cli_json("settings", "--face-recognition", "off", library=library)["face_recognition"] is False
     assert cli_json("people", library=library) == []

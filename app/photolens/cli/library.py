@@ -78,6 +78,8 @@ def cmd_settings(args) -> int:
     with open_catalog(args) as cat:
         if args.thorough_tags is not None:
             cat.set_thorough_tags(args.thorough_tags == "on")
+        if args.face_recognition is not None:
+            cat.set_face_recognition(args.face_recognition == "on")
         data = dict(asdict(cat.settings), library=str(cat.dir))
     emit(args, data, lambda d: [print(f"{k:<16}{v}") for k, v in d.items()])
     return 0
@@ -133,6 +135,8 @@ def register(command) -> None:
     sp.add_argument("--thorough-tags", choices=["on", "off"],
                     help="look at every part of each photo for small things when indexing (default on; "
                          "off: about 3x faster indexing on a CPU, fewer tags for small things)")
+    sp.add_argument("--face-recognition", choices=["on", "off"],
+                    help="find faces and group them into people (default on); off deletes all face data")
 
     command("watch", cmd_watch, "watch the library folders and keep the index in step (Ctrl-C stops)",
             json_flag=False)

@@ -1,5 +1,5 @@
-"""Commands about people: list them, name them, merge them, hide them, correct a face, and
-turn face recognition off (which deletes all face data)."""
+"""Commands about people: list them, name them, merge them, hide them, correct a face.
+(Face recognition is turned off, deleting all face data, with `settings --face-recognition off`.)"""
 from __future__ import annotations
 
 import os
@@ -9,8 +9,6 @@ from .common import emit, open_catalog, printable
 
 def cmd_people(args) -> int:
     with open_catalog(args) as cat:
-        if args.face_recognition is not None:
-            cat.set_face_recognition(args.face_recognition == "on")
         if args.name:
             cat.name_person(int(args.name[0]), args.name[1])
         if args.merge:
@@ -41,7 +39,26 @@ def cmd_people(args) -> int:
     return 0
 
 
+def cmd_faces(args) -> int:
+    with open_catalog(args) as cat:
+        data = [{"id": f.id, "box": [round(v, 4) for v in f.box], "person": f.person_id, "name": f.name}
+                for f in cat.faces_in_photo(cat.photo_id(args.photo))]
+
+    def human(faces):
+        if not faces:
+            print("no faces found in this photo (or the face pass has not reached it)")
+        for f in faces:
+            who = f"person {f['person']} ({f['name'] or 'no name'})" if f["person"] is not None else "not grouped"
+            print(f"face {f['id']:>6}  at {f['box']}  {who}")
+
+    emit(args, data, human)
+    return 0
+
+
 def register(command) -> None:
+    sp = command("faces", cmd_faces, "the faces found in one photo, with their ids (for --move-face, --not-person)")
+    sp.add_argument("photo", help="a photo of the library")
+
     sp = command("people", cmd_people, "people found in the photos: list, name, merge, hide, correct")
     sp.add_argument("--name", nargs=2, metavar=("ID", "NAME"), help="give person ID a name")
     sp.add_argument("--merge", nargs=2, metavar=("ID", "OTHER"), help="OTHER's faces join person ID")
@@ -50,5 +67,3 @@ def register(command) -> None:
     sp.add_argument("--not-person", type=int, metavar="FACE", help="this face is not the person it is with")
     sp.add_argument("--move-face", nargs=2, metavar=("FACE", "ID"), help="this face is person ID")
     sp.add_argument("--all", action="store_true", help="list hidden people too")
-    sp.add_argument("--face-recognition", choices=["on", "off"],
-                    help="find faces and group them into people (default on); off deletes all face data")

@@ -50,4 +50,6 @@ def find_faces(faces: FaceStore, finder: FaceFinder, people: People, progress: C
         done += 1
         if progress is not None:
             progress(Progress(done, len(todo), failed, started, STAGE))
+    with faces.transaction():
+        faces.drop_empty_people()  # unnamed people whose photos left the library
     return {"photos": done - failed, "faces": found, "failed": failed, "remaining": len(todo) - done}

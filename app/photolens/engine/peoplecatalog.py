@@ -111,11 +111,15 @@ class PeopleCatalog:
 
     def split_people(self, query, people: list[str] | tuple[str, ...] = ()) -> tuple[list[str], str]:
         """The people a query names (plus `people`), and the words left to search for."""
+        people = list(people)
+        if isinstance(query, list):  # shell arguments: `person:Anna Lee` arrives as one argument
+            people += [a[len("person:"):].strip() for a in query if a.lower().startswith("person:") and " " in a]
+            query = [a for a in query if not (a.lower().startswith("person:") and " " in a)]
         text = query.source if hasattr(query, "source") else " ".join(query) if isinstance(query, list) else query
         if not self.settings.face_recognition:
-            return list(people), text
+            return people, text
         names, rest = split_person_names(text or "", [n for _, n in self._faces.named_people()])
-        return list(people) + [n for n in names if n.casefold() not in {p.casefold() for p in people}], rest
+        return people + [n for n in names if n.casefold() not in {p.casefold() for p in people}], rest
 
     def search_people(self, names: list[str], rest: str, k: int) -> list[Result]:
         """Photos with every named person; ranked by the rest of the query when there is one
