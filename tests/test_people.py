@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from conftest import cli_json, dataset, run_cli
+from conftest import ROOT, cli_json, dataset, run_cli
 
 
 POWELL = ["f0041.jpg", "f0065.jpg", "f0082.jpg", "f0156.jpg"]  # LFW crops of Colin Powell
@@ -210,3 +212,24 @@ def test_cli_people_name_merge_and_search_by_person(library, tmp_path):
     assert [(p["name"], len(p["photos"])) for p in merged] == [("Colin Powell", len(POWELL) + len(BLAIR))]
     assert cli_json("settings", "--face-recognition", "off", library=library)["face_recognition"] is False
     assert cli_json("people", library=library) == []
+
+
+def test_the_onnx_face_embedding_gives_dlibs_vectors(tmp_path):
+    """models/build_faces.py converts dlib's ResNet; its --check compares the two on faces-dev
+    and fails the build past 1e-3. The finder then uses it, with the same faces as dlib's."""
+    from photolens.engine.faces import FaceFinder
+
+    dataset("faces-dev")
+    proc = subprocess.run([sys.executable, str(ROOT / "models" / "build_faces.py"), "--out", str(tmp_path), "--check"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["max_difference_from_dlib"] < 1e-4
+    onnx_finder = FaceFinder(tmp_path / "embedding.onnx")
+    dlib_finder = FaceFinder(use_onnx=False)
+    assert (onnx_finder.runtime, dlib_finder.runtime) == ("onnxruntime", "dlib")
+    photo = str(faces_dev() / OBAMA_AND_BIDEN)
+    a, b = onnx_finder.find(photo).faces, dlib_finder.find(photo).faces
+    assert len(a) == len(b) >= 2
+    for x, y in zip(a, b):
+        assert x.box == y.box and np.abs(x.embedding - y.embedding).max() < 1e-4
