@@ -10,33 +10,24 @@ the user put with a person stays there, one the user took away never goes back (
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 import numpy as np
 
 from .errors import QueryError
 from .faces import EMBEDDING_DIM, Face
 from .facestore import ASSIGNED_USER, NOTE_IS, NOTE_IS_NOT, FaceStore
+from .records import Person
 
-__all__ = ["SAME_PERSON_DISTANCE", "FaceIndex", "People", "Person", "split_person_names"]
+__all__ = ["SAME_PERSON_DISTANCE", "FaceIndex", "People", "split_person_names"]
 
 # Euclidean distance between dlib face vectors under which two faces are the same person.
-# Chosen on faces-dev (bench/faces.py; 340 faces of 77 people, the arrival order shuffled):
-# 0.48 -> pairwise precision 1.00, recall 0.87; 0.50 -> 1.00 / 0.90; 0.52 -> 0.92-0.97 / 0.95
-# (precision starts to depend on the order photos arrive in); 0.55 -> 0.68-0.77 / 0.98. dlib's
-# own suggestion, 0.6, merges different people of the same age and ethnicity. 0.50 keeps a
-# margin below where precision breaks.
+# Chosen on faces-dev (bench/faces_threshold.py: this rule replayed on its 342 faces, 303 of them
+# labelled, in three shuffled arrival orders; pairwise precision / recall of "same person"):
+# 0.46 -> 1.00 / 0.72; 0.48 -> 1.00 / 0.82; 0.50 -> 0.97-1.00 / 0.91; 0.52 -> 0.92-0.94 / 0.95;
+# 0.55 -> 0.78-0.84 / 0.98; 0.60 (dlib's own suggestion) -> 0.22-0.40: it merges different
+# people. 0.50 is the largest value that keeps precision at or above 0.95 in every order.
 SAME_PERSON_DISTANCE = 0.50
 _GROW = 1024  # rows added to the in-memory index at a time (it doubles past this)
-
-
-@dataclass(frozen=True)
-class Person:
-    id: int
-    name: str | None
-    faces: int
-    photos: int
-    hidden: bool = False
 
 
 class FaceIndex:

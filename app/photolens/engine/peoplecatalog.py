@@ -5,31 +5,21 @@ its own module. It needs the Catalog's `store`, `settings`, `dir`, `searcher` an
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
 from .embedder import normalize
-from .errors import QueryError
 from .facepass import find_faces
 from .faces import FaceFinder
 from .facestore import FaceStore
 from .jobs import Control, Progress
-from .people import People, Person, split_person_names
+from .people import People, split_person_names
 from .query import parse_query
+from .records import FaceInfo, Person
 from .search import Result
 
-__all__ = ["FaceInfo", "PeopleCatalog", "Person"]
-
-
-@dataclass(frozen=True)
-class FaceInfo:
-    id: int
-    photo_id: int
-    box: tuple[float, float, float, float]  # left, top, right, bottom as shares of the photo
-    person_id: int | None
-    name: str | None
+__all__ = ["PeopleCatalog"]
 
 
 class PeopleCatalog:

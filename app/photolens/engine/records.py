@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 
 from .fsutil import printable
 
-__all__ = ["Failure", "Folder", "PhotoInfo", "PhotoTag", "Status", "TagCount"]
+__all__ = ["FaceInfo", "Failure", "Folder", "Person", "PhotoInfo", "PhotoTag", "Status", "TagCount"]
 
 
 @dataclass(frozen=True)
@@ -102,3 +102,25 @@ class Status:
         if self.failures is not None:
             d["failures"] = [f.to_json() for f in self.failures]
         return d
+
+
+# -- people (issue 19) ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Person:
+    """A group of faces the face pass found to be one person; the name is the user's."""
+    id: int
+    name: str | None
+    faces: int
+    photos: int
+    hidden: bool = False
+
+
+@dataclass(frozen=True)
+class FaceInfo:
+    """One face in a photo: where (shares of the photo as shown), and whose it is."""
+    id: int
+    photo_id: int
+    box: tuple[float, float, float, float]  # left, top, right, bottom
+    person_id: int | None
+    name: str | None
