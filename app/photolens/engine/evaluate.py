@@ -95,7 +95,7 @@ def image_to_image(entries, mat) -> dict | None:
 def index_dataset(dataset: Path, library: Path, model: str | None, device: str):
     cat = Catalog(library, device=device, model=model)
     cat.add_folder(dataset)
-    cat.index_all()
+    cat.index_all(faces=False)  # search quality only: the face pass has its own bench
     return cat
 
 
