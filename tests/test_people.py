@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -233,3 +234,22 @@ def test_the_onnx_face_embedding_gives_dlibs_vectors(tmp_path):
     assert len(a) == len(b) >= 2
     for x, y in zip(a, b):
         assert x.box == y.box and np.abs(x.embedding - y.embedding).max() < 1e-4
+
+
+def test_the_watcher_finds_faces_in_new_photos(catalog, tmp_path):
+    from photolens.engine.watcher import Watcher
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    catalog.add_folder(photos)
+    catalog.index_all()
+    w = Watcher(catalog)
+    w.start()
+    try:
+        copy(POWELL[:2], photos)
+        deadline = time.monotonic() + 120
+        while not catalog.people() and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        w.stop()
+    assert [p.photos for p in catalog.people()] == [2]
