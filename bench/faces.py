@@ -45,8 +45,15 @@ def main() -> None:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--model", default="builtin")
     ap.add_argument("--limit", type=int, default=None, help="only the first N photos (quick look)")
+    ap.add_argument("--sides", help="instead: for each analysis size (e.g. 800,896,1024), detection on the "
+                                    "whole photos and the face pass's CPU per 12-MP photo")
+    ap.add_argument("--large", type=int, default=24,
+                    help="also time both passes on N 12-MP JPEGs (bench/indexing.py's; 0: skip)")
     args = ap.parse_args()
     root = DATASETS / "faces-dev"
+    if args.sides:
+        emit(sides(root, [int(x) for x in args.sides.split(",")], args.large or 24), args.json)
+        return
     entries = json.loads((root / "labels.json").read_text())["images"][: args.limit]
     tmp = Path(tempfile.mkdtemp(prefix="photolens-faces-"))
     photos = tmp / "photos"
@@ -59,6 +66,8 @@ def main() -> None:
         kinds[name] = e["image_type"]
     try:
         result = run(tmp, photos, who, kinds, args.model)
+        if args.large:
+            result.update(large(tmp, args.large, args.model))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     emit(result, args.json)
@@ -95,6 +104,51 @@ def run(tmp: Path, photos: Path, who: dict[str, list[str]], kinds: dict[str, str
         return out
     finally:
         cat.close()
+
+
+def large(tmp: Path, n: int, model: str) -> dict:
+    """Both passes timed on 12-MP JPEGs (what a camera library holds; faces-dev is mostly
+    250-px crops), made from the shared photo sets as bench/indexing.py makes them."""
+    from indexing import make_large_jpegs
+
+    cat = Catalog(tmp / "lib-large", model=model)
+    try:
+        cat.set_thorough_tags(False)
+        cat.add_folder(make_large_jpegs(n))
+        cat.index_all(tag_details=False, faces=False)
+        cat.set_thorough_tags(True)
+        detail, d_wall, d_cpu = timed(cat.add_tag_details)
+        found, f_wall, f_cpu = timed(cat.find_faces)
+        return {"large_photos": found["photos"], "large_faces_found": found["faces"],
+                "large_detail_cpu_s_per_photo": round(d_cpu / max(1, detail["embedded"]), 4),
+                "large_face_cpu_s_per_photo": round(f_cpu / max(1, found["photos"]), 4),
+                "large_detail_s_per_photo": round(d_wall / max(1, detail["embedded"]), 4),
+                "large_face_s_per_photo": round(f_wall / max(1, found["photos"]), 4),
+                "large_face_vs_detail_cpu": round(f_cpu / max(1, found["photos"]) /
+                                                  max(1e-9, d_cpu / max(1, detail["embedded"])), 2)}
+    finally:
+        cat.close()
+
+
+def sides(root: Path, values: list[int], n: int) -> dict:
+    """engine/faces.py's ANALYSIS_SIDE tried at several values (the module constant is set)."""
+    from indexing import make_large_jpegs
+
+    from photolens.engine import faces as face_module
+
+    entries = [e for e in json.loads((root / "labels.json").read_text())["images"] if e["image_type"] == "photo"]
+    large = sorted(make_large_jpegs(n).glob("*.jpg"))
+    out = {}
+    for side in values:
+        face_module.ANALYSIS_SIDE, face_module.DECODE_SHORT_SIDE = side, side * 2 // 3
+        finder = face_module.FaceFinder()
+        finder.find(str(large[0]))  # loaded before the clock starts
+        named = sum(len(e["people"]) for e in entries)
+        found = sum(min(len(e["people"]), len(finder.find(str(root / e["file"])).faces)) for e in entries)
+        _, _, cpu = timed(lambda: [finder.find(str(p)) for p in large])
+        out[f"side{side}"] = {"detection_rate_whole_photos": round(found / max(1, named), 4),
+                              "large_face_cpu_s_per_photo": round(cpu / len(large), 4)}
+    return out
 
 
 def detection(who: dict, faces: dict) -> float:

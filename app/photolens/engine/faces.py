@@ -38,13 +38,15 @@ __all__ = ["EMBEDDING_DIM", "MIN_FACE_PX", "Face", "FaceFinder", "FoundFaces"]
 
 EMBEDDING_DIM = 128
 # Photos are analysed with their long side at most this many pixels. dlib's HOG detector scans
-# an 80x80 window, so the smallest face it finds is 80/1024 of the long side (8%: a head and
-# shoulders portrait, a few people round a table; not the back row of a group photo). It costs
-# 0.10 s of one core at 1024 px against 0.34 s at 1600 (measured on faces-dev's whole photos).
-ANALYSIS_SIDE = 1024
+# an 80x80 window, so the smallest face it finds is 80/896 of the long side (9%: a head and
+# shoulders portrait, a few people round a table; not the back row of a group photo). Measured
+# with `bench/faces.py --sides 800,896,1024`: on faces-dev's 36 whole photos all three find the
+# same faces (0.973 of those named); on 12-MP JPEGs the pass costs 0.109 s of CPU per photo at
+# 896 against 0.126 at 1024, which keeps it under the tag detail pass (0.134).
+ANALYSIS_SIDE = 896
 # JPEGs are decoded with DCT scaling (a draft) no smaller than this on their short side: a 4:3
-# 12-MP photo comes out 1000x750 (1/4 scale, about the analysis size) instead of 2000x1500, which
-# costs twice the decoding and is then shrunk anyway.
+# 12-MP photo comes out 1000x750 (1/4 scale, just above the analysis size) instead of 2000x1500,
+# which costs twice the decoding and is then shrunk anyway.
 DECODE_SHORT_SIDE = ANALYSIS_SIDE * 2 // 3
 # Small photos (LFW's 250x250 crops, thumbnails) are enlarged up to this long side first, so a
 # face that fills a third of a 250-px crop (~80 px) is well inside the detector's range.
