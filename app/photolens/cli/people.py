@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import os
 
+from ..engine.errors import QueryError
 from .common import emit, open_catalog, printable
 
 
 def cmd_people(args) -> int:
     with open_catalog(args) as cat:
         if args.name:
+            if not args.name[0].isdigit():
+                raise QueryError(f"--name takes a person's id first (photolens people lists them), not {args.name[0]!r}")
             cat.name_person(int(args.name[0]), args.name[1])
         if args.merge:
-            cat.merge_people(int(args.merge[0]), int(args.merge[1]))
+            cat.merge_people(*args.merge)
         if args.hide is not None:
             cat.hide_person(args.hide, True)
         if args.show is not None:
@@ -20,7 +23,7 @@ def cmd_people(args) -> int:
         if args.not_person is not None:
             cat.move_face(args.not_person, None)
         if args.move_face:
-            cat.move_face(int(args.move_face[0]), int(args.move_face[1]))
+            cat.move_face(*args.move_face)
         data = [{"id": p.id, "name": p.name, "faces": p.faces, "hidden": p.hidden,
                  "photos": [printable(os.path.abspath(r.path)) for r in cat.person_photos(p.id)]}
                 for p in cat.people(include_hidden=args.all)]
@@ -61,9 +64,9 @@ def register(command) -> None:
 
     sp = command("people", cmd_people, "people found in the photos: list, name, merge, hide, correct")
     sp.add_argument("--name", nargs=2, metavar=("ID", "NAME"), help="give person ID a name")
-    sp.add_argument("--merge", nargs=2, metavar=("ID", "OTHER"), help="OTHER's faces join person ID")
+    sp.add_argument("--merge", nargs=2, type=int, metavar=("ID", "OTHER"), help="OTHER's faces join person ID")
     sp.add_argument("--hide", type=int, metavar="ID", help="hide a person from the list")
     sp.add_argument("--show", type=int, metavar="ID", help="show a hidden person again")
     sp.add_argument("--not-person", type=int, metavar="FACE", help="this face is not the person it is with")
-    sp.add_argument("--move-face", nargs=2, metavar=("FACE", "ID"), help="this face is person ID")
+    sp.add_argument("--move-face", nargs=2, type=int, metavar=("FACE", "ID"), help="this face is person ID")
     sp.add_argument("--all", action="store_true", help="list hidden people too")
