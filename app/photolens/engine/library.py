@@ -12,7 +12,8 @@ import os
 from dataclasses import dataclass, field
 
 from .errors import FileAccessError, ImageError
-from .imaging import IMAGE_EXTENSIONS, content_hash, read_file
+from .imaging import IMAGE_EXTENSIONS
+from .reading import file_hash
 from .store import STATUS_FAILED, PhotoRow, Store
 
 # Folders that hold system files, trash, or other programs' thumbnails, never photos a person
@@ -115,7 +116,7 @@ def _stat_error(path: str, e: OSError) -> FileAccessError:
 
 def hash_file(path: str) -> str | None:
     try:
-        return content_hash(read_file(path))
+        return file_hash(path)  # streamed: bounded memory whatever the file's size
     except ImageError:
         return None
 
