@@ -22,6 +22,7 @@ from .embedder import Embedder
 from .errors import LibraryError, QueryError
 from .index import VectorIndex
 from .indexer import DETAIL_KINDS, Control, Indexer, Progress
+from .archive import keep, kept_counts
 from .library import Changes, reconcile, within
 from .search import Result, Searcher
 from .store import Store
@@ -142,7 +143,9 @@ class Catalog:
 
     def remove_folder(self, path_or_id: str | int) -> int:
         folder_id = path_or_id if isinstance(path_or_id, int) else self._folder_id(path_or_id)
-        n = self.store.remove_folder(folder_id)
+        with self.store.transaction():  # reliability: what its photos carry is kept by content
+            keep(self.store, [p.id for p in self.store.photos_in_folder(folder_id).values()])
+            n = self.store.remove_folder(folder_id)
         for model in self.store.models_with_vectors() or [self.embedder.model.name]:
             self.store.bump_generation(model)
         return n
@@ -165,11 +168,13 @@ class Catalog:
         if scopes is None:
             scopes = list(roots.items())
         changes = reconcile(self.store, scopes, roots)
-        if changes.removed_ids:
-            for model in set(self.store.models_with_vectors()) | {self.embedder.model.name}:
+        if changes.removed_ids or changes.revived_ids:
+            name = self.embedder.model.name
+            back = self.store.vectors_for(changes.revived_ids, name, "embedding")  # revived: no embedding
+            for model in set(self.store.models_with_vectors()) | {name}:
                 generation = self.store.bump_generation(model)
-                if model == self.embedder.model.name:
-                    self.index.apply({}, changes.removed_ids, generation)
+                if model == name:
+                    self.index.apply(back, changes.removed_ids, generation)
         return changes
 
     def embed_pending(self, progress: Callable[[Progress], None] | None = None,
@@ -240,6 +245,8 @@ class Catalog:
         # brought up to date from the stored vectors; a scoped run (the watcher) tags what it embeds.
         retagged = self.retag(progress, control) if scopes is None else 0
         return {"added": changes.added, "updated": changes.updated, "moved": changes.moved,
+                "revived": changes.revived, "offline_reasons": changes.offline_reasons,
+                "unreadable": changes.unreadable,
                 "removed": changes.removed, "failed": changes.failed + result["failed"], "retagged": retagged,
                 "tag_details_added": detailed,
                 "failed_total": self.store.counts(self.embedder.model.name)["failed"],
@@ -285,7 +292,8 @@ class Catalog:
         return {**counts, "model": self.embedder.model.name, "device": self.embedder.device_name,
                 "provider": self.embedder.provider, "library": str(self.dir),
                 "folders": self.store.folders(), "models_with_vectors": self.store.models_with_vectors(),
-                "index": "exact" if len(self.index) <= self.index.exact_max else "hnsw",
+                "index": "exact" if counts["indexed"] <= self.index.exact_max else "hnsw",
+                **kept_counts(self.store),
                 "thorough_tags": self.settings.thorough_tags}
 
     def failures(self) -> list[dict]:
