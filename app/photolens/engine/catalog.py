@@ -23,6 +23,9 @@ from .errors import LibraryError, QueryError
 from .index import VectorIndex
 from .indexer import DETAIL_KINDS, Control, Indexer, Progress
 from .archive import keep, kept_counts
+from .dbfile import open_library_dir
+from .health import backup_user_data
+from .health import check as check_library
 from .library import Changes, reconcile, within
 from .search import Result, Searcher
 from .store import Store
@@ -34,7 +37,7 @@ class Catalog:
     def __init__(self, library_dir: Path | None = None, device: str | None = None, model: str | None = None,
                  threads: int | None = None):
         self.dir = Path(library_dir or default_library_dir()).expanduser().resolve()
-        self.dir.mkdir(parents=True, exist_ok=True)
+        open_library_dir(self.dir)
         self.settings = Settings.load(self.dir)
         self.store = Store(self.dir / DB_NAME)
         self.device = device or self.settings.device
@@ -126,6 +129,7 @@ class Catalog:
     def close(self) -> None:
         if self._index is not None:
             self._index.save()
+        self.backup()
         if self._embedder is not None:
             self._embedder.release()
         self.store.close()
@@ -298,3 +302,18 @@ class Catalog:
 
     def failures(self) -> list[dict]:
         return self.store.failures()
+
+    # -- reliability: backup, check, repair -------------------------------------------------
+
+    def backup(self, force: bool = False) -> Path | None:
+        """Export the user's own facts (at most daily unless `force`); see health.py."""
+        try:
+            return backup_user_data(self.store, self.dir, force)
+        except OSError as e:  # a full disk or read-only library must not cost the command
+            log.warning("could not back up your tags to %s: %s", self.dir, e.strerror or e)
+            return None
+
+    def check(self) -> dict:
+        """What is wrong with this library, changing nothing (health.check)."""
+        return check_library(self.dir)
+

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import platformdirs
+
+log = logging.getLogger(__name__)
 
 APP_NAME = "photolens"
 LIBRARY_ENV = "PHOTOLENS_LIBRARY"
@@ -64,10 +67,25 @@ class Settings:
         path = library_dir / SETTINGS_NAME
         try:
             data = json.loads(path.read_text())
-        except (OSError, ValueError):
+        except FileNotFoundError:
             return cls()
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        except (OSError, ValueError) as e:
+            log.warning("%s is unreadable (%s): using the default settings", path, e)
+            return cls()
+        if not isinstance(data, dict):
+            log.warning("%s does not hold settings: using the default settings", path)
+            return cls()
+        defaults = cls()
+        values = {}
+        for f in fields(cls):
+            if f.name in data:
+                value, default = data[f.name], getattr(defaults, f.name)
+                if type(value) is type(default):  # a damaged or hand-edited value of the wrong type
+                    values[f.name] = value
+                else:
+                    log.warning("%s: %s=%r is not a %s: using %r", path, f.name, value, type(default).__name__,
+                                default)
+        return cls(**values)
 
     def save(self, library_dir: Path) -> None:
         from .fsutil import atomic_write_text

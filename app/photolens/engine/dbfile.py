@@ -14,12 +14,27 @@ from pathlib import Path
 
 from .errors import LibraryError
 
-__all__ = ["check_library_file", "library_error", "SessionMarker", "make_private"]
+__all__ = ["check_library_file", "library_error", "SessionMarker", "make_private", "open_library_dir"]
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 FILE_MODE = 0o600  # the library holds paths, places and tags: for its owner's eyes only
 DIR_MODE = 0o700
 REPAIR_HINT = "run `photolens library check` (and `photolens library repair` to rebuild it keeping your tags)"
+
+
+def open_library_dir(folder: Path) -> None:
+    """Make the library folder if needed (private: 0700), or say clearly why it cannot be one."""
+    if folder.exists() and not folder.is_dir():
+        raise LibraryError(f"{folder} is a file, not a library folder: give --library a folder")
+    try:
+        existed = folder.is_dir()
+        folder.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    except OSError as e:
+        raise library_error(folder / "library.db", e) from e
+    if not existed:
+        make_private(folder, DIR_MODE)
+    if not os.access(folder, os.R_OK | os.X_OK):
+        raise LibraryError(f"cannot read the library folder {folder}: permission denied")
 
 
 def check_library_file(path: Path) -> None:
