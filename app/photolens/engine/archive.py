@@ -165,5 +165,6 @@ def _restore_facts(store, photo_id: int, facts: list[tuple[str, str]]) -> None:
 def kept_counts(store) -> dict:
     """How many removed photos are kept, and how many of them carry the user's facts."""
     photos = store.query("SELECT count(*) FROM kept_photos")[0][0]
-    facts = store.query("SELECT count(DISTINCT hash) FROM kept_facts")[0][0]
+    facts = store.query("SELECT count(DISTINCT hash) FROM kept_facts WHERE kind != 'tag' "
+                        "OR json_extract(data, '$[1]') IN ('user', 'rejected')")[0][0]
     return {"kept_photos": photos, "kept_with_user_data": facts}

@@ -114,17 +114,15 @@ def download_file(url: str, dest: Path, sha256: str | None, size: int | None = N
                         break
                     done += len(block)
                     if done > cap:
-                        raise DownloadError(f"{dest.name}: the server sent more than the {cap:,} bytes the "
-                                            "manifest allows: stopped")
+                        break
                     f.write(block)
                     if progress:
                         progress(dest.name, done, total)
-        except DownloadError:
-            if part.exists() and part.stat().st_size > cap:
-                part.unlink()
-            raise
         except OSError as e:
             raise DownloadError(f"cannot write {part}: {e.strerror or e}") from e
+    if done > cap:  # an endless or oversized response: what came is no use
+        part.unlink()
+        raise DownloadError(f"{dest.name}: the server sent more than the {cap:,} bytes the manifest allows: stopped")
     if total and part.stat().st_size < total:
         raise DownloadError(f"the download of {dest.name} stopped at {part.stat().st_size:,} of {total:,} bytes; "
                             "run the same command again to resume")
