@@ -181,7 +181,7 @@ def _user_facts(catalog, path) -> tuple:
 def test_removing_a_folder_and_adding_it_back_restores_user_work_and_embeds_nothing(tmp_path, catalog):
     folder, paths = _tagged_library(tmp_path, catalog)
     catalog.remove_folder(str(folder))
-    assert catalog.status()["photos"] == 0 and catalog.status()["kept_with_user_data"] == 1
+    assert catalog.status().photos == 0 and catalog.status().kept_with_user_data == 1
     catalog.add_folder(folder)
     again = catalog.index_all()
     assert again["embedded"] == 0 and again["revived"] == 3 and again["added"] == 0
@@ -191,7 +191,7 @@ def test_removing_a_folder_and_adding_it_back_restores_user_work_and_embeds_noth
 
 def test_a_photo_moved_out_and_back_keeps_its_tags_as_the_watcher_sees_it(tmp_path, catalog):
     folder, paths = _tagged_library(tmp_path, catalog)
-    fid = catalog.folders()[0]["id"]
+    fid = catalog.folders()[0].id
     outside = tmp_path / "outside.jpg"
     paths[0].rename(outside)
     assert catalog.index_all(scopes=[(fid, str(folder))])["removed"] == 1
@@ -220,11 +220,11 @@ def test_an_empty_mount_point_goes_offline_with_its_reason_and_keeps_everything(
     assert summary["removed"] == 0 and summary["offline_folders"] == [str(folder)]
     assert "empty" in summary["offline_reasons"][str(folder)]
     status = catalog.status()
-    assert status["offline"] == 3 and "unmounted" in status["folders"][0]["offline_reason"]
+    assert status.offline == 3 and "unmounted" in status.folders[0].offline_reason
     folder.rmdir()
     real.rename(folder)
     back = catalog.index_all()
-    assert back["embedded"] == 0 and back["removed"] == 0 and catalog.status()["offline"] == 0
+    assert back["embedded"] == 0 and back["removed"] == 0 and catalog.status().offline == 0
     assert _user_facts(catalog, paths[0]) == (True, True, True)
 
 
@@ -266,7 +266,7 @@ def test_unreadable_subfolder_and_folder_keep_their_photos_and_say_why(tmp_path,
         os.chmod(photos, 0o755)
         os.chmod(photos / "private", 0o755)
     cat = Catalog(catalog.dir, device="cpu")
-    assert "mine" in {t["tag"] for t in cat.store.tags_of(pid)} and cat.status()["photos"] == 4
+    assert "mine" in {t["tag"] for t in cat.store.tags_of(pid)} and cat.status().photos == 4
     cat.close()
 
 
@@ -423,6 +423,6 @@ def test_new_photos_join_the_saved_graph_without_a_rebuild(tmp_path):
 
 def test_status_says_hnsw_for_a_library_past_exact_search(tmp_path, catalog):
     _tagged_library(tmp_path, catalog, n=4)
-    assert catalog.status()["index"] == "exact"
+    assert catalog.status().index == "exact"
     catalog.index.exact_max = 2
-    assert catalog.status()["index"] == "hnsw"
+    assert catalog.status().index == "hnsw"

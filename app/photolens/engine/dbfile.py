@@ -14,7 +14,8 @@ from pathlib import Path
 
 from .errors import LibraryError
 
-__all__ = ["check_library_file", "library_error", "SessionMarker", "make_private", "open_library_dir"]
+__all__ = ["check_library_file", "library_error", "SessionMarker", "make_private", "open_library_dir",
+           "ensure_sound"]
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 FILE_MODE = 0o600  # the library holds paths, places and tags: for its owner's eyes only
@@ -138,8 +139,14 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def quick_check(conn: sqlite3.Connection) -> str:
-    """"ok", or SQLite's first complaint about the database's structure."""
-    rows = conn.execute("PRAGMA quick_check(5)").fetchall()
-    text = "; ".join(str(r[0]) for r in rows)
-    return "ok" if text == "ok" else text
+def ensure_sound(conn: sqlite3.Connection, path: Path) -> None:
+    """PRAGMA quick_check (a few seconds for a large library, so only after a crash): a
+    damaged database is closed and refused with one clear message."""
+    try:
+        rows = conn.execute("PRAGMA quick_check(5)").fetchall()
+        verdict = "; ".join(str(r[0]) for r in rows)
+    except sqlite3.DatabaseError as e:
+        verdict = str(e)
+    if verdict != "ok":
+        conn.close()
+        raise LibraryError(f"the library database {path} is damaged ({verdict}); {REPAIR_HINT}")

@@ -18,10 +18,8 @@ from typing import Iterable, Iterator
 import numpy as np
 import sqlite_utils
 
-from .dbfile import (DIR_MODE, REPAIR_HINT, SessionMarker, check_library_file, library_error, make_private,
-                     quick_check)
 from .archive import _m3_kept_by_content
-from .errors import LibraryError
+from .dbfile import DIR_MODE, SessionMarker, check_library_file, ensure_sound, library_error, make_private
 from .fsutil import path_key, path_str
 
 # Seconds a writer waits for another process's transaction before giving up. The watcher and
@@ -115,10 +113,7 @@ class Store:
         self._lock = threading.RLock()
         self._depth = 0
         if unclean:  # a process died with the library open: check it before trusting it
-            verdict = quick_check(conn)
-            if verdict != "ok":
-                conn.close()
-                raise LibraryError(f"the library database {self.path} is damaged ({verdict}); {REPAIR_HINT}")
+            ensure_sound(conn, self.path)
         # 16 KiB pages for a new library (an existing one keeps its own: changing it means a full
         # VACUUM). A photo's vectors are 0.75-2.5 kB rows: in 4 KiB pages of this WITHOUT ROWID
         # table they spill into overflow pages and the table takes 1.9x their size; in 16 KiB
@@ -458,6 +453,12 @@ class Store:
         rows = self.query("SELECT tag, count(*) FROM tags WHERE source != 'rejected' GROUP BY tag "
                           "ORDER BY count(*) DESC, tag")
         return [{"tag": r[0], "count": r[1]} for r in rows]
+
+    def recent_photo_ids(self, limit: int) -> list[int]:
+        """Indexed photos, newest first (date taken, else the file's time)."""
+        rows = self.query("SELECT id FROM photos WHERE status = 'indexed' "
+                          "ORDER BY coalesce(taken, mtime_ns / 1e9) DESC LIMIT ?", [limit])
+        return [r[0] for r in rows]
 
     def photos_with_tag(self, tag: str) -> list[tuple[int, float]]:
         return self.query("SELECT photo_id, coalesce(score, 1.0) FROM tags WHERE tag = ? AND source != 'rejected' "
