@@ -526,8 +526,12 @@ class MainWindow(QMainWindow):
         if item is None:
             return
         path = item.data(Qt.UserRole)
-        if QMessageBox.question(self, "Remove folder",
-                                f"Stop searching {path}?\nThe photos on disk are not touched.") != QMessageBox.Yes:
+        text = (f"Stop searching {path}?\n\nThe photos on disk are not touched. Your tags, removed tags and "
+                "taught examples for its photos are kept: add the folder again and they come back, without "
+                "indexing again.")
+        # Removing is never the default: Enter keeps the folder.
+        if QMessageBox.question(self, "Remove folder", text, QMessageBox.Yes | QMessageBox.No,
+                                QMessageBox.No) != QMessageBox.Yes:
             return
         self.tasks.write(lambda: self.catalog.remove_folder(path), lambda _: (self.refresh_folders(), self.run_search()))
 
