@@ -419,6 +419,11 @@ def test_new_photos_join_the_saved_graph_without_a_rebuild(tmp_path):
     assert graph.read_bytes() == saved  # caught up in memory, not rebuilt and rewritten
     index.save()
     assert _graph(store, tmp_path).search(new[4], 1)[0][0] == added[4]
+    # Without the fingerprints file (lost, or from another save), each vector is read back instead.
+    store.put_vectors("m", "embedding", [(ids[8], new[1] * -1)])
+    store.bump_generation("m")
+    (tmp_path / "lib" / "index-m.ids.npy").write_bytes(b"junk")
+    assert _graph(store, tmp_path).search(-new[1], 1)[0][0] == ids[8]
 
 
 def test_status_says_hnsw_for_a_library_past_exact_search(tmp_path, catalog):

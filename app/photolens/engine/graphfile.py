@@ -9,18 +9,22 @@ itself) before hnswlib sees it. A file that fails is rebuilt from SQLite, never 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
 import struct
 from pathlib import Path
 
+import numpy as np
+
 from .dbfile import make_private
-from .fsutil import atomic_write_text
+from .fsutil import atomic_write_bytes, atomic_write_text
 
 log = logging.getLogger(__name__)
 
-__all__ = ["save_graph", "read_sidecar", "verify_graph", "GRAPH_FORMAT"]
+__all__ = ["save_graph", "read_sidecar", "verify_graph", "GRAPH_FORMAT", "fingerprints", "save_fingerprints",
+           "load_fingerprints"]
 
 GRAPH_FORMAT = 2  # sidecars without size and checksum (format 1) are not trusted: rebuilt once
 BLOCK = 1 << 20
@@ -109,3 +113,44 @@ def verify_graph(path: Path, meta: dict) -> str | None:
     if _digest(path)[1] != meta["checksum"]:
         return "its checksum does not match (the file was damaged)"
     return None
+
+
+# Odd multipliers for a polynomial hash of a vector's float16 bits (wrapping at 2**64).
+_MULTIPLIERS = np.random.default_rng(20_240_601).integers(1, 2**62, size=4096, dtype=np.uint64) | np.uint64(1)
+
+
+def fingerprints(mat: np.ndarray) -> np.ndarray:
+    """One 64-bit number per vector, from the float16 bits the library stores: equal for the
+    same stored vector, different (almost surely) for a photo embedded again."""
+    bits = np.ascontiguousarray(np.asarray(mat, np.float16)).view(np.uint16).astype(np.uint64)
+    with np.errstate(over="ignore"):
+        return (bits * _MULTIPLIERS[:bits.shape[1]]).sum(axis=1, dtype=np.uint64)
+
+
+def save_fingerprints(path: Path, ids: np.ndarray, fps: np.ndarray) -> str:
+    """What each graph entry holds, so a later load can tell which photos were re-embedded
+    without reading every vector back out of hnswlib (3.6 s at 21,000 photos). Returns the
+    file's checksum, for the sidecar: a file from another save is not trusted."""
+    buf = io.BytesIO()
+    np.save(buf, np.stack([np.asarray(ids, np.int64).view(np.uint64), np.asarray(fps, np.uint64)]),
+            allow_pickle=False)
+    atomic_write_bytes(path, buf.getvalue())
+    return hashlib.blake2b(buf.getvalue(), digest_size=16).hexdigest()
+
+
+def load_fingerprints(path: Path, checksum: object) -> dict[int, int] | None:
+    """The saved fingerprints if the file is the one the sidecar vouches for, else None."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    if hashlib.blake2b(data, digest_size=16).hexdigest() != checksum:
+        return None
+    try:
+        arr = np.load(io.BytesIO(data), allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None
+    if arr.ndim != 2 or arr.shape[0] != 2 or arr.dtype != np.uint64:
+        return None
+    return dict(zip(arr[0].view(np.int64).tolist(), arr[1].tolist()))
+

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .graphfile import read_sidecar, save_graph, verify_graph
+from .graphfile import fingerprints, load_fingerprints, read_sidecar, save_fingerprints, save_graph, verify_graph
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,7 @@ class VectorIndex:
         self._mat: np.ndarray | None = None  # exact mode: [N, D] float32 unit vectors
         self._hnsw = None
         self._deleted: set[int] = set()  # labels marked deleted in the graph (hnswlib still lists them)
+        self._fps: dict[int, int] = {}  # id -> fingerprint of the vector the graph holds for it
         self._loaded_generation = -1
 
     # -- files ------------------------------------------------------------------------------
@@ -68,6 +69,10 @@ class VectorIndex:
     @property
     def _sidecar_path(self) -> Path:
         return self.folder / f"index-{_safe(self.model)}.json"
+
+    @property
+    def _fingerprint_path(self) -> Path:
+        return self.folder / f"index-{_safe(self.model)}.ids.npy"
 
     # -- loading ----------------------------------------------------------------------------
 
@@ -87,11 +92,11 @@ class VectorIndex:
             self._mat, self._hnsw = mat, None
         else:
             self._mat = None
-            graph = self._open_graph(ids, mat)
+            graph = self._open_graph(ids, mat, generation)
             self._hnsw = graph if graph is not None else self._build(ids, mat, generation)
         self._loaded_generation = generation
 
-    def _open_graph(self, ids: np.ndarray, mat: np.ndarray):
+    def _open_graph(self, ids: np.ndarray, mat: np.ndarray, generation: int):
         """The saved graph, verified before hnswlib reads it, and caught up with the database."""
         import hnswlib
 
@@ -111,13 +116,19 @@ class VectorIndex:
             log.warning("the vector index %s could not be loaded (%s); rebuilding it", self._graph_path, e)
             return None
         self._deleted = {int(i) for i in meta.get("deleted", [])}
-        self._catch_up(graph, ids, mat)
+        now = fingerprints(mat)
+        saved = load_fingerprints(self._fingerprint_path, meta.get("fingerprints"))
+        if meta["generation"] != generation or saved is None:
+            self._catch_up(graph, ids, mat, now, saved)
+        self._fps = dict(zip(ids.tolist(), now.tolist()))
         graph.set_ef(search_width(len(ids)))
         return graph
 
-    def _catch_up(self, graph, ids: np.ndarray, mat: np.ndarray) -> None:
+    def _catch_up(self, graph, ids: np.ndarray, mat: np.ndarray, now: np.ndarray,
+                  saved: dict[int, int] | None) -> None:
         """Apply what changed in the database since the graph was saved: new photos added,
-        gone ones marked deleted, re-embedded ones (same id, another vector) replaced."""
+        gone ones marked deleted, re-embedded ones (same id, another vector) replaced. The saved
+        fingerprints say which were re-embedded; without them each vector is read back."""
         live = set(int(i) for i in graph.get_ids_list()) - self._deleted
         wanted = set(ids.tolist())
         gone = live - wanted
@@ -126,7 +137,10 @@ class VectorIndex:
         self._deleted |= gone
         common = np.fromiter(sorted(live & wanted), np.int64)
         changed: list[int] = []
-        if len(common):
+        if len(common) and saved is not None:
+            rows = np.searchsorted(ids, common)
+            changed = [int(i) for i, fp in zip(common.tolist(), now[rows].tolist()) if saved.get(i) != fp]
+        elif len(common):
             rows = np.searchsorted(ids, common)
             have = np.asarray(graph.get_items(common, return_type="numpy"), np.float32)
             want = mat[rows] / np.maximum(np.linalg.norm(mat[rows], axis=1, keepdims=True), 1e-12)
@@ -159,14 +173,18 @@ class VectorIndex:
         graph.add_items(mat, ids)
         graph.set_ef(search_width(len(ids)))
         self._deleted = set()
+        self._fps = dict(zip(ids.tolist(), fingerprints(mat).tolist()))
         self._save_graph(graph, generation, len(ids), mat.shape[1])
         return graph
 
     def _save_graph(self, graph, generation: int, count: int, dim: int) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
+        ids = np.fromiter(self._fps.keys(), np.int64, len(self._fps))
+        digest = save_fingerprints(self._fingerprint_path, ids,
+                                   np.fromiter(self._fps.values(), np.uint64, len(self._fps)))
         save_graph(graph, self._graph_path, self._sidecar_path,
                    {"model": self.model, "generation": generation, "count": count, "dim": dim,
-                    "deleted": sorted(self._deleted)})
+                    "deleted": sorted(self._deleted), "fingerprints": digest})
 
     def build_from(self, ids: np.ndarray, mat: np.ndarray) -> None:
         """Index these vectors directly (benchmarks; not tied to the database)."""
@@ -206,6 +224,7 @@ class VectorIndex:
                     return
             else:
                 for pid in removed:
+                    self._fps.pop(int(pid), None)
                     if int(pid) in self._deleted:
                         continue
                     try:
@@ -215,6 +234,7 @@ class VectorIndex:
                         pass  # never indexed
                 if added:
                     self._add(self._hnsw, added)
+                    self._fps.update(zip(added, fingerprints(np.stack(list(added.values()))).tolist()))
                 present = set(self._ids.tolist()) - set(removed)
                 present.update(added)
                 self._ids = np.fromiter(sorted(present), np.int64, len(present))
