@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -20,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import run_cli, use_model, write_photo
+from conftest import run_cli, write_photo
 from tiny_models import make_tiny_model
 
 from photolens.engine import Catalog

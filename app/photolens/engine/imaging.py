@@ -13,7 +13,7 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .errors import (EmptyFileError, FileAccessError, ImageError, ImageTooLargeError, NotAnImageError,
+from .errors import (FileAccessError, ImageError, ImageTooLargeError, NotAnImageError,
                      TruncatedImageError)
 from .fsutil import atomic_write_bytes
 from .reading import decode_budget, open_regular, stream_hash
