@@ -14,7 +14,7 @@ skip such rows; one missed filter would show removed photos. Kept rows are invis
 construction, and reviving is one place.
 
 Vectors are large, so they are kept for KEEP_VECTORS_DAYS; the user's facts are small and kept
-for good. The schema step that creates these tables lives here with the queries that use them.
+for good. The tables are made by schema step 3 (schema._m3_kept_by_content).
 """
 from __future__ import annotations
 
@@ -40,23 +40,6 @@ KEPT_TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "concept": ("concept_examples", ("concept", "positive")),
 }
 _PHOTO_FIELDS = ("size", "path", "width", "height", "taken", "camera", "gps_lat", "gps_lon", "tagged_with")
-
-
-def _m3_kept_by_content(db) -> None:
-    """What a removed photo carried, kept by its content hash (see archive.py): its vectors and
-    metadata, so re-adding it embeds nothing, and every user-authored fact (tags, removed-tag
-    decisions, concept examples), so removing a folder loses none of the user's work. Folders
-    say why they are offline, and which subfolders could not be read."""
-    db.execute("""CREATE TABLE kept_photos (hash TEXT PRIMARY KEY, size INTEGER NOT NULL, path BLOB,
-        width INTEGER, height INTEGER, taken REAL, camera TEXT, gps_lat REAL, gps_lon REAL,
-        tagged_with TEXT, removed_at REAL NOT NULL)""")
-    db.execute("CREATE INDEX kept_photos_size ON kept_photos(size)")
-    db.execute("""CREATE TABLE kept_vectors (hash TEXT NOT NULL, model TEXT NOT NULL, kind TEXT NOT NULL,
-        vec BLOB NOT NULL, PRIMARY KEY (hash, model, kind)) WITHOUT ROWID""")
-    db.execute("""CREATE TABLE kept_facts (hash TEXT NOT NULL, kind TEXT NOT NULL, data TEXT NOT NULL,
-        PRIMARY KEY (hash, kind, data)) WITHOUT ROWID""")
-    db.execute("ALTER TABLE folders ADD COLUMN offline_reason TEXT")
-    db.execute("ALTER TABLE folders ADD COLUMN unreachable TEXT")  # JSON [[subfolder, reason], ...]
 
 
 def keep_table(kind: str, table: str, columns: tuple[str, ...]) -> None:

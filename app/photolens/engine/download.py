@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
 import socket
 import urllib.error
 import urllib.parse
@@ -160,11 +159,3 @@ def install(info: ModelInfo, progress: ByteProgress | None = None, base_url: str
     manifest = dict(info.manifest)
     (dest / MANIFEST).write_text(json.dumps(manifest, indent=2))
     return read_manifest(dest / MANIFEST, dest)
-
-
-def uninstall(name: str, root: Path | None = None) -> None:
-    target = inside(root or user_models_dir(), safe_name(name))
-    if target.is_symlink():
-        target.unlink()
-    else:
-        shutil.rmtree(target, ignore_errors=True)

@@ -56,19 +56,6 @@ class Changes:
     offline_reasons: dict[str, str] = field(default_factory=dict)
     unreadable: dict[str, str] = field(default_factory=dict)  # subfolders kept as they were
 
-    def merge(self, other: "Changes") -> None:
-        self.added += other.added
-        self.updated += other.updated
-        self.moved += other.moved
-        self.removed += other.removed
-        self.failed += other.failed
-        self.revived += other.revived
-        self.removed_ids += other.removed_ids
-        self.revived_ids += other.revived_ids
-        self.offline_folders += other.offline_folders
-        self.offline_reasons.update(other.offline_reasons)
-        self.unreadable.update(other.unreadable)
-
 
 def is_skipped_dir(name: str) -> bool:
     return name.startswith(".") or name in SKIP_DIRS
