@@ -204,7 +204,8 @@ def test_indexing_and_search_open_no_network_socket(tmp_path, library):
 
 
 def test_telemetry_is_off_before_onnxruntime_loads():
-    code = "import photolens, os, sys; assert 'onnxruntime' not in sys.modules; print(os.environ['ORT_DISABLE_TELEMETRY'])"
+    code = ("import photolens, os, sys; assert 'onnxruntime' not in sys.modules; "
+            "print(os.environ['ORT_DISABLE_TELEMETRY'])")
     env = {k: v for k, v in os.environ.items() if k != "ORT_DISABLE_TELEMETRY"}
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env).stdout.strip() == "1"
     spec = (Path(__file__).parents[1] / "packaging" / "photolens.spec").read_text()

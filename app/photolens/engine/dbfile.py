@@ -58,7 +58,7 @@ def check_library_file(path: Path) -> None:
 def library_error(path: Path, e: BaseException) -> LibraryError:
     """One clear LibraryError for an sqlite3 (or file system) error on the library at `path`."""
     text = str(e).lower()
-    if isinstance(e, OSError) and e.errno == errno.ENOSPC or "disk is full" in text or "database or disk is full" in text:
+    if (isinstance(e, OSError) and e.errno == errno.ENOSPC) or "disk is full" in text:
         msg = f"the disk holding the library {path.parent} is full: free some space and run the command again"
     elif "readonly" in text or "read-only" in text or isinstance(e, PermissionError):
         msg = f"the library {path.parent} is read-only or not yours: Photolens needs to write to it"
