@@ -409,8 +409,8 @@ class Catalog:
         """Export the user's own facts (at most daily unless `force`); see health.py."""
         try:
             return backup_user_data(self.store, self.dir, force)
-        except OSError as e:  # a full disk or read-only library must not cost the command
-            log.warning("could not back up your tags to %s: %s", self.dir, e.strerror or e)
+        except (OSError, PhotolensError) as e:  # a full disk, a read-only or damaged library
+            log.warning("could not back up your tags to %s: %s", self.dir, getattr(e, "strerror", None) or e)
             return None
 
     @staticmethod

@@ -33,8 +33,9 @@ BACKUP_INTERVAL_S = 24 * 3600
 USER_SOURCES = ("user", "rejected")  # auto tags are derived: left out of the backup
 
 
-def _user_facts(conn: sqlite3.Connection) -> dict:
-    """The user's facts by content hash: {hash: {"size", "path", "facts": [[kind, data], ...]}}."""
+def _user_facts(query) -> dict:
+    """The user's facts by content hash: {hash: {"size", "path", "facts": [[kind, data], ...]}},
+    read with `query(sql)` (the store's locked query, or a damaged file's own connection)."""
     photos: dict[str, dict] = {}
 
     def entry(digest: str, size: int, path: bytes | None) -> dict:
@@ -43,10 +44,10 @@ def _user_facts(conn: sqlite3.Connection) -> dict:
     for kind, (table, columns) in KEPT_TABLES.items():
         where = f"AND t.source IN {USER_SOURCES}" if table == "tags" else ""
         cols = ", ".join(f"t.{c}" for c in columns)
-        for row in conn.execute(f"SELECT p.hash, p.size, p.path, {cols} FROM {table} t JOIN photos p "
+        for row in query(f"SELECT p.hash, p.size, p.path, {cols} FROM {table} t JOIN photos p "
                                 f"ON p.id = t.photo_id WHERE p.hash IS NOT NULL {where}"):
             entry(row[0], row[1], row[2])["facts"].append([kind, json.dumps(list(row[3:]))])
-    for digest, size, path, kind, data in conn.execute(
+    for digest, size, path, kind, data in query(
             "SELECT k.hash, k.size, k.path, f.kind, f.data FROM kept_facts f JOIN kept_photos k ON k.hash = f.hash"):
         if kind != "tag" or json.loads(data)[1] in USER_SOURCES:
             entry(digest, size, path)["facts"].append([kind, data])
@@ -62,10 +63,11 @@ def backup_user_data(store: Store, library_dir: Path, force: bool = False) -> Pa
             return None
     except OSError:
         pass
-    with store.transaction():  # one consistent read
-        data = {"version": 1, "made": time.time(),
-                "folders": [path_str(r[0]) for r in store.query("SELECT path FROM folders")],
-                "photos": _user_facts(store.db.conn)}
+    # Plain reads, no write lock: a watcher writing meanwhile is not held up (a fact it adds
+    # now is in the next backup).
+    data = {"version": 1, "made": time.time(),
+            "folders": [path_str(r[0]) for r in store.query("SELECT path FROM folders")],
+            "photos": _user_facts(store.query)}
     folder.mkdir(mode=0o700, exist_ok=True)
     if target.exists():
         os.replace(target, folder / "user-data.1.json")
@@ -156,7 +158,7 @@ def _salvage(db: Path) -> dict | None:
         conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
         try:
             return {"folders": [path_str(r[0]) for r in conn.execute("SELECT path FROM folders")],
-                    "photos": _user_facts(conn)}
+                    "photos": _user_facts(lambda sql: conn.execute(sql).fetchall())}
         finally:
             conn.close()
     except (sqlite3.Error, ValueError, TypeError):
