@@ -120,6 +120,21 @@ def test_decoded_memory_is_capped_by_bytes_not_only_pixels(tmp_path):
     assert decode_for_model(str(small16), SPEC).pixels.shape == (3, 32, 32)  # 16-bit still decodes
 
 
+def test_a_decode_that_runs_past_its_time_stops_mid_decode(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from photolens.engine.errors import DecodeTimeoutError
+    from photolens.engine.imaging import open_image
+
+    noisy = tmp_path / "noise.png"  # ~27 MB of incompressible pixels: a decode of ~0.3 s or more
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (3000, 3000, 3), np.uint8)).save(noisy)
+    with open(noisy, "rb") as f:
+        assert open_image(str(noisy), f).size == (3000, 3000)  # the default limit lets it through
+    with open(noisy, "rb") as f, pytest.raises(DecodeTimeoutError, match="longer than 0.05 s"):
+        open_image(str(noisy), f, max_seconds=0.05)  # the header is read in time; the pixels are not
+
+
 # -- clear one-line errors ----------------------------------------------------------------------
 
 def test_a_full_disk_is_one_clear_line_and_loses_nothing(tmp_path):

@@ -51,6 +51,14 @@ class ImageTooLargeError(ImageError):
         self.byte_limit = byte_limit
 
 
+class DecodeTimeoutError(ImageError):
+    kind = "too-slow"
+
+    def __init__(self, path: str, seconds: float):
+        super().__init__(path, f"decoding took longer than {seconds:g} s (a file made to be slow?)")
+        self.seconds = seconds
+
+
 class FileAccessError(ImageError):
     """Permission denied, a broken or looping link, a file that vanished."""
 

@@ -16,7 +16,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from .errors import (FileAccessError, ImageError, ImageTooLargeError, NotAnImageError,
                      TruncatedImageError)
 from .fsutil import atomic_write_bytes
-from .reading import decode_budget, open_regular, stream_hash
+from .reading import Deadline, decode_budget, open_regular, stream_hash
 
 try:  # HEIC/HEIF (iPhone photos); optional so a missing wheel never stops the app
     import pillow_heif
@@ -33,6 +33,9 @@ MAX_PIXELS = 250_000_000
 # Memory one decode may take at its peak (decoded_bytes): a 250-megapixel 8-bit photo fits, the
 # same at 16 bits a channel (which once took 3.4 GB and 32 s) does not.
 MAX_DECODED_BYTES = 1_200_000_000
+# A 250-megapixel JPEG decodes at full size in about 3 s on one core; ten times that is a file
+# made to be slow, and the core is worth more to the rest of the library.
+MAX_DECODE_S = 30.0
 # PIL's own bomb check would raise its own error type at 2x its default; ours comes first.
 Image.MAX_IMAGE_PIXELS = None
 RESAMPLE = {"bicubic": Image.BICUBIC, "bilinear": Image.BILINEAR, "nearest": Image.NEAREST,
@@ -104,18 +107,20 @@ _BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "LA": 2, "PA": 2, "RGB": 3, "YCbCr":
 _WIDE_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I", "F"})
 
 
-def open_image(path: str, f: BinaryIO | bytes, min_size: int | None = None) -> Image.Image:
+def open_image(path: str, f: BinaryIO | bytes, min_size: int | None = None,
+               max_seconds: float | None = None) -> Image.Image:
     """Decode safely from an open file (never read whole into memory): pixel count and memory
     checked before pixels are allocated, JPEGs drafted down to just above `min_size`, EXIF
     orientation applied, and the result plain 8-bit RGB. Large decodes wait for their share of
-    the decode budget. `f` may also be bytes already in memory (a small pasted image)."""
+    the decode budget, and a decode stops after `max_seconds` (MAX_DECODE_S). `f` may also be
+    bytes already in memory (a small pasted image)."""
     if isinstance(f, (bytes, bytearray)):
         f = io.BytesIO(f)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             f.seek(0)
-            img = Image.open(f)
+            img = Image.open(Deadline(f, path, MAX_DECODE_S if max_seconds is None else max_seconds))
             w, h = img.size
             if w * h > MAX_PIXELS:
                 raise ImageTooLargeError(path, w * h, MAX_PIXELS)

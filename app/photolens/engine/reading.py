@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import io
 import os
 import stat
 import threading
+import time
 from contextlib import contextmanager
 from typing import BinaryIO, Iterator
 
-from .errors import EmptyFileError, FileAccessError
+from .errors import DecodeTimeoutError, EmptyFileError, FileAccessError
 
-__all__ = ["open_regular", "stream_hash", "file_hash", "decode_budget", "DecodeBudget"]
+__all__ = ["open_regular", "stream_hash", "file_hash", "decode_budget", "DecodeBudget", "Deadline"]
 
 HASH_BLOCK = 1 << 20  # 1 MiB reads: large enough to be fast, small enough never to matter
 # Decodes in flight at once may hold this much; a larger one waits for the others to finish.
@@ -104,3 +106,41 @@ class DecodeBudget:
 
 
 decode_budget = DecodeBudget()
+
+
+class Deadline(io.RawIOBase):
+    """A file that refuses to be read past a deadline. PIL's decoders pull compressed data
+    through `read` block by block from Python, so a decode that runs too long (a file made to
+    be slow) stops at its next block with DecodeTimeoutError instead of holding a core."""
+
+    def __init__(self, f: BinaryIO, path: str, seconds: float):
+        super().__init__()
+        self._f, self._path, self._seconds = f, path, seconds
+        self._end = time.monotonic() + seconds
+
+    def _check(self) -> None:
+        if time.monotonic() > self._end:
+            raise DecodeTimeoutError(self._path, self._seconds)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        self._check()
+        data = self._f.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def read(self, size: int = -1) -> bytes:
+        self._check()
+        return self._f.read(size)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._f.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._f.tell()
+
