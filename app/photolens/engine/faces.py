@@ -20,7 +20,6 @@ landmarks are in the photo as the user sees it, stored as shares (0..1) of its w
 """
 from __future__ import annotations
 
-import io
 import threading
 from dataclasses import dataclass
 from importlib import import_module
@@ -31,8 +30,9 @@ from PIL import Image
 
 from .config import bundled_models_dir
 from .embedder import OrtSession
-from .errors import ModelError
-from .imaging import content_hash, open_image, read_file
+from .errors import FileAccessError, ModelError
+from .imaging import open_image
+from .reading import open_regular, stream_hash
 
 __all__ = ["EMBEDDING_DIM", "MIN_FACE_PX", "Face", "FaceFinder", "FoundFaces"]
 
@@ -122,10 +122,17 @@ class FaceFinder:
             self._parts = None
 
     def find(self, path: str) -> FoundFaces:
-        """The faces of the photo at `path` (read once; the hash is of those bytes)."""
-        data = read_file(path)
-        img = open_image(path, data, min_size=DECODE_SHORT_SIDE)
-        return FoundFaces(content_hash(data), img.width, img.height, self.faces_in(img, _original_side(data, img)))
+        """The faces of the photo at `path` (streamed, never read whole; the hash is of the
+        same bytes, as the indexer's is)."""
+        with open_regular(path) as f:
+            img = open_image(path, f, min_size=DECODE_SHORT_SIDE)
+            try:
+                digest = stream_hash(f)
+            except OSError as e:
+                raise FileAccessError(path, f"read failed: {e.strerror or e}") from e
+            f.seek(0)
+            original = _original_side(f, img)
+        return FoundFaces(digest, img.width, img.height, self.faces_in(img, original))
 
     def faces_in(self, img: Image.Image, original_long_side: int | None = None) -> list[Face]:
         """Faces in an RGB image as the user sees it (orientation already applied)."""
@@ -170,10 +177,10 @@ def _share(v: float, size: int) -> float:
     return float(min(1.0, max(0.0, v / size)))
 
 
-def _original_side(data: bytes, img: Image.Image) -> int:
+def _original_side(f, img: Image.Image) -> int:
     """The photo's long side before any JPEG draft (the decoded image may be smaller)."""
     try:
-        with Image.open(io.BytesIO(data)) as header:
+        with Image.open(f) as header:
             return max(header.size)
     except Exception:  # noqa: BLE001 (open_image already decoded it; this is only a size)
         return max(img.size)
