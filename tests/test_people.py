@@ -253,3 +253,10 @@ def test_the_watcher_finds_faces_in_new_photos(catalog, tmp_path):
     finally:
         w.stop()
     assert [p.photos for p in catalog.people()] == [2]
+
+
+def test_the_app_s_index_run_leaves_the_face_pass_to_its_chunks(catalog, tmp_path):
+    catalog.add_folder(copy(POWELL[:2], tmp_path / "photos")[0].parent)
+    assert catalog.index_all(tag_details=False)["faces_found"] == 0  # the app's run: searchable first
+    assert catalog.find_faces(limit=1) == {"photos": 1, "faces": 1, "failed": 0, "remaining": 1}
+    assert catalog.find_faces(limit=1)["remaining"] == 0 and len(catalog.people()) == 1

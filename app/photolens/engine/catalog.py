@@ -278,11 +278,11 @@ class Catalog(PeopleCatalog):
 
     def index_all(self, progress: Callable[[Progress], None] | None = None,
                   control: Control | None = None, scopes: list[tuple[int, str]] | None = None,
-                  tag_details: bool = True, faces: bool = True) -> dict:
+                  tag_details: bool = True, faces: bool | None = None) -> dict:
         """Scan, then embed what is new or changed: the `index` command and the app's job.
         A full run (no `scopes`) also adds tag details where they are missing, unless
         `tag_details` is off (the app does that part in chunks: add_tag_details). Likewise the
-        face pass (`faces`; the app: find_faces in chunks)."""
+        face pass (`faces`, by default as `tag_details`; the watcher's chunks: find_faces)."""
         start = time.monotonic()
         changes = self.scan(scopes)
         result = self.embed_pending(progress, control)
@@ -290,7 +290,8 @@ class Catalog(PeopleCatalog):
         # Tags computed by another model, tagger or vocabulary (a model switch, an update) are
         # brought up to date from the stored vectors; a scoped run (the watcher) tags what it embeds.
         retagged = self.retag(progress, control) if scopes is None else 0
-        found = self.find_faces(progress, control)["faces"] if scopes is None and faces else 0  # people
+        faces = tag_details if faces is None else faces  # people (issue 19)
+        found = self.find_faces(progress, control)["faces"] if scopes is None and faces else 0
         return {"added": changes.added, "updated": changes.updated, "moved": changes.moved,
                 "revived": changes.revived, "offline_reasons": changes.offline_reasons,
                 "unreadable": changes.unreadable,

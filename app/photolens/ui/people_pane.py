@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPen, QPixmap
-from PySide6.QtWidgets import QAbstractItemView, QLabel, QListView, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QAbstractItemView, QDockWidget, QLabel, QListView, QListWidget, QListWidgetItem,
+                               QVBoxLayout, QWidget)
 
 from ..engine.imaging import thumbnail
 
@@ -46,8 +47,10 @@ class _PeopleList(QListWidget):
             self.merge.emit(int(target.data(ROLE_PERSON)), int(source.data(ROLE_PERSON)))
 
 
-class PeoplePane(QWidget):
-    """Signals:
+class PeoplePane(QDockWidget):
+    """The People dock.
+
+    Signals:
         person_chosen(int, str): the user clicked a person (id, name or "")
         changed(): a person was named or merged (the caller may refresh what it shows)
     """
@@ -56,12 +59,15 @@ class PeoplePane(QWidget):
     changed = Signal()
 
     def __init__(self, catalog, tasks, cache, parent=None):
-        super().__init__(parent)
+        super().__init__("People", parent)
+        self.setObjectName("people")  # the window remembers where its docks are by this name
         self.catalog, self.tasks, self.cache = catalog, tasks, cache
         self.list = _PeopleList()
         self.note = QLabel(wordWrap=True)
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
+        body = QWidget()
+        self.setWidget(body)
+        lay = QVBoxLayout(body)
+        lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.note)
         lay.addWidget(self.list, 1)
         self.list.itemClicked.connect(self._clicked)
