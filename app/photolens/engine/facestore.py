@@ -2,8 +2,8 @@
 
     faces          one row per face found: where it is (shares of the photo), its landmarks,
                    its 128-d vector (float32), and the person it belongs to (or none yet)
-    face_scans     photos the face pass has looked at, with the content hash it saw (a photo
-                   whose bytes change is looked at again; one with no face is not)
+    photos.faces_hash  the content hash the face pass saw (a photo whose bytes change is looked
+                   at again; one with no face is not)
     people         a person: an optional name given by the user, hidden or not
     face_notes     the user's word on a face, kept by photo content (hash + the face's centre):
                    "this is person P" or "this is not person P". Faces are deleted with their
@@ -66,8 +66,7 @@ class FaceStore:
     def photos_to_scan(self) -> list[tuple[int, str]]:
         """(id, path) of indexed photos the face pass has not seen with their current bytes."""
         rows = self.store.query(
-            "SELECT p.id, p.path FROM photos p LEFT JOIN face_scans s ON s.photo_id = p.id "
-            "WHERE p.status = 'indexed' AND (s.photo_id IS NULL OR s.hash IS NOT p.hash) ORDER BY p.id")
+            "SELECT id, path FROM photos WHERE status = 'indexed' AND faces_hash IS NOT hash ORDER BY id")
         return [(r[0], path_str(r[1])) for r in rows]
 
     def record_scan(self, photo_id: int, content_hash: str, faces: list[Face]) -> list[int]:
@@ -80,12 +79,11 @@ class FaceStore:
                 [photo_id, *f.box, json.dumps([[round(x, 5), round(y, 5)] for x, y in f.landmarks]), f.score,
                  np.asarray(f.embedding, np.float32).tobytes()])
             ids.append(cur.lastrowid)
-        self.store.execute("INSERT OR REPLACE INTO face_scans (photo_id, hash, scanned_at) VALUES (?,?,?)",
-                           [photo_id, content_hash, time.time()])
+        self.store.execute("UPDATE photos SET faces_hash = ? WHERE id = ?", [content_hash, photo_id])
         return ids
 
     def scanned_count(self) -> int:
-        return self.store.query("SELECT COUNT(*) FROM face_scans")[0][0]
+        return self.store.query("SELECT COUNT(*) FROM photos WHERE faces_hash IS NOT NULL")[0][0]
 
     def vectors(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every face: ids, person ids (-1: none) and vectors [N, 128]."""
@@ -115,7 +113,7 @@ class FaceStore:
                                [person_id, by if person_id is not None else None, int(fid)])
 
     def photo_hash(self, photo_id: int) -> str | None:
-        rows = self.store.query("SELECT hash FROM face_scans WHERE photo_id = ?", [photo_id])
+        rows = self.store.query("SELECT faces_hash FROM photos WHERE id = ?", [photo_id])
         return rows[0][0] if rows else None
 
     # -- people -----------------------------------------------------------------------------
@@ -194,11 +192,12 @@ class FaceStore:
 
     def delete_everything(self) -> None:
         """All face data: faces, the record of which photos were looked at, people, notes."""
-        for table in ("faces", "face_scans", "face_notes", "people"):
+        for table in ("faces", "face_notes", "people"):
             self.store.execute(f"DELETE FROM {table}")
+        self.store.execute("UPDATE photos SET faces_hash = NULL WHERE faces_hash IS NOT NULL")
 
     def counts(self) -> dict:
         q = self.store.query
         return {"faces": q("SELECT COUNT(*) FROM faces")[0][0], "people": q("SELECT COUNT(*) FROM people")[0][0],
                 "notes": q("SELECT COUNT(*) FROM face_notes")[0][0],
-                "scanned": q("SELECT COUNT(*) FROM face_scans")[0][0]}
+                "scanned": q("SELECT COUNT(*) FROM photos WHERE faces_hash IS NOT NULL")[0][0]}

@@ -77,14 +77,14 @@ def _m7_people(db: sqlite_utils.Database) -> None:
         person_id INTEGER REFERENCES people(id) ON DELETE SET NULL, assigned TEXT)""")
     db.execute("CREATE INDEX IF NOT EXISTS faces_photo ON faces(photo_id)")
     db.execute("CREATE INDEX IF NOT EXISTS faces_person ON faces(person_id)")
-    db.execute("""CREATE TABLE IF NOT EXISTS face_scans (
-        photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE, hash TEXT NOT NULL,
-        scanned_at REAL NOT NULL)""")
+    # The content hash the face pass saw (NULL: not looked at yet). A column, not a table: one
+    # B-tree less in every library, and it goes with its photo.
+    if "faces_hash" not in {r[1] for r in db.execute("PRAGMA table_info(photos)").fetchall()}:
+        db.execute("ALTER TABLE photos ADD COLUMN faces_hash TEXT")
     db.execute("""CREATE TABLE IF NOT EXISTS face_notes (
         hash TEXT NOT NULL, x REAL NOT NULL, y REAL NOT NULL,
         person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE, verdict TEXT NOT NULL,
         PRIMARY KEY (hash, x, y, person_id)) WITHOUT ROWID""")
-    db.execute("CREATE INDEX IF NOT EXISTS face_notes_hash ON face_notes(hash)")
 
 
 # Ordered, named steps; user_version records how many have run. Append, never edit.
