@@ -12,6 +12,7 @@ from .errors import ImageError, QueryError
 from .imaging import load_query_image
 from .index import VectorIndex
 from .query import Query, parse_query
+from .ranking import tag_term, with_tag_evidence
 from .store import Store
 
 # How many candidates the blended similarity modes re-rank; the exact scores come after.
@@ -90,6 +91,9 @@ class Searcher:
         rows = [self.store.photo_by_path(os.path.abspath(t.text)) for t in q.terms if t.is_image]
         exclude_ids = {r.id for r in rows if r is not None}
         hits = self.index.search(vec, k + len(exclude_ids))
+        term = tag_term(q, self.store)
+        if term is not None:  # a short query naming a tag: what the tagger saw counts too
+            hits = with_tag_evidence(self.store, self.model, vec, term, hits, k + len(exclude_ids))
         return self.results_for([(i, s) for i, s in hits if i not in exclude_ids][:k])
 
     def similar(self, image: str | int, k: int = 50, focus: str | None = None, detail: float = 0.0) -> list[Result]:

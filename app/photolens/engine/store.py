@@ -403,6 +403,16 @@ class Store:
                           "ORDER BY count(*) DESC, tag")
         return [{"tag": r[0], "count": r[1]} for r in rows]
 
+    def has_tag(self, tag: str) -> bool:
+        return bool(self.query("SELECT 1 FROM tags WHERE tag = ? AND source != 'rejected' LIMIT 1", [tag]))
+
+    def tag_scores(self, tag: str, limit: int) -> dict[int, float]:
+        """The photos with a tag and its score (1 for the user's own), best first; a tag the user
+        removed from a photo is not there."""
+        rows = self.query("SELECT photo_id, coalesce(score, 1.0) FROM tags WHERE tag = ? AND source != 'rejected' "
+                          "ORDER BY coalesce(score, 1.0) DESC LIMIT ?", [tag, limit])
+        return {r[0]: float(r[1]) for r in rows}
+
     def recent_photo_ids(self, limit: int) -> list[int]:
         """Indexed photos, newest first (date taken, else the file's time)."""
         rows = self.query("SELECT id FROM photos WHERE status = 'indexed' "
