@@ -126,7 +126,7 @@ def test_a_name_survives_reindexing_and_the_folder_leaving_and_coming_back(catal
     assert catalog.people()[0].name == "Colin Powell" and catalog.people()[0].photos == len(POWELL)
 
     catalog.remove_folder(str(photos))
-    assert catalog.people() == []
+    assert catalog.people() == [] and catalog.face_counts()["faces"] == 0  # faces go with their photos
     catalog.add_folder(photos)
     catalog.index_all()
     named = [p for p in catalog.people() if p.name]

@@ -34,7 +34,7 @@ from .errors import FileAccessError, ModelError
 from .imaging import open_image
 from .reading import open_regular, stream_hash
 
-__all__ = ["EMBEDDING_DIM", "MIN_FACE_PX", "Face", "FaceFinder", "FoundFaces"]
+__all__ = ["EMBEDDING_DIM", "MAX_FACES", "MIN_FACE_PX", "Face", "FaceFinder", "FoundFaces"]
 
 EMBEDDING_DIM = 128
 # Photos are analysed with their long side at most this many pixels. dlib's HOG detector scans
@@ -57,6 +57,9 @@ MIN_FACE_PX = 40
 # The detector's score cut: dlib's default, 0. Each face keeps its score, so a stricter cut can
 # be applied later without looking at the photos again.
 DETECTION_SCORE = 0.0
+# At most this many faces per photo, the largest (a crowd's back rows are too small to recognise
+# anyway); the library gives each photo this many face ids (facestore.py).
+MAX_FACES = 64
 CHIP_SIZE = 150  # the ResNet's input: dlib's aligned crop size
 CHIP_PADDING = 0.25  # dlib's default margin round the aligned face
 # One thread per face batch: a face is 6 ms on one core, and the pass runs beside indexing and the
@@ -149,6 +152,7 @@ class FaceFinder:
             dlib, detector, landmarks, net = self._load()
             rects, scores, _ = detector.run(pixels, 0, DETECTION_SCORE)
             kept = [(r, s) for r, s in zip(rects, scores) if min(r.width(), r.height()) >= min_px]
+            kept = sorted(kept, key=lambda rs: -rs[0].area())[:MAX_FACES]
             if not kept:
                 return []
             shapes = [landmarks(pixels, r) for r, _ in kept]

@@ -19,12 +19,15 @@ from typing import Iterable
 
 import numpy as np
 
-from .faces import EMBEDDING_DIM, Face
+from .faces import EMBEDDING_DIM, MAX_FACES, Face
 from .fsutil import path_str
 from .store import Store
 
 __all__ = ["FaceRow", "FaceStore", "NOTE_IS", "NOTE_IS_NOT"]
 
+# Face ids per photo: a face's id is photo id * FACE_SLOTS + its place (schema._m7_people).
+FACE_SLOTS = 64
+assert MAX_FACES <= FACE_SLOTS
 NOTE_IS = "is"
 NOTE_IS_NOT = "is_not"
 ASSIGNED_AUTO = "auto"
@@ -71,14 +74,15 @@ class FaceStore:
 
     def record_scan(self, photo_id: int, content_hash: str, faces: list[Face]) -> list[int]:
         """Replace the photo's faces by `faces` (unassigned); returns their new ids."""
-        self.store.execute("DELETE FROM faces WHERE photo_id = ?", [photo_id])
+        first = photo_id * FACE_SLOTS
+        self.store.execute("DELETE FROM faces WHERE id BETWEEN ? AND ?", [first, first + FACE_SLOTS - 1])
         ids = []
-        for f in faces:
-            cur = self.store.execute(
-                "INSERT INTO faces (photo_id, x0, y0, x1, y1, landmarks, score, vec) VALUES (?,?,?,?,?,?,?,?)",
-                [photo_id, *f.box, json.dumps([[round(x, 5), round(y, 5)] for x, y in f.landmarks]), f.score,
-                 np.asarray(f.embedding, np.float32).tobytes()])
-            ids.append(cur.lastrowid)
+        for slot, f in enumerate(faces[:FACE_SLOTS]):
+            self.store.execute(
+                "INSERT INTO faces (id, photo_id, x0, y0, x1, y1, landmarks, score, vec) VALUES (?,?,?,?,?,?,?,?,?)",
+                [first + slot, photo_id, *f.box, json.dumps([[round(x, 5), round(y, 5)] for x, y in f.landmarks]),
+                 f.score, np.asarray(f.embedding, np.float32).tobytes()])
+            ids.append(first + slot)
         self.store.execute("UPDATE photos SET faces_hash = ? WHERE id = ?", [content_hash, photo_id])
         return ids
 
@@ -101,7 +105,8 @@ class FaceStore:
 
     def faces_of_photo(self, photo_id: int) -> list[FaceRow]:
         return [_face(r) for r in self.store.query(
-            f"SELECT {_FACE_COLS} FROM faces f WHERE f.photo_id = ? ORDER BY f.x0", [photo_id])]
+            f"SELECT {_FACE_COLS} FROM faces f WHERE f.id BETWEEN ? AND ? ORDER BY f.x0",
+            [photo_id * FACE_SLOTS, photo_id * FACE_SLOTS + FACE_SLOTS - 1])]
 
     def faces_of_person(self, person_id: int) -> list[FaceRow]:
         return [_face(r) for r in self.store.query(

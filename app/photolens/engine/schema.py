@@ -87,13 +87,17 @@ def _m7_people(db: sqlite_utils.Database) -> None:
     EXISTS: the step may take another place in the list when branches are merged."""
     db.execute("""CREATE TABLE IF NOT EXISTS people (
         id INTEGER PRIMARY KEY, name TEXT, hidden INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL)""")
+    # A face's id is its photo's id * 64 + its place in the photo (facestore.FACE_SLOTS): a
+    # photo's faces are a range of the table's own key, so no index on photo_id is needed, and a
+    # trigger, not a foreign key (which would scan the table per photo), deletes them with it.
     db.execute("""CREATE TABLE IF NOT EXISTS faces (
-        id INTEGER PRIMARY KEY, photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        id INTEGER PRIMARY KEY, photo_id INTEGER NOT NULL,
         x0 REAL NOT NULL, y0 REAL NOT NULL, x1 REAL NOT NULL, y1 REAL NOT NULL,
         landmarks TEXT NOT NULL, score REAL NOT NULL, vec BLOB NOT NULL,
         person_id INTEGER REFERENCES people(id) ON DELETE SET NULL, assigned TEXT)""")
-    db.execute("CREATE INDEX IF NOT EXISTS faces_photo ON faces(photo_id)")
     db.execute("CREATE INDEX IF NOT EXISTS faces_person ON faces(person_id)")
+    db.execute("""CREATE TRIGGER IF NOT EXISTS faces_go_with_their_photo AFTER DELETE ON photos BEGIN
+        DELETE FROM faces WHERE id BETWEEN OLD.id * 64 AND OLD.id * 64 + 63; END""")
     # The content hash the face pass saw (NULL: not looked at yet). A column, not a table: one
     # B-tree less in every library, and it goes with its photo.
     if "faces_hash" not in {r[1] for r in db.execute("PRAGMA table_info(photos)").fetchall()}:
