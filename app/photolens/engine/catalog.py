@@ -18,8 +18,9 @@ import numpy as np
 
 from . import models as model_registry
 from .config import DB_NAME, Settings, default_library_dir
-from .embedder import Embedder
-from .errors import LibraryError, PhotolensError, QueryError
+from .embedder import DEVICES, Embedder
+from .errors import LibraryError, ModelError, PhotolensError, QueryError
+from .exclusions import excluded_roots
 from .index import VectorIndex
 from .indexer import DETAIL_KINDS, Control, Indexer, Progress
 from .library import Changes, reconcile, within
@@ -51,6 +52,7 @@ class Catalog:
         self._tagger = None
         self._lock = threading.RLock()
         self._closed = False
+        self._model_warning: str | None = None
 
     # -- model ------------------------------------------------------------------------------
 
@@ -60,11 +62,34 @@ class Catalog:
 
     @property
     def embedder(self) -> Embedder:
+        """The active model's sessions. A chosen model that is not installed or fails to load
+        gives way to the built-in one, and `warnings` says so: a setting never breaks the app."""
         with self._lock:
             if self._embedder is None:
                 name = model_registry.default_model_name(self._model_name)
-                self._embedder = Embedder(model_registry.get_model(name), self.device, self.threads)
+                if self._model_name and name != self._model_name:
+                    self._model_warning = (f"The model {self._model_name!r} is not installed, so Photolens "
+                                           f"uses {name!r} (choose another in Settings)")
+                embedder = Embedder(model_registry.get_model(name), self.device, self.threads)
+                try:
+                    embedder.visual  # noqa: B018 (load now: a broken model shows here, not mid-search)
+                except ModelError as e:
+                    fallback = model_registry.default_model_name()
+                    if fallback == name:
+                        raise
+                    self._model_warning = (f"The model {name!r} could not be loaded, so Photolens uses "
+                                           f"{fallback!r}: {e}")
+                    embedder = Embedder(model_registry.get_model(fallback), self.device, self.threads)
+                self._embedder = embedder
             return self._embedder
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the library fell back on, for the user: a device or a model that could not be
+        used (the app shows them in its status bar, the CLI on stderr). Nothing is loaded to
+        answer: before the model is first used there is nothing to warn about."""
+        embedder = self._embedder
+        return ([self._model_warning] if self._model_warning else []) + (embedder.warnings if embedder else [])
 
     @property
     def index(self) -> VectorIndex:
@@ -100,14 +125,20 @@ class Catalog:
             if self._embedder is not None:
                 self._embedder.release()
             self._embedder = self._index = self._searcher = self._tagger = None
+            self._model_warning = None
 
     def set_device(self, device: str) -> None:
+        """Choose "auto", "cpu" or "cuda" (kept in the library's settings). A device that is not
+        available falls back to the CPU with a warning (`warnings`) rather than failing."""
+        if device not in DEVICES:
+            raise QueryError(f"unknown device {device!r}: one of {', '.join(DEVICES)}")
         with self._lock:
             self.settings.device = self.device = device
             self.settings.save(self.dir)
             if self._embedder is not None:
                 self._embedder.release()
             self._embedder = self._index = self._searcher = self._tagger = None
+            self._model_warning = None
 
     def set_thorough_tags(self, on: bool) -> None:
         """Whether indexing runs the model's tag detail pass. Photos already indexed keep what
@@ -172,6 +203,12 @@ class Catalog:
                 return f.id
         raise LibraryError(f"{folder} is not a library folder")
 
+    @property
+    def excluded_dirs(self) -> frozenset[str]:
+        """Folders never indexed, even inside a library folder: Photolens's own (this library
+        included) and other applications' caches (the scan and the watcher both skip them)."""
+        return excluded_roots(self.dir)
+
     def folders(self) -> list[Folder]:
         return [Folder(f["id"], f["path"], f["photos"], f["online"], f["last_scan"]) for f in self.store.folders()]
 
@@ -182,7 +219,7 @@ class Catalog:
         roots = {f["id"]: f["path"] for f in self.store.folders()}
         if scopes is None:
             scopes = list(roots.items())
-        changes = reconcile(self.store, scopes, roots)
+        changes = reconcile(self.store, scopes, roots, self.excluded_dirs)
         if changes.removed_ids:
             for model in set(self.store.models_with_vectors()) | {self.embedder.model.name}:
                 generation = self.store.bump_generation(model)
@@ -385,7 +422,7 @@ class Catalog:
                       models_with_vectors=self.store.models_with_vectors(),
                       index="exact" if len(self.index) <= self.index.exact_max else "hnsw",
                       thorough_tags=self.settings.thorough_tags,
-                      failures=self.failures() if with_failures else None)
+                      failures=self.failures() if with_failures else None, warnings=self.warnings)
 
     def failures(self) -> list[Failure]:
         return [Failure(f["path"], f["kind"], f["reason"]) for f in self.store.failures()]
