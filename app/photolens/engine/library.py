@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field
 
 from .errors import FileAccessError, ImageError
+from .exclusions import is_excluded
 from .imaging import IMAGE_EXTENSIONS, content_hash, read_file
 from .store import STATUS_FAILED, PhotoRow, Store
 
@@ -65,10 +66,13 @@ def is_image_name(name: str) -> bool:
     return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS and not name.startswith("._")
 
 
-def scan(root: str) -> ScanResult:
+def scan(root: str, excluded: frozenset[str] = frozenset()) -> ScanResult:
     """Every image file under root. Folder symlinks are not followed (no loops, no photo seen
-    twice); file symlinks are, and a broken or looping one is reported as a problem."""
+    twice); file symlinks are, and a broken or looping one is reported as a problem. Folders
+    in or under `excluded` (exclusions.excluded_roots: caches, Photolens's own) are skipped."""
     result = ScanResult()
+    if excluded and is_excluded(root, excluded):
+        return result
     stack = [root]
     while stack:
         folder = stack.pop()
@@ -79,7 +83,7 @@ def scan(root: str) -> ScanResult:
         for entry in entries:
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    if not is_skipped_dir(entry.name):
+                    if not is_skipped_dir(entry.name) and not (excluded and is_excluded(entry.path, excluded)):
                         stack.append(entry.path)
                     continue
             except OSError:
@@ -125,7 +129,8 @@ def within(path: str, prefix: str) -> bool:
     return path == prefix or path.startswith(prefix + os.sep)
 
 
-def reconcile(store: Store, scopes: list[tuple[int, str]], folder_roots: dict[int, str]) -> Changes:
+def reconcile(store: Store, scopes: list[tuple[int, str]], folder_roots: dict[int, str],
+              excluded: frozenset[str] = frozenset()) -> Changes:
     """Bring the database in step with the disk under each (folder id, directory) scope.
 
     Everything in one transaction: a crash leaves the database as it was before the scan.
@@ -143,7 +148,7 @@ def reconcile(store: Store, scopes: list[tuple[int, str]], folder_roots: dict[in
             store.set_folder_state(folder_id, online=False)
             changes.offline_folders.append(root)
             continue
-        result = scan(directory) if os.path.isdir(directory) else ScanResult()
+        result = scan(directory, excluded) if os.path.isdir(directory) else ScanResult()
         seen.update((p, (folder_id, e)) for p, e in result.files.items())
         problems.update((p, (folder_id, err)) for p, err in result.problems.items())
         for path, row in store.photos_in_folder(folder_id).items():
