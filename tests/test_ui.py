@@ -172,7 +172,7 @@ def test_real_photos_search_in_the_app(qtbot, tmp_path):
     with qtbot.waitSignal(w.index_done, timeout=120_000):
         pass
     with qtbot.waitSignal(w.search_done, timeout=10_000) as blocker:
-        qtbot.keyClicks(w.search, "elephant")
+        qtbot.keyClicks(w.search.edit, "elephant")
     assert blocker.args[0] > 0
     first = Path(w.results.results[0].path).name
     assert "elephant" in next(e["classes"] for e in entries if Path(e["file"]).name == first)

@@ -7,7 +7,7 @@ import time
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QMainWindow, QMenu,
-                               QMessageBox, QPushButton, QStackedWidget, QVBoxLayout, QWidget)
+                               QMessageBox, QPushButton, QStackedWidget, QToolButton, QVBoxLayout, QWidget)
 
 from ..engine.catalog import SORT_DATE, SORT_RELEVANCE, Catalog
 from ..engine.config import cache_dir
@@ -154,6 +154,8 @@ class MainWindow(QMainWindow):
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(QAction("&Keyboard shortcuts", self, shortcut=QKeySequence("F1"),
                                     triggered=lambda: show_shortcuts(self)))
+        for more in self.menuBar().findChildren(QToolButton):  # Qt's "»" when the menus do not fit
+            more.setToolTip("More menus")
         self.addAction(QAction("Focus search", self, shortcut=QKeySequence.Find, triggered=self.search.setFocus))
         self.addAction(QAction("Similar: back", self, shortcut=QKeySequence("Alt+Left"), triggered=self.similar.back))
         self.addAction(QAction("Similar: forward", self, shortcut=QKeySequence("Alt+Right"),

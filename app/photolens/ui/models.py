@@ -92,6 +92,10 @@ class ResultsModel(QAbstractListModel):
             self.endInsertRows()
         self._row_of = {r.id: i for i, r in enumerate(self.results)}
 
+    def thumbnail_loaded(self, photo_id: int) -> bool:
+        """True once the photo's thumbnail (or its grey tile, when unreadable) is in."""
+        return photo_id in self._pixmaps
+
     def row_of(self, photo_id: int) -> int | None:
         """The row showing this photo, or None when it is not in the list (any more)."""
         return self._row_of.get(photo_id)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import (QAbstractItemView, QDockWidget, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
+from PySide6.QtWidgets import (QAbstractButton, QAbstractItemView, QDockWidget, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
                                QListWidget, QMessageBox, QPushButton, QSlider, QTableView, QToolButton,
                                QVBoxLayout, QWidget)
 
@@ -25,9 +25,18 @@ SIMILAR_THUMB = 128
 SLIDER_SETTLE_MS = 200  # keys and track clicks move the slider in steps: search once it settles
 
 
+DOCK_BUTTON_TIPS = {"qt_dockwidget_floatbutton": "Detach this pane into its own window (double-click its title "
+                                                  "to put it back)",
+                    "qt_dockwidget_closebutton": "Hide this pane (the View menu shows it again)"}
+
+
 def _dock_content(dock: QDockWidget) -> QVBoxLayout:
+    """The pane's content layout; Qt's own title-bar buttons get tooltips, as every icon button."""
     content = QWidget()
     dock.setWidget(content)
+    for button in dock.findChildren(QAbstractButton):
+        if button.objectName() in DOCK_BUTTON_TIPS:
+            button.setToolTip(DOCK_BUTTON_TIPS[button.objectName()])
     return QVBoxLayout(content)
 
 
@@ -175,6 +184,8 @@ class TagsPane(QDockWidget):
         self.view.sortByColumn(1, Qt.DescendingOrder)
         self.view.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.view.verticalHeader().hide()
+        for corner in self.view.findChildren(QAbstractButton):  # Qt's select-all corner: an icon button
+            corner.setToolTip("Select every tag")
         self.view.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
         self.view.clicked.connect(lambda index: self.tag_chosen.emit(self.proxy.index(index.row(), 0).data()))
         self.view.activated.connect(lambda index: self.tag_chosen.emit(self.proxy.index(index.row(), 0).data()))
@@ -189,8 +200,8 @@ REMOVE_FOLDER_TEXT = (
     "Stop searching “{name}”?\n\n"
     "• Its photos stay on disk, untouched.\n"
     "• They leave the search results, the tags pane and the similar pane.\n"
-    "• Your own tags and taught concepts on these photos are kept in the library: "
-    "add the folder again and they come back.")
+    "• Your own tags, removed tags and taught concepts on these photos are kept in the library: "
+    "add the folder again and they come back, without indexing the photos again.")
 
 
 def confirm_remove_folder(parent: QWidget, path: str) -> QMessageBox:

@@ -32,12 +32,15 @@ class SearchBar(QWidget):
         self.chip.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
         self.chip.setIconSize(QSize(CHIP_ICON, CHIP_ICON))
         self.chip.setObjectName("chip")
+        self.chip.setToolTip("Searching by this photo: click to search by words only")
         self.chip.clicked.connect(self.clear_image)
         self.chip.hide()
         self.edit = QLineEdit()
         self.edit.setPlaceholderText("Describe a photo: dog on beach, birthday cake, snowy mountain...  "
                                      "(+ adds, - leaves out)")
         self.edit.setClearButtonEnabled(True)
+        for button in self.edit.findChildren(QToolButton):  # Qt's clear button: an icon, so a tooltip
+            button.setToolTip("Clear the search")
         self.edit.setMinimumHeight(36)
         self.debounce = QTimer(self, singleShot=True, interval=SEARCH_DEBOUNCE_MS)
         self.debounce.timeout.connect(self.search_requested)

@@ -22,7 +22,6 @@ __all__ = ["Viewer", "to_qimage"]
 
 ZOOM_STEP = 1.25
 ZOOM_RANGE = (0.05, 8.0)  # 5% shows a 100-MP photo whole; 800% shows single pixels
-OFFLINE_THUMB = 384  # the cached thumbnail an offline photo is shown from
 
 
 def to_qimage(img) -> QImage:
@@ -129,14 +128,14 @@ class Viewer(QDialog):
         self.refresh_tags()
         self.pixmap = QPixmap()
         self.image.setText("Loading…")
-        cache = self.model.cache
+        cache, size = self.model.cache, self.model.thumb_size  # an offline photo: the grid's cached copy
 
         def decode():
             try:
                 return to_qimage(display_image(path)), ""
             except Exception as e:  # offline or unreadable: its cached thumbnail, if any
                 try:
-                    return QImage(str(thumbnail(path, OFFLINE_THUMB, cache))), f" (a small copy: {e})"
+                    return QImage(str(thumbnail(path, size, cache))), f" (a small copy: {e})"
                 except Exception:
                     return QImage(), str(e)
 
