@@ -213,7 +213,7 @@ class MainWindow(QMainWindow):
             return  # a newer search is on its way
         self.results.set_results(shown)
         links = ", ".join(f'<a href="{w}">{w}</a>' for w in related)
-        self.related.setText(f"Related: {links}" if related else "")
+        self.related.setText(f"Related: {links}" if related and shown else "")  # none for gibberish
         if shown:
             self.stack.setCurrentWidget(self.grid)
             self.status_bar.showMessage(f"{len(shown):,} photos for “{text}”", 5000)

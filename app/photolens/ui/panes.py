@@ -254,9 +254,12 @@ class FoldersPane(QDockWidget):
     def show_folders(self, folders: list[Folder]) -> None:
         current = self.list.currentItem().data(Qt.UserRole) if self.list.currentItem() else None
         self.list.clear()
-        for f in folders:
+        names = [os.path.basename(f.path) or f.path for f in folders]
+        for f, name in zip(folders, names):
+            if names.count(name) > 1:  # two folders called "images": say whose
+                name = os.path.join(os.path.basename(os.path.dirname(f.path)), name)
             state = "" if f.online else "  (offline)"
-            self.list.addItem(f"{os.path.basename(f.path) or f.path}  ·  {f.photos:,}{state}")
+            self.list.addItem(f"{name}  ·  {f.photos:,}{state}")
             item = self.list.item(self.list.count() - 1)
             item.setData(Qt.UserRole, f.path)
             item.setToolTip(f.path)

@@ -14,6 +14,7 @@ __all__ = ["SearchBar", "SEARCH_DEBOUNCE_MS"]
 
 SEARCH_DEBOUNCE_MS = 250  # fast typists do not start a search per key; slow ones see results at once
 CHIP_ICON = 28  # the chip's thumbnail, as tall as the line edit's text
+CHIP_TEXT_WIDTH = 160  # pixels of the photo's name on the chip: the words keep most of the bar
 
 
 class SearchBar(QWidget):
@@ -76,7 +77,7 @@ class SearchBar(QWidget):
         """Search by this photo (plus `words`): the chip shows `label` (default: the file's
         name) and the thumbnail; clicking the chip goes back to words only."""
         self.image_path = path
-        name = label or os.path.basename(path)
+        name = self.chip.fontMetrics().elidedText(label or os.path.basename(path), Qt.ElideMiddle, CHIP_TEXT_WIDTH)
         self.chip.setText(f"{name}  ✕")
         self.chip.setToolTip(f"Searching by this photo: {path}\nClick to search by words only")
         image = thumbnail if thumbnail is not None else QImage(path)

@@ -1,6 +1,7 @@
 """A readable palette that follows the system's light or dark theme.
 
-Every text colour is chosen against the background it is drawn on with a contrast of at
+Combo and spin boxes keep the platform's drawing (with the palette's colours): a styled one
+loses its arrows. Every text colour is chosen against the background it is drawn on with a contrast of at
 least 4.5:1 (WCAG AA for body text); `contrast` computes it and a test checks every pair. The
 QPalette is set as well as the style sheet, so widgets the sheet does not style (message
 boxes' details, progress bar text, tooltips) are readable too. Keyboard focus shows as an
@@ -33,8 +34,7 @@ TEXT_PAIRS = (("text", "window"), ("text", "base"), ("text", "alt"), ("text", "b
 STYLE = """
 QMainWindow, QDialog {{ background: {window}; color: {text}; }}
 QWidget {{ color: {text}; }}
-QLineEdit, QComboBox, QSpinBox {{ background: {base}; border: 1px solid {border}; border-radius: 6px;
-                                 padding: 4px 8px; }}
+QLineEdit {{ background: {base}; border: 1px solid {border}; border-radius: 6px; padding: 4px 8px; }}
 QListView, QTableView, QListWidget, QTextEdit, QPlainTextEdit {{ background: {base}; border: 1px solid {alt}; }}
 QListView::item:selected, QTableView::item:selected, QListWidget::item:selected {{ background: {selection};
                                  color: {selected_text}; border-radius: 4px; }}
@@ -42,7 +42,8 @@ QHeaderView::section {{ background: {alt}; border: none; padding: 4px; }}
 QPushButton, QToolButton {{ background: {button}; border: 1px solid {border}; border-radius: 6px; padding: 4px 10px; }}
 QPushButton:hover, QToolButton:hover {{ border-color: {accent}; }}
 QPushButton:default {{ border-color: {accent}; }}
-QLineEdit:focus, QComboBox:focus, QSpinBox:focus, QPushButton:focus, QToolButton:focus, QSlider:focus,
+QPushButton:disabled, QToolButton:disabled {{ color: {muted}; background: {alt}; border-color: {alt}; }}
+QLineEdit:focus, QPushButton:focus, QToolButton:focus, QSlider:focus,
 QListView:focus, QTableView:focus, QListWidget:focus, QCheckBox:focus {{ border: 2px solid {accent}; }}
 QToolButton#chip {{ border-radius: 12px; background: {alt}; }}
 QDockWidget::title {{ background: {alt}; padding: 6px; }}
