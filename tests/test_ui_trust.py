@@ -393,9 +393,10 @@ def test_the_grid_fills_while_indexing_without_moving(qtbot, catalog, tmp_path, 
     w.close()
 
 
-def test_new_rows_are_inserted_without_resetting_the_view(qtbot, tmp_path):
+def test_new_rows_are_inserted_without_resetting_the_view(qtbot, qtmodeltester, tmp_path):
     model = ResultsModel(tmp_path / "thumbs", 32)
     model.set_results([Result(i, f"/p/{i}.jpg", 1.0) for i in (5, 3, 1)])
+    qtmodeltester.check(model)  # and it keeps checking every insertion below
     resets = []
     model.modelReset.connect(lambda: resets.append(1))
     model.update_results([Result(i, f"/p/{i}.jpg", 1.0) for i in (6, 5, 4, 3, 2, 1)])

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PySide6.QtCore import (QAbstractListModel, QAbstractTableModel, QMimeData, QModelIndex, QObject, QSize, Qt,
                             QUrl, Signal)
-from PySide6.QtGui import QColor, QImage, QPixmap
+from PySide6.QtGui import QColor, QGuiApplication, QImage, QPixmap
 
 from ..engine.imaging import thumbnail
 from ..engine.records import TagCount
@@ -28,11 +28,13 @@ class _ThumbSignals(QObject):
 
 
 def _load_thumbnail(signals: _ThumbSignals, generation: int, photo_id: int, path: str, size: int,
-                    cache: Path) -> None:
+                    cache: Path, dpr: float = 1.0) -> None:
     """Runs on a worker: makes a QImage (never a QPixmap: those belong to the GUI thread)
     from the disk cache, creating the cached thumbnail when missing."""
     try:
-        image = square_crop(QImage(str(thumbnail(path, size, cache))), size)
+        pixels = round(size * dpr)  # sharp on a HiDPI screen: as many pixels as the tile covers
+        image = square_crop(QImage(str(thumbnail(path, pixels, cache))), pixels)
+        image.setDevicePixelRatio(dpr)
     except Exception:  # an unreadable photo, or an offline one never shown before: a grey tile
         image = QImage()
     signals.ready.emit(generation, photo_id, image)
@@ -68,6 +70,8 @@ class ResultsModel(QAbstractListModel):
         self.destroyed.connect(lambda *_: pool.shutdown())
         self._signals = _ThumbSignals()
         self._signals.ready.connect(self._thumb_ready)
+        screen = QGuiApplication.primaryScreen()
+        self.dpr = screen.devicePixelRatio() if screen is not None else 1.0
         self._placeholder = QPixmap(QSize(thumb_size, thumb_size))
         self._placeholder.fill(QColor("#3a3d42"))
         self._row_of: dict[int, int] = {}
@@ -139,7 +143,7 @@ class ResultsModel(QAbstractListModel):
         if r.id in self._requested:
             return
         self._requested.add(r.id)
-        args = (self._signals, self.generation, r.id, r.path, self.thumb_size, self.cache)
+        args = (self._signals, self.generation, r.id, r.path, self.thumb_size, self.cache, self.dpr)
         self._pool.submit(lambda: _load_thumbnail(*args))
 
     def _thumb_ready(self, generation: int, photo_id: int, image: QImage) -> None:
