@@ -16,7 +16,7 @@ import time
 from PySide6.QtCore import QObject, Signal
 
 from ..engine.catalog import Catalog
-from ..engine.indexer import Control, Progress
+from ..engine.jobs import Control, Progress
 from ..engine.watcher import Watcher
 from .tasks import Tasks
 

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QInputDialog
 
 from ..engine.catalog import SORT_DATE, SORT_RELEVANCE, Catalog
 from ..engine.config import cache_dir
-from ..engine.indexer import Progress
+from ..engine.jobs import Progress
 from . import photo_actions
 from .grid import PhotoGrid
 from .help import show_shortcuts

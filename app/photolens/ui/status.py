@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QStatusBar, QToolButton
 
-from ..engine.indexer import Progress
+from ..engine.jobs import Progress
 
 __all__ = ["ElidedLabel", "StatusBar"]
 
