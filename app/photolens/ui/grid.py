@@ -42,6 +42,16 @@ class PhotoGrid(QListView):
         self.setDragDropMode(QAbstractItemView.DragOnly)
         self.setDefaultDropAction(Qt.CopyAction)
         self.doubleClicked.connect(lambda index: self.open_photo.emit(index.data(IdRole)))
+        self._icon = icon
+
+    def resizeEvent(self, event) -> None:
+        """Columns fill the width: the cells widen to share what is left over after the last
+        whole column, instead of leaving a strip empty on the right."""
+        width = self.viewport().width() - 2 * self.spacing()
+        cell = self._icon + TILE_GAP
+        columns = max(1, width // cell)
+        self.setGridSize(QSize(max(cell, width // columns), cell))
+        super().resizeEvent(event)
 
     def keyPressEvent(self, event) -> None:
         index = self.currentIndex()

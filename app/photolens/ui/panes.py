@@ -21,7 +21,7 @@ from .tasks import Tasks
 __all__ = ["SimilarPane", "TagsPane", "FoldersPane", "confirm_remove_folder", "SIMILAR_RESULTS"]
 
 SIMILAR_RESULTS = 60
-SIMILAR_THUMB = 128
+SIMILAR_THUMB = 112  # two columns fit the pane at its minimum width
 SLIDER_SETTLE_MS = 200  # keys and track clicks move the slider in steps: search once it settles
 
 
