@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QInputDialog
 
 from ..engine.catalog import SORT_DATE, SORT_RELEVANCE, Catalog
 from ..engine.config import cache_dir
+from ..engine.indexer import SEARCHABLE, STAGES
 from ..engine.jobs import Progress
 from . import photo_actions
 from .grid import PhotoGrid
@@ -28,6 +29,7 @@ from .window_state import fit_to_screen, restore_layout, save_layout
 
 MAX_RESULTS = 1000
 LIVE_REFRESH_S = 2.0  # while indexing, the grid takes in newly committed photos at most this often
+LIVE_STAGES = {STAGES[SEARCHABLE], "indexing"}  # the stages whose batches bring new photos to show
 
 
 class MainWindow(QMainWindow):
@@ -406,7 +408,7 @@ class MainWindow(QMainWindow):
     def _show_progress(self, p: Progress) -> None:
         self.status_bar.show_progress(p, self.jobs.paused)
         now = time.monotonic()
-        if p.stage == "indexing" and now - self._live_refreshed >= LIVE_REFRESH_S:
+        if p.stage in LIVE_STAGES and now - self._live_refreshed >= LIVE_REFRESH_S:
             self._live_refreshed = now  # batches have committed: show them, and the folders' counts
             self.folders.refresh()
             if self._showing_recent():
