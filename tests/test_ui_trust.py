@@ -455,6 +455,11 @@ def test_the_similar_pane_opens_photos_follows_its_slider_and_goes_back(qtbot, w
         pane.detail.setFocus()
         qtbot.keyClick(pane.detail, Qt.Key_PageUp)
     assert pane.detail.value() == 10
+    with qtbot.waitSignal(window.similar_done, timeout=10_000):  # a click on the track jumps there
+        groove = pane.detail.rect()
+        qtbot.mouseClick(pane.detail, Qt.LeftButton, pos=QPoint(groove.left() + groove.width() * 8 // 10,
+                                                                groove.center().y()))
+    assert 70 <= pane.detail.value() <= 90
     index = pane.results.index(0)
     opened = pane.results.result(0).id
     pane.grid.doubleClicked.emit(index)

@@ -8,8 +8,8 @@ from pathlib import Path
 from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (QAbstractButton, QAbstractItemView, QDockWidget, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-                               QListWidget, QMessageBox, QPushButton, QSlider, QTableView, QToolButton,
-                               QVBoxLayout, QWidget)
+                               QListWidget, QMessageBox, QProxyStyle, QPushButton, QSlider, QStyle, QTableView,
+                               QToolButton, QVBoxLayout, QWidget)
 
 from ..engine.catalog import Catalog
 from ..engine.imaging import thumbnail
@@ -28,6 +28,15 @@ SLIDER_SETTLE_MS = 200  # keys and track clicks move the slider in steps: search
 DOCK_BUTTON_TIPS = {"qt_dockwidget_floatbutton": "Detach this pane into its own window (double-click its title "
                                                   "to put it back)",
                     "qt_dockwidget_closebutton": "Hide this pane (the View menu shows it again)"}
+
+
+class _JumpToClick(QProxyStyle):
+    """A click on a slider's track moves the handle there (not one page towards it)."""
+
+    def styleHint(self, hint, option=None, widget=None, returnData=None):  # noqa: N802 (Qt's name)
+        if hint == QStyle.SH_Slider_AbsoluteSetButtons:
+            return Qt.LeftButton.value
+        return super().styleHint(hint, option, widget, returnData)
 
 
 def _dock_content(dock: QDockWidget) -> QVBoxLayout:
@@ -78,6 +87,8 @@ class SimilarPane(QDockWidget):
         self.detail.setRange(0, 100)
         self.detail.setPageStep(10)
         self.detail.setFocusPolicy(Qt.StrongFocus)  # arrows, Page Up/Down, Home/End move it
+        self._slider_style = _JumpToClick(self.detail.style())
+        self.detail.setStyle(self._slider_style)
         self.detail.setToolTip("Left: the same kind of scene. Right: near-duplicates.")
         self.settle = QTimer(self, singleShot=True, interval=SLIDER_SETTLE_MS)
         self.settle.timeout.connect(self.refresh)
