@@ -392,7 +392,8 @@ class MainWindow(QMainWindow):
             self.add_folder(folder)
 
     def add_folder(self, folder: str) -> None:
-        self.tasks.write(lambda: self.catalog.add_folder(folder), lambda _: (self.folders.refresh(), self.start_indexing()),
+        self.tasks.write(lambda: self.catalog.add_folder(folder),
+                         lambda _: (self.folders.refresh(), self.start_indexing()),
                          lambda e: QMessageBox.warning(self, "Photolens", str(e)))
 
     def remove_folder(self, path: str) -> None:
@@ -422,7 +423,8 @@ class MainWindow(QMainWindow):
         self.status_bar.show_failures(summary.get("failed_total", 0))
         self.folders.refresh()
         self.tags.refresh()
-        self.status_bar.device_label.setText(f"{self.catalog.model.title} · {self.catalog.embedder.device_name.upper()}")
+        device = self.catalog.embedder.device_name.upper()
+        self.status_bar.device_label.setText(f"{self.catalog.model.title} · {device}")
         self.show_warnings()
         self.run_search()
         self.index_done.emit(summary)
@@ -435,7 +437,8 @@ class MainWindow(QMainWindow):
     def _watched(self, summary: dict) -> None:
         """Photos arrived, moved or left while the app runs: refresh what shows them."""
         new, gone, moved = summary.get("embedded", 0), summary.get("removed", 0), summary.get("moved", 0)
-        parts = [f"{new:,} new" if new else "", f"{moved:,} moved" if moved else "", f"{gone:,} removed" if gone else ""]
+        parts = [f"{new:,} new" if new else "", f"{moved:,} moved" if moved else "",
+                 f"{gone:,} removed" if gone else ""]
         offline = summary.get("offline_folders") or []
         text = ", ".join(p for p in parts if p)
         if text or offline:

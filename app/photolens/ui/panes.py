@@ -7,9 +7,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import (QAbstractButton, QAbstractItemView, QDockWidget, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-                               QListWidget, QMessageBox, QProxyStyle, QPushButton, QSlider, QStyle, QTableView,
-                               QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractButton, QAbstractItemView, QDockWidget, QHBoxLayout, QHeaderView, QLabel,
+                               QLineEdit, QListWidget, QMessageBox, QProxyStyle, QPushButton, QSlider, QStyle,
+                               QTableView, QToolButton, QVBoxLayout, QWidget)
 
 from ..engine.catalog import Catalog
 from ..engine.imaging import thumbnail

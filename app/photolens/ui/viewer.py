@@ -93,7 +93,8 @@ class Viewer(QDialog):
         lay.addLayout(left, 3)
         lay.addWidget(self.side, 1)
         for key, slot in ((Qt.Key_Right, lambda: self.step(1)), (Qt.Key_Left, lambda: self.step(-1)),
-                          (QKeySequence.ZoomIn, lambda: self.zoom_by(ZOOM_STEP)), (Qt.Key_Plus, lambda: self.zoom_by(ZOOM_STEP)),
+                          (QKeySequence.ZoomIn, lambda: self.zoom_by(ZOOM_STEP)),
+                          (Qt.Key_Plus, lambda: self.zoom_by(ZOOM_STEP)),
                           (QKeySequence.ZoomOut, lambda: self.zoom_by(1 / ZOOM_STEP)),
                           (Qt.Key_Minus, lambda: self.zoom_by(1 / ZOOM_STEP)),
                           (Qt.Key_1, self.actual_size), (Qt.Key_0, self.fit),
