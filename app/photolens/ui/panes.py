@@ -7,9 +7,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import (QAbstractButton, QAbstractItemView, QDockWidget, QHBoxLayout, QHeaderView, QLabel,
-                               QLineEdit, QListWidget, QMessageBox, QProxyStyle, QPushButton, QSlider, QStyle,
-                               QTableView, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractButton, QAbstractItemView, QApplication, QDockWidget, QHBoxLayout,
+                               QHeaderView, QLabel, QLineEdit, QListWidget, QMessageBox, QProxyStyle, QPushButton,
+                               QSlider, QStyle, QStyleFactory, QTableView, QToolButton, QVBoxLayout, QWidget)
 
 from ..engine.catalog import Catalog
 from ..engine.imaging import thumbnail
@@ -87,7 +87,9 @@ class SimilarPane(QDockWidget):
         self.detail.setRange(0, 100)
         self.detail.setPageStep(10)
         self.detail.setFocusPolicy(Qt.StrongFocus)  # arrows, Page Up/Down, Home/End move it
-        self._slider_style = _JumpToClick(self.detail.style())
+        # The proxy owns its base style: a fresh instance, never the application's own.
+        self._slider_style = _JumpToClick(QStyleFactory.create(QApplication.style().name()))
+        self._slider_style.setParent(self)
         self.detail.setStyle(self._slider_style)
         self.detail.setToolTip("Left: the same kind of scene. Right: near-duplicates.")
         self.settle = QTimer(self, singleShot=True, interval=SLIDER_SETTLE_MS)
