@@ -76,6 +76,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         fit_to_screen(self)
         restore_layout(self)
+        self.similar.hide()  # its place is remembered, but it opens with a subject (Find similar)
         self.tags.refresh()
         self.folders.refresh()
         self.show_recent()
