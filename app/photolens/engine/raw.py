@@ -7,6 +7,7 @@ and then at half size. Decoding goes through rawpy (LibRaw)."""
 from __future__ import annotations
 
 import io
+from typing import BinaryIO
 
 import rawpy
 from PIL import Image
@@ -22,12 +23,14 @@ def is_raw(path: str) -> bool:
     return path[path.rfind("."):].lower() in RAW_EXTENSIONS if "." in path else False
 
 
-def raw_preview(path: str, data: bytes) -> Image.Image:
+def raw_preview(path: str, f: BinaryIO) -> Image.Image:
     """The RAW file's embedded preview as a PIL image (a JPEG preview keeps its EXIF, so its
     orientation and date are read as for any photo), or the sensor data developed at half
-    size when the file has no preview. Raises NotAnImageError for a file LibRaw cannot read."""
+    size when the file has no preview. Raises NotAnImageError for a file LibRaw cannot read.
+    `f` is the open file (LibRaw reads it into memory: RAW files are tens of megabytes)."""
     try:
-        with rawpy.imread(io.BytesIO(data)) as raw:
+        f.seek(0)
+        with rawpy.imread(f) as raw:
             try:
                 thumb = raw.extract_thumb()
             except (rawpy.LibRawNoThumbnailError, rawpy.LibRawUnsupportedThumbnailError):

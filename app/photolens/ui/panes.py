@@ -272,10 +272,15 @@ class FoldersPane(QDockWidget):
             if names.count(name) > 1:  # two folders called "images": say whose
                 name = os.path.join(os.path.basename(os.path.dirname(f.path)), name)
             state = "" if f.online else "  (offline)"
+            if f.online and f.unreachable:
+                state = "  (partly unreadable)"
             self.list.addItem(f"{name}  ·  {f.photos:,}{state}")
             item = self.list.item(self.list.count() - 1)
             item.setData(Qt.UserRole, f.path)
-            item.setToolTip(f.path)
+            # Why it is offline, and which subfolders could not be read: their photos are kept.
+            notes = [f"offline: {f.offline_reason}; its photos are kept"] if f.offline_reason else []
+            notes += [f"not readable: {sub} ({why}); its photos are kept" for sub, why in f.unreachable]
+            item.setToolTip("\n".join([f.path, *notes]))
             if f.path == current:
                 self.list.setCurrentItem(item)
 
