@@ -21,8 +21,8 @@ from .concepts import ConceptTeacher
 from .config import DB_NAME, Settings, default_library_dir
 from .archive import keep, kept_counts
 from .dbfile import open_library_dir
-from .embedder import DEVICES, Embedder
-from .errors import LibraryError, ModelError, PhotolensError, QueryError
+from .embedder import DEVICES, Embedder, load_embedder
+from .errors import LibraryError, PhotolensError, QueryError
 from .exclusions import excluded_roots
 from .health import backup_user_data
 from .health import check as check_library
@@ -75,21 +75,7 @@ class Catalog:
         gives way to the built-in one, and `warnings` says so: a setting never breaks the app."""
         with self._lock:
             if self._embedder is None:
-                name = model_registry.default_model_name(self._model_name)
-                if self._model_name and name != self._model_name:
-                    self._model_warning = (f"The model {self._model_name!r} is not installed, so Photolens "
-                                           f"uses {name!r} (choose another in Settings)")
-                embedder = Embedder(model_registry.get_model(name), self.device, self.threads)
-                try:
-                    embedder.visual  # noqa: B018 (load now: a broken model shows here, not mid-search)
-                except ModelError as e:
-                    fallback = model_registry.default_model_name()
-                    if fallback == name:
-                        raise
-                    self._model_warning = (f"The model {name!r} could not be loaded, so Photolens uses "
-                                           f"{fallback!r}: {e}")
-                    embedder = Embedder(model_registry.get_model(fallback), self.device, self.threads)
-                self._embedder = embedder
+                self._embedder, self._model_warning = load_embedder(self._model_name, self.device, self.threads)
             return self._embedder
 
     @property

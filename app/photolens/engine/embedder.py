@@ -12,6 +12,7 @@ import numpy as np
 
 from .config import DEVICES
 from .errors import ModelError
+from . import models as model_registry
 from .models import ModelInfo
 
 CUDA = "CUDAExecutionProvider"
@@ -237,3 +238,23 @@ class Embedder:
 
     def embed_text(self, text: str) -> np.ndarray:
         return self.embed_texts([text])[0]
+
+
+def load_embedder(preferred: str, device: str = "auto", threads: int | None = None) -> tuple[Embedder, str | None]:
+    """The chosen model's sessions, loaded now (a broken model shows here, not mid-search). A
+    chosen model that is not installed or fails to load gives way to the built-in one: the
+    second value says so (None when nothing was given up), so a setting never breaks the app."""
+    name = model_registry.default_model_name(preferred)
+    warning = None
+    if preferred and name != preferred:
+        warning = f"The model {preferred!r} is not installed, so Photolens uses {name!r} (choose another in Settings)"
+    embedder = Embedder(model_registry.get_model(name), device, threads)
+    try:
+        embedder.visual  # noqa: B018 (loads the image model's session)
+    except ModelError as e:
+        fallback = model_registry.default_model_name()
+        if fallback == name:
+            raise
+        warning = f"The model {name!r} could not be loaded, so Photolens uses {fallback!r}: {e}"
+        embedder = Embedder(model_registry.get_model(fallback), device, threads)
+    return embedder, warning
