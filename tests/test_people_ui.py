@@ -63,3 +63,32 @@ def test_faces_are_outlined(qtbot, catalog, tmp_path):
     box = faces[0].box
     edge = drawn.pixelColor(int(box[0] * 200) + 1, int((box[1] + box[3]) / 2 * 200))
     assert edge.red() > 200 and edge.green() > 150  # the outline, not the black photo
+
+
+def test_the_window_has_a_people_dock_and_a_person_fills_the_grid(qtbot, catalog, tmp_path):
+    from photolens.ui.main_window import MainWindow
+
+    catalog.add_folder(copy(POWELL + BLAIR, tmp_path / "photos")[0].parent)
+    catalog.index_all()
+    w = MainWindow(catalog, welcome=False, watch=False)
+    qtbot.addWidget(w)
+    w.show()
+    with qtbot.waitSignal(w.index_done, timeout=60_000):
+        pass
+    w.people.show()
+    qtbot.waitUntil(lambda: w.people.list.count() == 2, timeout=20_000)
+    first = w.people.list.item(0)
+    w.people.list.itemClicked.emit(first)
+    qtbot.waitUntil(lambda: w.results.rowCount() == len(POWELL), timeout=20_000)
+    # The viewer outlines the faces of the photo it shows.
+    viewer = w.open_viewer(catalog.photo_id(str(tmp_path / "photos" / POWELL[0])))
+    qtbot.waitUntil(lambda: not viewer.pixmap.isNull(), timeout=20_000)
+    w.tasks.wait()
+    qtbot.wait(200)
+    image = viewer.pixmap.toImage()
+    face = catalog.faces_in_photo(catalog.photo_id(str(tmp_path / "photos" / POWELL[0])))[0]
+    x, y = int(face.box[0] * image.width()) + 1, int((face.box[1] + face.box[3]) / 2 * image.height())
+    color = image.pixelColor(x, y)
+    assert (color.red(), color.green(), color.blue()) == (255, 214, 0)
+    viewer.close()
+    w.close()

@@ -19,6 +19,7 @@ from .help import show_shortcuts
 from .library_jobs import LibraryJobs
 from .models import IdRole, PathRole, ResultsModel
 from .panes import FoldersPane, SimilarPane, TagsPane
+from .people_pane import attach_people
 from .search_bar import SearchBar
 from .settings import SettingsDialog
 from .status import StatusBar
@@ -72,6 +73,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.RightDockWidgetArea, self.similar)
         self.addDockWidget(Qt.LeftDockWidgetArea, self.tags)
         self.addDockWidget(Qt.LeftDockWidgetArea, self.folders)
+        self.people = attach_people(self, thumbs)  # the People dock (issue 19)
         self._connect()
         self._build_menus()
         fit_to_screen(self)
@@ -375,12 +377,15 @@ class MainWindow(QMainWindow):
         self.similar.show_subject(photo_id, path)
 
     def show_tag(self, tag: str) -> None:
+        self.show_photos(f"tag: {tag}", lambda: self.catalog.photos_with_tag(tag))
+
+    def show_photos(self, label: str, fetch) -> None:
+        """The photos `fetch` returns (run on the read pool) in the grid, titled `label`."""
         self.teaching = None
         self.search.clear_quietly()
         self.search_serial += 1
         serial = self.search_serial
-        self.tasks.read(lambda: self.catalog.photos_with_tag(tag),
-                        lambda res: self._show_results(serial, f"tag: {tag}", res, len(res), []))
+        self.tasks.read(fetch, lambda res: self._show_results(serial, label, res, len(res), []))
 
     # -- folders ------------------------------------------------------------------------------
 

@@ -6,14 +6,14 @@ are cut from the cached thumbnail as QImages on a worker, made into pixmaps here
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QDockWidget, QLabel, QListView, QListWidget, QListWidgetItem,
                                QVBoxLayout, QWidget)
 
 from ..engine.imaging import thumbnail
 
-__all__ = ["FACE_ICON", "PeoplePane", "draw_faces"]
+__all__ = ["FACE_ICON", "PeoplePane", "attach_people", "draw_faces"]
 
 FACE_ICON = 72  # px: big enough to tell people apart, small enough for a dozen in a narrow dock
 # A face crop is widened by this share of its box on each side: the hair and chin help recognise.
@@ -21,6 +21,8 @@ FACE_MARGIN = 0.25
 # The thumbnail faces are cut from; 3x the icon leaves a small face in a large photo usable.
 CROP_SOURCE = 512
 ROLE_PERSON = Qt.UserRole + 1
+# While the pane shows, it looks again this often: the face pass runs in the background in chunks.
+REFRESH_MS = 15_000
 
 
 class _PeopleList(QListWidget):
@@ -75,8 +77,12 @@ class PeoplePane(QDockWidget):
         self.list.merge.connect(self.merge)
         self._filling = False
         self._generation = 0
+        self.timer = QTimer(self, interval=REFRESH_MS, timeout=self.refresh)
+        self.visibilityChanged.connect(lambda shown: (self.timer.start(), self.refresh()) if shown else self.timer.stop())
 
     def refresh(self) -> None:
+        if self.list.state() == QAbstractItemView.EditingState:
+            return  # never under a name being typed
         cat = self.catalog
 
         def load():
@@ -168,3 +174,14 @@ def draw_faces(pixmap: QPixmap, faces) -> QPixmap:
                              f.name)
     painter.end()
     return out
+
+
+def attach_people(window, cache) -> PeoplePane:
+    """The People dock in the main window (left, with the tags and folders): clicking a person
+    shows their photos in the grid."""
+    pane = PeoplePane(window.catalog, window.tasks, cache, window)
+    window.addDockWidget(Qt.LeftDockWidgetArea, pane)
+    catalog = window.catalog
+    pane.person_chosen.connect(lambda pid, name: window.show_photos(
+        f"person: {name or 'no name yet'}", lambda: catalog.person_photos(pid)))
+    return pane

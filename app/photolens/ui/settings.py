@@ -1,4 +1,4 @@
-"""Settings: model, device (showing the active one), thorough tags, thumbnail size, library location."""
+"""Settings: model, device (showing the active one), thorough tags, people, thumbnail size, library location."""
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
@@ -54,6 +54,10 @@ class SettingsDialog(QDialog):
         self.thorough.setToolTip("Looks at every part of each new photo for cups, phones, knives and the like.\n"
                                  "On a CPU this makes indexing about 3x slower; search does not need it.\n"
                                  "Photos already indexed keep their tags.")
+        self.faces = QCheckBox("Find faces and group them into people")
+        self.faces.setChecked(catalog.settings.face_recognition)
+        self.faces.setToolTip("Face data stays in this library, on this computer.\n"
+                              "Turning it off deletes every face, person, name and correction at once.")
         self.thumbs = QSpinBox(minimum=96, maximum=384, singleStep=32, value=catalog.settings.thumbnail_size)
         location = wrapped(str(catalog.dir))
         location.setToolTip("Start Photolens with --library DIR (or PHOTOLENS_LIBRARY) to use another library")
@@ -63,6 +67,7 @@ class SettingsDialog(QDialog):
         form.addRow("", active)
         form.addRow("Tags", self.thorough)
         form.addRow("", wrapped("On a CPU, indexing is about 3x slower with it; a GPU hardly notices"))
+        form.addRow("People", self.faces)
         form.addRow("Thumbnail size", self.thumbs)
         form.addRow("Library", location)
         buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
@@ -85,6 +90,11 @@ class SettingsDialog(QDialog):
             return
         if self.thorough.isChecked() != self.catalog.settings.thorough_tags:
             self.catalog.set_thorough_tags(self.thorough.isChecked())
+        if self.faces.isChecked() != self.catalog.settings.face_recognition:
+            if not self.faces.isChecked() and QMessageBox.question(
+                    self, "Photolens", "Delete all face data (faces, people, names, corrections)?") != QMessageBox.Yes:
+                return
+            self.catalog.set_face_recognition(self.faces.isChecked())
         self.catalog.settings.thumbnail_size = self.thumbs.value()
         self.catalog.settings.save(self.catalog.dir)
         self.active.setText(active_device(self.catalog))

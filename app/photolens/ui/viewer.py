@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QLineEdit, QListWid
 from ..engine.catalog import Catalog
 from ..engine.imaging import display_image, thumbnail
 from .models import ResultsModel
+from .people_pane import draw_faces
 from .tasks import Tasks
 
 __all__ = ["Viewer", "to_qimage"]
@@ -150,6 +151,13 @@ class Viewer(QDialog):
         self.zoom = None
         self._show()
         self.shown.emit(photo_id)
+        if not self.pixmap.isNull():  # faces outlined with their names (people, issue 19)
+            self.tasks.read(lambda: self.catalog.faces_in_photo(photo_id), lambda faces: self._faces(photo_id, faces))
+
+    def _faces(self, photo_id: int, faces) -> None:
+        if photo_id == self.photo_id and faces:
+            self.pixmap = draw_faces(self.pixmap, faces)
+            self._show()
 
     # -- tags -------------------------------------------------------------------------------
 
