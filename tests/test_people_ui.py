@@ -92,3 +92,16 @@ def test_the_window_has_a_people_dock_and_a_person_fills_the_grid(qtbot, catalog
     assert (color.red(), color.green(), color.blue()) == (255, 214, 0)
     viewer.close()
     w.close()
+
+
+def test_a_named_person_s_face_arriving_writes_nothing(qtbot, pane, catalog):
+    """An icon set on a named item signals itemChanged too: it must not be taken for a rename
+    (which would refresh the pane, load the icons again, and so on for ever)."""
+    catalog.name_person(catalog.people()[0].id, "Colin Powell")
+    pane.refresh()
+    qtbot.waitUntil(lambda: pane.list.item(0).text() == "Colin Powell", timeout=20_000)
+    qtbot.waitUntil(lambda: not pane.list.item(0).icon().isNull(), timeout=20_000)
+    generation = pane._generation
+    qtbot.wait(1000)
+    pane.tasks.wait()
+    assert pane._generation == generation

@@ -21,6 +21,7 @@ FACE_MARGIN = 0.25
 # The thumbnail faces are cut from; 3x the icon leaves a small face in a large photo usable.
 CROP_SOURCE = 512
 ROLE_PERSON = Qt.UserRole + 1
+ROLE_NAME = Qt.UserRole + 2  # the name as stored: an icon arriving also signals itemChanged
 # While the pane shows, it looks again this often: the face pass runs in the background in chunks.
 REFRESH_MS = 15_000
 
@@ -34,6 +35,10 @@ class _PeopleList(QListWidget):
         super().__init__()
         self.setViewMode(QListView.IconMode)
         self.setIconSize(QSize(FACE_ICON, FACE_ICON))
+        # A fixed cell (icon plus two lines of name): faces arrive after the names, and a layout
+        # made for the names alone would let them overlap.
+        self.setGridSize(QSize(FACE_ICON + 28, FACE_ICON + 40))
+        self.setUniformItemSizes(True)
         self.setResizeMode(QListView.Adjust)
         self.setMovement(QListView.Snap)
         self.setWordWrap(True)
@@ -106,6 +111,7 @@ class PeoplePane(QDockWidget):
         for person, face in people:
             item = QListWidgetItem(person.name or "(no name)")
             item.setData(ROLE_PERSON, person.id)
+            item.setData(ROLE_NAME, person.name or "")
             item.setToolTip(f"{person.photos} photos — click to see them, click again to name, drop on another to merge")
             item.setFlags(item.flags() | Qt.ItemIsEditable | Qt.ItemIsDragEnabled | Qt.ItemIsDropEnabled)
             self.list.addItem(item)
@@ -137,7 +143,8 @@ class PeoplePane(QDockWidget):
         if self._filling:
             return
         name, pid = item.text().strip(), int(item.data(ROLE_PERSON))
-        if name and name != "(no name)":
+        if name and name != "(no name)" and name != item.data(ROLE_NAME):
+            item.setData(ROLE_NAME, name)
             self.tasks.write(lambda: self.catalog.name_person(pid, name), lambda _: self._done())
 
     def merge(self, keep: int, other: int) -> None:
