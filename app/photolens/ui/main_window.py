@@ -153,7 +153,7 @@ class MainWindow(QMainWindow):
                   QAction("&Quit", self, shortcut=QKeySequence.Quit, triggered=self.close)):
             file_menu.addAction(a)
         view = self.menuBar().addMenu("&View")
-        for dock in (self.tags, self.folders, self.similar):
+        for dock in (self.tags, self.folders, self.similar, self.people):
             view.addAction(dock.toggleViewAction())
         view.addAction(QAction("Full screen", self, shortcut=QKeySequence("F11"), triggered=self._toggle_full_screen))
         help_menu = self.menuBar().addMenu("&Help")
