@@ -105,3 +105,25 @@ def test_a_named_person_s_face_arriving_writes_nothing(qtbot, pane, catalog):
     qtbot.wait(1000)
     pane.tasks.wait()
     assert pane._generation == generation
+
+
+def test_the_viewer_lists_faces_and_takes_one_from_its_person(qtbot, catalog, tmp_path):
+    from photolens.ui.models import ResultsModel
+    from photolens.ui.tasks import Tasks
+    from photolens.ui.viewer import Viewer
+
+    catalog.add_folder(copy(POWELL, tmp_path / "photos")[0].parent)
+    catalog.index_all()
+    photo = catalog.photo_id(str(tmp_path / "photos" / POWELL[0]))
+    tasks = Tasks()
+    model = ResultsModel(tmp_path / "thumbs", 96)
+    model.set_results(catalog.person_photos(catalog.people()[0].id))
+    viewer = Viewer(catalog, tasks, model, photo)
+    qtbot.addWidget(viewer)
+    qtbot.waitUntil(lambda: viewer.faces_box.count() >= 1, timeout=20_000)
+    grouped = next(viewer.faces_box.item(i) for i in range(viewer.faces_box.count())
+                   if viewer.faces_box.item(i).data(ROLE_PERSON + 1))
+    with qtbot.waitSignal(viewer.faces_box.changed, timeout=20_000):
+        viewer.faces_box.not_this_person(grouped)
+    assert catalog.people()[0].photos == len(POWELL) - 1
+    tasks.wait()

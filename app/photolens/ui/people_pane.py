@@ -9,11 +9,11 @@ from __future__ import annotations
 from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QDockWidget, QLabel, QListView, QListWidget, QListWidgetItem,
-                               QVBoxLayout, QWidget)
+                               QMenu, QVBoxLayout, QWidget)
 
 from ..engine.imaging import thumbnail
 
-__all__ = ["FACE_ICON", "PeoplePane", "attach_people", "draw_faces"]
+__all__ = ["FACE_ICON", "FacesBox", "PeoplePane", "attach_people", "draw_faces"]
 
 FACE_ICON = 72  # px: big enough to tell people apart, small enough for a dozen in a narrow dock
 # A face crop is widened by this share of its box on each side: the hair and chin help recognise.
@@ -153,6 +153,43 @@ class PeoplePane(QDockWidget):
     def _done(self) -> None:
         self.changed.emit()
         self.refresh()
+
+
+class FacesBox(QListWidget):
+    """The faces of the photo in the viewer and whose they are; right-click one to say it is
+    not that person (remembered: it never goes back to them).
+
+    Signals:
+        changed(): a face was corrected (the viewer shows the photo again)
+    """
+
+    changed = Signal()
+
+    def __init__(self, catalog, tasks, parent=None):
+        super().__init__(parent)
+        self.catalog, self.tasks = catalog, tasks
+        self.setMaximumHeight(110)
+        self.setContextMenuPolicy(Qt.CustomContextMenu)
+        self.customContextMenuRequested.connect(self._menu)
+
+    def show_faces(self, faces) -> None:
+        self.clear()
+        for f in faces:
+            item = QListWidgetItem(f.name or ("a person with no name yet" if f.person_id else "not grouped yet"))
+            item.setData(ROLE_PERSON, f.id)
+            item.setData(ROLE_NAME, f.person_id or 0)
+            self.addItem(item)
+
+    def not_this_person(self, item: QListWidgetItem) -> None:
+        face_id = int(item.data(ROLE_PERSON))
+        self.tasks.write(lambda: self.catalog.move_face(face_id, None), lambda _: self.changed.emit())
+
+    def _menu(self, pos) -> None:
+        item = self.itemAt(pos)
+        if item is not None and item.data(ROLE_NAME):
+            menu = QMenu(self)
+            menu.addAction(f"Not {item.text()}", lambda: self.not_this_person(item))
+            menu.exec(self.mapToGlobal(pos))
 
 
 def face_crop(image: QImage, box: tuple[float, float, float, float]) -> QImage:

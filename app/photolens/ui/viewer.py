@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QLineEdit, QListWid
 from ..engine.catalog import Catalog
 from ..engine.imaging import display_image, thumbnail
 from .models import ResultsModel
-from .people_pane import draw_faces
+from .people_pane import FacesBox, draw_faces
 from .tasks import Tasks
 
 __all__ = ["Viewer", "to_qimage"]
@@ -73,6 +73,9 @@ class Viewer(QDialog):
         side.addWidget(self.tags, 1)
         side.addWidget(self.remove_button)
         side.addWidget(self.new_tag)
+        self.faces_box = FacesBox(catalog, tasks, self)  # people (issue 19)
+        self.faces_box.changed.connect(self.load)
+        side.addWidget(self.faces_box)
         nav = QHBoxLayout()
         self.buttons = {}
         for text, tip, slot in (("◀ Previous", "Previous photo (Left)", lambda: self.step(-1)),
@@ -155,6 +158,8 @@ class Viewer(QDialog):
             self.tasks.read(lambda: self.catalog.faces_in_photo(photo_id), lambda faces: self._faces(photo_id, faces))
 
     def _faces(self, photo_id: int, faces) -> None:
+        if photo_id == self.photo_id:
+            self.faces_box.show_faces(faces)
         if photo_id == self.photo_id and faces:
             self.pixmap = draw_faces(self.pixmap, faces)
             self._show()
