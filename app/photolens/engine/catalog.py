@@ -20,11 +20,15 @@ from . import models as model_registry
 from .config import DB_NAME, Settings, default_library_dir
 from .embedder import Embedder
 from .errors import LibraryError, QueryError
+from .filters import Filters, Understood
 from .index import VectorIndex
 from .indexer import DETAIL_KINDS, Control, Indexer, Progress
 from .library import Changes, reconcile, within
+from .metastore import PhotoWhenWhere
+from .query import Query
 from .search import Result, Searcher
 from .store import Store
+from .whenwhere import CountryPlaces, Timeline, WhenWhere
 
 log = logging.getLogger("photolens.catalog")
 
@@ -44,6 +48,7 @@ class Catalog:
         self._searcher: Searcher | None = None
         self._tagger = None
         self._lock = threading.RLock()
+        self.when_where = WhenWhere(self.store)
 
     # -- model ------------------------------------------------------------------------------
 
@@ -239,7 +244,8 @@ class Catalog:
         # Tags computed by another model, tagger or vocabulary (a model switch, an update) are
         # brought up to date from the stored vectors; a scoped run (the watcher) tags what it embeds.
         retagged = self.retag(progress, control) if scopes is None else 0
-        return {"added": changes.added, "updated": changes.updated, "moved": changes.moved,
+        when_where = self.when_where.refresh()
+        return {**when_where, "added": changes.added, "updated": changes.updated, "moved": changes.moved,
                 "removed": changes.removed, "failed": changes.failed + result["failed"], "retagged": retagged,
                 "tag_details_added": detailed,
                 "failed_total": self.store.counts(self.embedder.model.name)["failed"],
@@ -248,11 +254,43 @@ class Catalog:
 
     # -- queries ----------------------------------------------------------------------------
 
-    def search(self, query, k: int = 50) -> list[Result]:
-        return self.searcher.search(query, k)
+    def search(self, query, k: int = 50, filters: Filters | None = None) -> list[Result]:
+        """The best k matches within the filters: those given, those written in the query
+        (`place:Paris`, `after:2019-01-01`) and plain words the library knows ("Paris 2019"),
+        see understand(). A query of filters only lists its photos newest first."""
+        if isinstance(query, Query):
+            candidates = None if filters is None or filters.empty else self.when_where.candidates(filters)
+            return self.searcher.search(query, k, candidates)
+        understood = self.understand(query, filters)
+        if understood.filters.empty:
+            return self.searcher.search(query, k)
+        if understood.text is None:
+            hits = [(pid, 0.0) for pid in self.when_where.newest(understood.filters, k)]
+            return Searcher._results_for(self.store, hits)
+        return self.searcher.search(understood.text, k, self.when_where.candidates(understood.filters))
 
-    def similar(self, image: str | int, k: int = 50, focus: str | None = None, detail: float = 0.0) -> list[Result]:
-        return self.searcher.similar(image, k, focus=focus, detail=detail)
+    def understand(self, query: str | list[str], filters: Filters | None = None) -> Understood:
+        """What a query asks for: its words, and the filters in it and in `filters`."""
+        return self.when_where.understand(query, filters)
+
+    def similar(self, image: str | int, k: int = 50, focus: str | None = None, detail: float = 0.0,
+                filters: Filters | None = None) -> list[Result]:
+        candidates = None if filters is None or filters.empty else self.when_where.candidates(filters)
+        return self.searcher.similar(image, k, focus=focus, detail=detail, candidates=candidates)
+
+    # -- when and where ---------------------------------------------------------------------
+
+    def places(self) -> list[CountryPlaces]:
+        """Where the photos were taken: countries, then cities, with counts."""
+        return self.when_where.places()
+
+    def timeline(self) -> Timeline:
+        """Photos per month taken, and how many have no date."""
+        return self.when_where.timeline()
+
+    def photo_when_where(self, photo_id: int) -> PhotoWhenWhere | None:
+        """A photo's date taken (with its source), place and camera, for the viewer."""
+        return self.when_where.photo(photo_id)
 
     def photo_id(self, path: str) -> int:
         row = self.store.photo_by_path(os.path.abspath(path))

@@ -11,6 +11,7 @@ from .embedder import Embedder, normalize
 from .errors import ImageError, QueryError
 from .imaging import load_query_image
 from .index import VectorIndex
+from .metastore import PhotoWhenWhere, when_where
 from .query import Query, parse_query
 from .store import Store
 
@@ -24,6 +25,7 @@ class Result:
     path: str
     score: float
     offline: bool = False
+    when_where: PhotoWhenWhere | None = None  # date taken, place and camera (metastore.py)
 
     def to_json(self) -> dict:
         from .fsutil import printable
@@ -31,6 +33,11 @@ class Result:
         d = {"path": printable(os.path.abspath(self.path)), "score": round(float(self.score), 4), "id": self.id}
         if self.offline:
             d["offline"] = True
+        w = self.when_where
+        d["taken"] = w.taken if w else None
+        d["date_source"] = w.date_source if w else None
+        d["place"] = w.place.to_json() if w and w.place else None
+        d["camera"] = w.camera if w else None
         return d
 
 
@@ -75,16 +82,24 @@ class Searcher:
             raise QueryError("the terms cancel out; remove a negative term")
         return normalize(total)
 
-    def search(self, query: str | list[str] | Query, k: int = 50) -> list[Result]:
+    def _nearest(self, vec: np.ndarray, k: int, candidates: np.ndarray | None) -> list[tuple[int, float]]:
+        """The index's k nearest; within `candidates` (photo ids that pass filters) when given."""
+        if candidates is None:
+            return self.index.search(vec, k)
+        return self.index.search_within(vec, k, candidates)
+
+    def search(self, query: str | list[str] | Query, k: int = 50,
+               candidates: np.ndarray | None = None) -> list[Result]:
         q = query if isinstance(query, Query) else parse_query(query)
         vec = self.query_vector(q)
         # A photo of the library used in the query is the subject, not a result.
         rows = [self.store.photo_by_path(os.path.abspath(t.text)) for t in q.terms if t.is_image]
         exclude_ids = {r.id for r in rows if r is not None}
-        hits = self.index.search(vec, k + len(exclude_ids))
+        hits = self._nearest(vec, k + len(exclude_ids), candidates)
         return self._results([(i, s) for i, s in hits if i not in exclude_ids][:k])
 
-    def similar(self, image: str | int, k: int = 50, focus: str | None = None, detail: float = 0.0) -> list[Result]:
+    def similar(self, image: str | int, k: int = 50, focus: str | None = None, detail: float = 0.0,
+                candidates: np.ndarray | None = None) -> list[Result]:
         """Photos like this one. `focus` narrows likeness to one concept; `detail` (0..1) moves
         from "the same kind of scene" (0) to "near-duplicates" (1)."""
         if isinstance(image, int):
@@ -99,11 +114,11 @@ class Searcher:
             photo_id = row.id if row is not None else None
             vec = self.image_vector(image)
         if focus:
-            hits = self._focused(vec, photo_id, path, focus, k + 1)
+            hits = self._focused(vec, photo_id, path, focus, k + 1, candidates)
         elif detail > 0:
-            hits = self._detailed(vec, photo_id, path, detail, k + 1)
+            hits = self._detailed(vec, photo_id, path, detail, k + 1, candidates)
         else:
-            hits = self.index.search(vec, k + 1)
+            hits = self._nearest(vec, k + 1, candidates)
         return self._results([(i, s) for i, s in hits if i != photo_id][:k])
 
     # -- modes that re-rank -----------------------------------------------------------------
@@ -118,10 +133,10 @@ class Searcher:
         pixels = load_query_image(path, self.embedder.model.preprocess)
         return self.embedder.embed_images(pixels[None])["features"][0]
 
-    def _detailed(self, vec, photo_id, path, detail: float, k: int) -> list[tuple[int, float]]:
+    def _detailed(self, vec, photo_id, path, detail: float, k: int, within=None) -> list[tuple[int, float]]:
         """Blend scene likeness (joint space) with pixel-level likeness (CNN features)."""
         feats = self._features_of(photo_id, path)
-        candidates = self.index.search(vec, max(k, RERANK_CANDIDATES))
+        candidates = self._nearest(vec, max(k, RERANK_CANDIDATES), within)
         if feats is None:
             return candidates[:k]
         cand_feats = self.store.vectors_for([i for i, _ in candidates], self.model, "features")
@@ -134,7 +149,7 @@ class Searcher:
         scored.sort(key=lambda x: -x[1])
         return scored[:k]
 
-    def _focused(self, vec, photo_id, path, focus: str, k: int) -> list[tuple[int, float]]:
+    def _focused(self, vec, photo_id, path, focus: str, k: int, within=None) -> list[tuple[int, float]]:
         from .focus import focus_weights
 
         concept = self.text_vector(focus)
@@ -142,8 +157,11 @@ class Searcher:
         feats = self._features_of(photo_id, path) if weights is not None else None
         if weights is None or feats is None:
             # CLIP-family: move the photo's vector toward the concept's words.
-            return self.index.search(normalize(vec + concept), k)
+            return self._nearest(normalize(vec + concept), k, within)
         ids, mat = self.store.vectors(self.model, "features")
+        if within is not None:
+            keep = np.isin(ids, within)
+            ids, mat = ids[keep], mat[keep]
         if len(ids) == 0:
             return []
         q = normalize(feats * weights)
@@ -160,9 +178,10 @@ class Searcher:
     def _results_for(store: Store, hits: list[tuple[int, float]]) -> list[Result]:
         rows = store.photos_by_ids([i for i, _ in hits])
         offline = {r[0] for r in store.query("SELECT id FROM folders WHERE online = 0")}
+        facts = when_where(store, rows)
         out = []
         for pid, score in hits:
             row = rows.get(pid)
             if row is not None:
-                out.append(Result(pid, row.path, score, row.folder_id in offline))
+                out.append(Result(pid, row.path, score, row.folder_id in offline, facts.get(pid)))
         return out

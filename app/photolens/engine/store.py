@@ -69,8 +69,21 @@ def _m2_concepts(db: sqlite_utils.Database) -> None:
         positive INTEGER NOT NULL, PRIMARY KEY (concept, photo_id)) WITHOUT ROWID""")
 
 
+def _m4_dates_places(db: sqlite_utils.Database) -> None:
+    """When and where (engine/metadata.py, engine/places.py): the date as the wall clock where
+    the photo was taken (ISO text, so a month is a range of an index) with its offset and where
+    it came from, the place named from GPS, and indexes for filtering by date, place and camera.
+    meta_version NULL marks photos whose metadata the next index run reads again (headers only)."""
+    for column in ("taken_local TEXT", "tz_offset INTEGER", "date_source TEXT", "place_city TEXT",
+                   "place_region TEXT", "place_country TEXT", "place_cc TEXT", "meta_version INTEGER"):
+        db.execute(f"ALTER TABLE photos ADD COLUMN {column}")
+    db.execute("CREATE INDEX photos_taken ON photos(taken_local)")
+    db.execute("CREATE INDEX photos_place ON photos(place_cc, place_region, place_city)")
+    db.execute("CREATE INDEX photos_camera ON photos(camera)")
+
+
 # Ordered, named steps; user_version records how many have run. Append, never edit.
-MIGRATIONS = [_m1_initial, _m2_concepts]
+MIGRATIONS = [_m1_initial, _m2_concepts, _m4_dates_places]
 
 
 @dataclass
