@@ -283,6 +283,8 @@ def test_filters_return_exactly_the_photos_they_should(travel):
     assert u.to_json() == {"text": "red", "from": "2021-01-01", "to": "2021-12-31", "place": "Tokyo",
                            "camera": None, "folder": None}
     assert catalog.understand("red Berlin 2021").to_json()["text"] == "red Berlin"
+    assert catalog.understand("sushi JP").to_json()["place"] is None  # a code is a place only after place:
+    assert _names(catalog.search("place:jp date:2019", k=50)) == {"tokyo_2019.jpg"}
     similar = catalog.similar(str(Path(travel[1]) / "paris_2021.jpg"), k=50, filters=Filters(place="Japan"))
     assert _names(similar) == {"tokyo_2021_a.jpg", "tokyo_2021_b.jpg", "tokyo_2019.jpg"}
 
@@ -379,3 +381,40 @@ def test_filtered_search_over_the_graph_matches_exact_scores(tmp_path):
     assert {i for i, _ in hits} <= set(large.tolist())
     assert len(set(i for i, _ in hits) & set(truth)) >= 9
     store.close()
+
+
+# -- command line ----------------------------------------------------------------------------
+
+def test_cli_places_timeline_and_filtered_search(travel, library):
+    catalog, root = travel
+    places = cli_json("places", library=library)["countries"]
+    assert {c["country"] for c in places} == {"France", "Japan", "Australia", "Brazil"}
+    assert next(c for c in places if c["country"] == "France")["cities"][0] == {"city": "Paris",
+                                                                               "region": "Île-de-France", "count": 3}
+    timeline = cli_json("timeline", library=library)
+    assert {"month": "2021-04", "count": 2} in timeline["months"] and timeline["undated"] == 1
+
+    def names(*args):
+        data = cli_json("search", *args, library=library)
+        return {Path(r["path"]).name for r in data["results"]}, data
+
+    found, data = names("Tokyo", "2021")
+    assert found == {"tokyo_2021_a.jpg", "tokyo_2021_b.jpg"}
+    assert data["understood"] == {"text": None, "from": "2021-01-01", "to": "2021-12-31", "place": "Tokyo",
+                                  "camera": None, "folder": None}
+    assert names("photo", "--from", "2019-07", "--to", "2019-07")[0] == {
+        "paris_2019_a.jpg", "paris_2019_b.jpg", "IMG_20190714_153000.jpg"}
+    assert names("photo", "--place", "Paris")[0] == {"paris_2019_a.jpg", "paris_2019_b.jpg", "paris_2021.jpg"}
+    assert names("photo", "--camera", "pixel 7", "--folder", "Trips")[0] == {"tokyo_2021_a.jpg", "tokyo_2021_b.jpg"}
+    found, data = names('camera:"Canon" place:Paris')
+    assert found == {"paris_2019_a.jpg", "paris_2019_b.jpg"}
+    hit = next(r for r in data["results"] if r["path"].endswith("paris_2019_a.jpg"))
+    assert hit["taken"] == "2019-07-14T15:30:00+02:00" and hit["camera"] == "Canon EOS 80D"
+    assert hit["place"]["country"] == "France" and hit["date_source"] == "exif-offset"
+    similar = cli_json("similar", str(root / "paris_2021.jpg"), "--place", "Japan", "--from", "2021",
+                       library=library)
+    assert {Path(r["path"]).name for r in similar["results"]} == {"tokyo_2021_a.jpg", "tokyo_2021_b.jpg"}
+    human = run_cli("places", library=library).stdout
+    assert "France  3" in human and "Paris" in human
+    bad = run_cli("search", "x", "--from", "July", library=library, check=False)
+    assert bad.returncode == 1 and "not a date" in bad.stderr

@@ -39,6 +39,11 @@ HNSW_EF_PER_VECTOR = 1 / 125
 CANDIDATE_EXACT_MAX = EXACT_MAX
 
 
+# In exact mode, candidates that are more than a quarter of the library are scored in place
+# (one product over every row, the rest masked) rather than gathered into a copy first.
+GATHER_SHARE = 4
+
+
 def search_width(n: int) -> int:
     return int(min(HNSW_EF_MAX, max(HNSW_EF_MIN, n * HNSW_EF_PER_VECTOR)))
 
@@ -220,17 +225,26 @@ class VectorIndex:
                 return []
             k = min(k, len(ids))
             q = np.asarray(query, np.float32).reshape(-1)
-            if self._hnsw is None:
+            if self._hnsw is None and len(ids) * GATHER_SHARE >= len(self._ids):
+                # Most photos pass: score them all (no copy of their rows) and drop the rest.
+                scores = self._mat @ q
+                scores[~np.isin(self._ids, ids)] = -np.inf
+                mat, ids = None, self._ids
+            elif self._hnsw is None:
                 rows = np.searchsorted(self._ids, ids) if _ascending(self._ids) else \
                     np.flatnonzero(np.isin(self._ids, ids))
                 mat, ids = self._mat[rows], self._ids[rows]
-            elif len(ids) <= self.candidate_exact_max:
-                mat = self._hnsw.get_items(ids, return_type="numpy")
-            else:
+            elif len(ids) > self.candidate_exact_max:
                 wanted = set(ids.tolist())
-                labels, dist = self._hnsw.knn_query(q, k=k, filter=wanted.__contains__)
-                return [(int(i), float(1.0 - d)) for i, d in zip(labels[0], dist[0])]
-            scores = mat @ q
+                try:
+                    labels, dist = self._hnsw.knn_query(q, k=k, filter=wanted.__contains__)
+                    return [(int(i), float(1.0 - d)) for i, d in zip(labels[0], dist[0])]
+                except RuntimeError:  # the walk found fewer than k: score the candidates exactly
+                    mat = self._hnsw.get_items(ids, return_type="numpy")
+            else:
+                mat = self._hnsw.get_items(ids, return_type="numpy")
+            if mat is not None:
+                scores = mat @ q
             top = np.argpartition(-scores, k - 1)[:k] if k < len(ids) else np.arange(len(ids))
             top = top[np.argsort(-scores[top], kind="stable")]
             return [(int(ids[i]), float(scores[i])) for i in top]

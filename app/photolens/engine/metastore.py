@@ -1,7 +1,9 @@
 """The queries about when and where: dates, places and cameras of photos, and the photos that
 match a set of filters. The columns come from store.py's _m4_dates_places migration.
 
-Place and camera filters are resolved against the few distinct values the library holds
+Conditions on status are written `+status`: nearly every photo is indexed, so its index would
+only slow these queries down, and the `+` keeps SQLite's planner on the date, place or camera
+index instead. Place and camera filters are resolved against the few distinct values the library holds
 (found through their indexes) and then matched by equality, so every filter is an indexed
 lookup, not a LIKE over every row.
 """
@@ -74,17 +76,18 @@ def record_places(store: Store, items: Iterable[tuple[int, Place]]) -> None:
 def known_places(store: Store) -> list[tuple[Place, int]]:
     """Every distinct place with its number of indexed photos, most photos first."""
     rows = store.query("SELECT place_city, place_region, place_country, place_cc, count(*) FROM photos "
-                       "WHERE place_cc IS NOT NULL AND status = 'indexed' "
+                       "WHERE place_cc IS NOT NULL AND +status = 'indexed' "
                        "GROUP BY place_cc, place_region, place_city ORDER BY count(*) DESC")
     return [(Place(r[0], r[1], r[2], r[3] or None), r[4]) for r in rows]
 
 
-def place_matcher(places: Iterable[Place]):
+def place_matcher(places: Iterable[Place], codes: bool = True):
     """A function from a written place ("Paris", "paris, france", "JP") to the known places it
-    names: every comma-separated part must equal the city, region, country or country code."""
+    names: every comma-separated part must equal the city, region, country or (with `codes`)
+    country code. Plain words leave codes out: "in" and "us" are words before they are India."""
     index: dict[str, set[Place]] = {}
     for p in places:
-        for name in (p.city, p.region, p.country, p.country_code):
+        for name in (p.city, p.region, p.country, p.country_code if codes else None):
             if name:
                 index.setdefault(fold(name), set()).add(p)
 
@@ -101,15 +104,15 @@ def place_matcher(places: Iterable[Place]):
 
 
 def cameras(store: Store) -> list[tuple[str, int]]:
-    return store.query("SELECT camera, count(*) FROM photos WHERE camera IS NOT NULL AND status = 'indexed' "
+    return store.query("SELECT camera, count(*) FROM photos WHERE camera IS NOT NULL AND +status = 'indexed' "
                        "GROUP BY camera ORDER BY count(*) DESC, camera")
 
 
 def timeline(store: Store) -> tuple[list[tuple[str, int]], int]:
     """Indexed photos per month ('2019-07', count), oldest first, and how many have no date."""
     months = store.query("SELECT substr(taken_local, 1, 7), count(*) FROM photos "
-                         "WHERE taken_local IS NOT NULL AND status = 'indexed' GROUP BY 1 ORDER BY 1")
-    undated = store.query("SELECT count(*) FROM photos WHERE taken_local IS NULL AND status = 'indexed'")[0][0]
+                         "WHERE taken_local IS NOT NULL AND +status = 'indexed' GROUP BY 1 ORDER BY 1")
+    undated = store.query("SELECT count(*) FROM photos WHERE taken_local IS NULL AND +status = 'indexed'")[0][0]
     return [(m, n) for m, n in months], undated
 
 
@@ -125,7 +128,7 @@ def when_where(store: Store, ids: Iterable[int]) -> dict[int, PhotoWhenWhere]:
 
 def _where(store: Store, filters: Filters) -> tuple[list[str], list] | None:
     """SQL conditions and parameters for the filters; None when nothing can match."""
-    conds, params = ["status = 'indexed'"], []
+    conds, params = ["+status = 'indexed'"], []
     if filters.date_from:
         conds.append("taken_local >= ?")
         params.append(filters.date_from.isoformat())

@@ -63,7 +63,7 @@ class WhenWhere:
         self._lock = threading.Lock()
         self._places_key = None
         self._places: list = []
-        self._matcher = None
+        self._words = None
 
     def _known(self):
         """The library's places and a matcher over them, cached until the database changes
@@ -72,14 +72,14 @@ class WhenWhere:
         with self._lock:
             if key != self._places_key:
                 self._places = metastore.known_places(self.store)
-                self._matcher = metastore.place_matcher(p for p, _ in self._places)
+                self._words = metastore.place_matcher((p for p, _ in self._places), codes=False)
                 self._places_key = key
-            return self._places, self._matcher
+            return self._places, self._words
 
     def understand(self, query, filters: Filters | None = None) -> Understood:
         """The query's own filters (`place:`, plain "Paris 2019") with `filters` (flags) on top."""
-        _, match = self._known()
-        u = understand(query, lambda name: bool(match(name)))
+        _, place_words = self._known()
+        u = understand(query, lambda name: bool(place_words(name)))
         return Understood(u.text, u.filters.merged(filters) if filters else u.filters, u.from_words)
 
     def candidates(self, filters: Filters) -> np.ndarray:
