@@ -1,0 +1,57 @@
+"""The places and timeline panes, headless, over a real library with GPS and dates."""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import Qt  # noqa: E402
+
+from photolens.engine.filters import Filters  # noqa: E402
+from photolens.ui.places_pane import PlaceRole, PlacesPane  # noqa: E402
+from photolens.ui.timeline_pane import PeriodRole, TimelinePane  # noqa: E402
+from test_when_where import _names, travel  # noqa: E402,F401  (the library fixture)
+
+
+def test_places_pane_lists_countries_then_cities_and_a_click_filters(qtbot, qtmodeltester, travel):  # noqa: F811
+    catalog, _ = travel
+    pane = PlacesPane()
+    qtbot.addWidget(pane)
+    pane.set_places(catalog.places())
+    qtmodeltester.check(pane.model)
+    countries = {pane.model.item(r, 0).text(): r for r in range(pane.model.rowCount())}
+    assert set(countries) == {"France", "Japan", "Australia", "Brazil"}
+    france = pane.model.item(countries["France"], 0)
+    assert pane.model.item(countries["France"], 1).text() == "3"
+    paris = france.child(0, 0)
+    assert paris.text() == "Paris (Île-de-France)" and paris.data(PlaceRole) == "Paris, France"
+    pane.view.expandAll()
+    with qtbot.waitSignal(pane.placeChosen) as chosen:
+        qtbot.mouseClick(pane.view.viewport(), Qt.LeftButton, pos=pane.view.visualRect(paris.index()).center())
+    assert chosen.args == ["Paris, France"]
+    assert _names(catalog.search("photo", k=50, filters=Filters(place=chosen.args[0]))) == {
+        "paris_2019_a.jpg", "paris_2019_b.jpg", "paris_2021.jpg"}
+    pane.set_places([])
+    assert pane.model.rowCount() == 0 and pane.empty.isVisibleTo(pane)
+
+
+def test_timeline_pane_groups_months_under_years_and_scrubs(qtbot, qtmodeltester, travel):  # noqa: F811
+    catalog, _ = travel
+    pane = TimelinePane()
+    qtbot.addWidget(pane)
+    pane.set_timeline(catalog.timeline())
+    qtmodeltester.check(pane.model)
+    years = [pane.model.item(r, 0).text() for r in range(pane.model.rowCount())]
+    assert years == ["2021", "2020", "2019"]
+    y2019 = pane.model.item(2, 0)
+    assert pane.model.item(2, 1).text() == "4"
+    months = [(y2019.child(r, 0).text(), y2019.child(r, 0).data(PeriodRole)) for r in range(y2019.rowCount())]
+    assert months == [("November", "2019-11"), ("July", "2019-07")]
+    assert "1 photo without a date" in pane.undated.text()
+    pane.scrubber.setValue(2019)
+    assert pane.view.currentIndex() == y2019.index() and pane.year_label.text() == "2019"
+    with qtbot.waitSignal(pane.periodChosen) as chosen:
+        pane.view.clicked.emit(y2019.child(1, 0).index())
+    assert chosen.args == ["2019-07"]
+    assert _names(catalog.search("photo", k=50, filters=Filters.from_flags(*chosen.args * 2))) == {
+        "paris_2019_a.jpg", "paris_2019_b.jpg", "IMG_20190714_153000.jpg"}
