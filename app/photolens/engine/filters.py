@@ -148,8 +148,14 @@ class Understood:
 
 
 def _split(source: str | list[str]) -> list[str]:
-    if isinstance(source, list):
-        return [t for t in source]
+    if isinstance(source, list):  # shell arguments: one may hold several tokens ('camera:"X" place:Y')
+        tokens = []
+        for arg in source:
+            try:
+                tokens += shlex.split(arg) if ":" in arg else [arg]
+            except ValueError:  # an apostrophe in a word ("dog's")
+                tokens.append(arg)
+        return tokens
     if len(source) > MAX_LENGTH:
         raise QueryError(f"query is {len(source)} characters long; the limit is {MAX_LENGTH}")
     try:

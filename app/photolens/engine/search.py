@@ -25,12 +25,16 @@ class Result:
     path: str
     score: float
     offline: bool = False
+    # At or above the model's calibrated match threshold (Catalog.search sets it): the app
+    # shows good matches and offers the weaker ones; --json says which is which.
+    good: bool = True
     when_where: PhotoWhenWhere | None = None  # date taken, place and camera (metastore.py)
 
     def to_json(self) -> dict:
         from .fsutil import printable
 
-        d = {"path": printable(os.path.abspath(self.path)), "score": round(float(self.score), 4), "id": self.id}
+        d = {"path": printable(os.path.abspath(self.path)), "score": round(float(self.score), 4), "id": self.id,
+             "good": bool(self.good)}
         if self.offline:
             d["offline"] = True
         w = self.when_where
@@ -96,7 +100,7 @@ class Searcher:
         rows = [self.store.photo_by_path(os.path.abspath(t.text)) for t in q.terms if t.is_image]
         exclude_ids = {r.id for r in rows if r is not None}
         hits = self._nearest(vec, k + len(exclude_ids), candidates)
-        return self._results([(i, s) for i, s in hits if i not in exclude_ids][:k])
+        return self.results_for([(i, s) for i, s in hits if i not in exclude_ids][:k])
 
     def similar(self, image: str | int, k: int = 50, focus: str | None = None, detail: float = 0.0,
                 candidates: np.ndarray | None = None) -> list[Result]:
@@ -119,7 +123,7 @@ class Searcher:
             hits = self._detailed(vec, photo_id, path, detail, k + 1, candidates)
         else:
             hits = self._nearest(vec, k + 1, candidates)
-        return self._results([(i, s) for i, s in hits if i != photo_id][:k])
+        return self.results_for([(i, s) for i, s in hits if i != photo_id][:k])
 
     # -- modes that re-rank -----------------------------------------------------------------
 
@@ -171,7 +175,8 @@ class Searcher:
 
     # -- results ----------------------------------------------------------------------------
 
-    def _results(self, hits: list[tuple[int, float]]) -> list[Result]:
+    def results_for(self, hits: list[tuple[int, float]]) -> list[Result]:
+        """(photo id, score) pairs as results, in the same order (unknown ids dropped)."""
         return self._results_for(self.store, hits)
 
     @staticmethod
@@ -183,5 +188,5 @@ class Searcher:
         for pid, score in hits:
             row = rows.get(pid)
             if row is not None:
-                out.append(Result(pid, row.path, score, row.folder_id in offline, facts.get(pid)))
+                out.append(Result(pid, row.path, score, row.folder_id in offline, when_where=facts.get(pid)))
         return out

@@ -1,8 +1,8 @@
-"""The command line's when and where: filter flags for search and similar, `places`, `timeline`."""
+"""When and where on the command line: filter flags for search and similar, `places`, `timeline`."""
 from __future__ import annotations
 
-from .cli import _catalog, _emit  # one definition of each, shared by every command (as cli_more)
-from .engine.filters import Filters
+from ..engine.filters import Filters
+from .common import emit, open_catalog
 
 FILTER_HELP = """filters (flags, or written in the query):
   --from 2019 --to 2019-08        after:2019-01-01 before:2019-12-31 date:2019-07
@@ -28,8 +28,8 @@ def filters_from(args) -> Filters | None:
 
 
 def cmd_places(args) -> int:
-    cat = _catalog(args)
-    countries = cat.places()
+    with open_catalog(args) as cat:
+        countries = cat.places()
 
     def human(data) -> None:
         if not data["countries"]:
@@ -41,14 +41,13 @@ def cmd_places(args) -> int:
                 region = f" ({city['region']})" if city["region"] and city["region"] != name else ""
                 print(f"  {name}{region}  {city['count']}")
 
-    _emit(args, {"countries": [c.to_json() for c in countries]}, human)
-    cat.close()
+    emit(args, {"countries": [c.to_json() for c in countries]}, human)
     return 0
 
 
 def cmd_timeline(args) -> int:
-    cat = _catalog(args)
-    timeline = cat.timeline()
+    with open_catalog(args) as cat:
+        timeline = cat.timeline()
 
     def human(data) -> None:
         for m in data["months"]:
@@ -56,12 +55,11 @@ def cmd_timeline(args) -> int:
         if data["undated"]:
             print(f"no date  {data['undated']}")
 
-    _emit(args, timeline.to_json(), human)
-    cat.close()
+    emit(args, timeline.to_json(), human)
     return 0
 
 
-def add_commands(command) -> None:
+def register(command) -> None:
     command("places", cmd_places, "where the photos were taken: countries, then cities, with counts")
     command("timeline", cmd_timeline, "how many photos were taken each month")
 
