@@ -257,6 +257,9 @@ def test_search_results_carry_date_place_and_camera(travel):
     w = catalog.photo_when_where(pid)
     assert (w.taken, w.date_source, w.camera) == ("2021-04-03T10:00:00+09:00", "exif-offset", "Google Pixel 7")
     assert w.place.country == "Japan" and w.place.country_code == "JP"
+    assert (w.taken_label, w.source_label) == ("03 Apr 2021 10:00 (UTC+09:00)", "camera, with time zone")
+    whatsapp = catalog.photo_when_where(catalog.photo_id(str(root / "IMG_20190714_153000.jpg")))
+    assert (whatsapp.taken_label, whatsapp.source_label) == ("14 Jul 2019 15:30", "file name")
     hit = next(r for r in catalog.search("photo", k=20) if r.id == pid).to_json()
     assert hit["taken"] == "2021-04-03T10:00:00+09:00" and hit["camera"] == "Google Pixel 7"
     assert hit["place"]["country"] == "Japan" and set(hit["place"]) == {"city", "region", "country", "country_code"}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Iterable
 
 import numpy as np
@@ -26,12 +27,31 @@ __all__ = ["PhotoWhenWhere", "record_metadata", "record_places", "photos_needing
            "matching_ids", "cameras", "newest_first", "refresh_metadata", "name_places"]
 
 
+# How the viewer says where a date came from (metadata.py lists the sources).
+DATE_SOURCE_LABELS = {"exif-offset": "camera, with time zone", "exif": "camera", "exif-digitized": "camera (digitized)",
+                      "exif-modified": "EXIF date", "png-text": "PNG creation time", "filename": "file name"}
+
+
 @dataclass(frozen=True)
 class PhotoWhenWhere:
     taken: str | None  # ISO 8601, with the offset when known
     date_source: str | None
     place: Place | None
     camera: str | None
+
+    @property
+    def taken_label(self) -> str | None:
+        """'14 Jul 2019 15:30 (UTC+02:00)'; a day without a time ('14 Jul 2019') as a file name gives it."""
+        if not self.taken:
+            return None
+        dt = datetime.fromisoformat(self.taken)
+        text = dt.strftime("%d %b %Y") if (dt.hour, dt.minute, dt.second) == (0, 0, 0) \
+            and self.date_source == "filename" else dt.strftime("%d %b %Y %H:%M")
+        return f"{text} (UTC{self.taken[19:]})" if dt.tzinfo is not None else text
+
+    @property
+    def source_label(self) -> str | None:
+        return DATE_SOURCE_LABELS.get(self.date_source or "", self.date_source)
 
 
 def fold(text: str) -> str:
