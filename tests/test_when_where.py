@@ -18,7 +18,7 @@ from photolens.engine.errors import QueryError
 from photolens.engine.filters import Filters, understand
 from photolens.engine.index import VectorIndex
 from photolens.engine.metadata import PhotoMetadata, camera_name, date_from_filename, read_file_metadata
-from photolens.engine.metastore import matching_ids, record_metadata, record_places
+from photolens.engine.metastore import matching_ids, record_metadata, record_places, refresh_metadata
 from photolens.engine.places import Place, PlaceNamer
 from photolens.engine import store as store_module
 from photolens.engine.store import Store
@@ -304,6 +304,16 @@ def test_an_existing_library_gets_dates_and_places_without_embedding_again(trave
     assert _names(catalog.search("place:Tokyo date:2021", k=50)) == {"tokyo_2021_a.jpg", "tokyo_2021_b.jpg"}
     again = catalog.index_all()
     assert again["metadata_read"] == 0 and again["places_named"] == 0
+
+
+def test_a_photo_that_cannot_be_read_keeps_its_recorded_date(travel):
+    catalog, root = travel
+    pid = catalog.photo_id(str(root / "sydney.jpg"))
+    catalog.store.execute("UPDATE photos SET meta_version = NULL WHERE id = ?", [pid])
+    (root / "sydney.jpg").write_bytes(b"not an image any more")
+    assert refresh_metadata(catalog.store) == 0
+    assert catalog.photo_when_where(pid).taken == "2020-01-02T03:04:05"
+    assert read_file_metadata(str(root / "sydney.jpg")) is None
 
 
 def test_a_migrated_library_keeps_its_photos(tmp_path):

@@ -264,12 +264,12 @@ def _degrees(value) -> float:
     return d + m / 60 + s / 3600
 
 
-def read_file_metadata(path: str) -> PhotoMetadata:
+def read_file_metadata(path: str) -> PhotoMetadata | None:
     """A file's metadata from its header alone (nothing is decoded): for libraries indexed
-    before this module existed. A file that cannot be opened keeps its file-name date."""
+    before this module existed. None when the file cannot be opened now (gone, offline,
+    damaged): what was recorded before stays until it can be read."""
     try:
         with Image.open(path) as img:
             return read_metadata(img, path)
-    except Exception:  # unreadable now (gone, damaged): what the name says is all there is
-        taken = date_from_filename(PurePath(path).name)
-        return PhotoMetadata(taken, None, "filename" if taken else None)
+    except Exception:
+        return None

@@ -77,8 +77,9 @@ def record_metadata(store: Store, items: Iterable[tuple[int, PhotoMetadata]]) ->
 
 def photos_needing_metadata(store: Store) -> list[tuple[int, str]]:
     """Indexed photos whose metadata an older version read (or none did): (id, path)."""
-    rows = store.query("SELECT id, path FROM photos WHERE status = 'indexed' "
-                       "AND coalesce(meta_version, 0) < ? ORDER BY id", [METADATA_VERSION])
+    rows = store.query("SELECT p.id, p.path FROM photos p JOIN folders f ON f.id = p.folder_id AND f.online = 1 "
+                       "WHERE +p.status = 'indexed' AND coalesce(p.meta_version, 0) < ? ORDER BY p.id",
+                       [METADATA_VERSION])
     return [(r[0], path_str(r[1])) for r in rows]
 
 
@@ -210,13 +211,17 @@ REFRESH_BATCH = 500
 
 def refresh_metadata(store: Store) -> int:
     """Photos indexed before this version of metadata.py read their headers again (nothing is
-    embedded): how many."""
+    embedded): how many. A photo that cannot be opened now keeps what it had and is tried again
+    next time."""
     stale = photos_needing_metadata(store)
+    done = 0
     for i in range(0, len(stale), REFRESH_BATCH):
-        batch = [(pid, read_file_metadata(path)) for pid, path in stale[i:i + REFRESH_BATCH]]
+        read = ((pid, read_file_metadata(path)) for pid, path in stale[i:i + REFRESH_BATCH])
+        batch = [(pid, meta) for pid, meta in read if meta is not None]
         with store.transaction():
             record_metadata(store, batch)
-    return len(stale)
+        done += len(batch)
+    return done
 
 
 def name_places(store: Store, namer: PlaceNamer) -> int:
