@@ -200,6 +200,17 @@ def test_plain_words_become_filters_only_when_known():
     assert understand("may flowers", known).filters.empty  # a month without a year is a word
 
 
+def test_a_chip_removed_leaves_the_rest_of_the_query():
+    u = understand('beach Paris summer 2019 camera:"Pixel 7"', lambda name: name.lower() == "paris")
+    assert [c[0] for c in u.filters.chips()] == ["date", "place", "camera"]
+    assert u.query_without("place") == 'beach after:2019-06-01 before:2019-08-31 camera:\'Pixel 7\''
+    assert u.query_without("date") == "beach place:Paris camera:'Pixel 7'"
+    again = understand(u.query_without("camera"))
+    assert again.filters == u.filters.without("camera") and again.words == "beach"
+    assert Filters.from_flags("2019-07", "2019-07").to_query() == "date:2019-07"
+    assert Filters.from_flags("2019", "2019").to_query() == "date:2019"
+
+
 def test_flags_override_the_query():
     f = Filters.from_flags("2019", "2020-06", "Tokyo", "pixel", None)
     assert (f.date_from, f.date_to) == (date(2019, 1, 1), date(2020, 6, 30))

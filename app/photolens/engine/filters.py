@@ -85,6 +85,25 @@ class Filters:
             return replace(self, date_from=None, date_to=None)
         return replace(self, **{name: None})
 
+    def to_query(self) -> str:
+        """These filters written as query tokens ('date:2019-07 place:"Paris, France"'), so a
+        front end can keep every filter in the search text and one parser reads them all."""
+        tokens = []
+        start, end = self.date_from, self.date_to
+        whole = _whole_period(start, end)
+        if whole:
+            tokens.append(f"date:{whole}")
+        else:
+            if start:
+                tokens.append(f"after:{start.isoformat()}")
+            if end:
+                tokens.append(f"before:{end.isoformat()}")
+        for name in ("place", "camera", "folder"):
+            value = getattr(self, name)
+            if value is not None:
+                tokens.append(f"{name}:{shlex.quote(value) if _needs_quotes([value]) or not value else value}")
+        return " ".join(tokens)
+
     @classmethod
     def from_flags(cls, date_from: str | None = None, date_to: str | None = None, place: str | None = None,
                    camera: str | None = None, folder: str | None = None) -> "Filters":
@@ -103,6 +122,20 @@ def _range_label(start: date | None, end: date | None) -> str:
                 return f"{calendar.month_name[start.month]} {start.year}"
         return f"{start.isoformat()} to {end.isoformat()}"
     return f"from {start.isoformat()}" if start else f"until {end.isoformat()}"
+
+
+def _whole_period(start: date | None, end: date | None) -> str | None:
+    """'2019', '2019-07' or '2019-07-14' when start..end is exactly that, else None."""
+    if not start or not end:
+        return None
+    if start == end:
+        return start.isoformat()
+    if start.day == 1 and end == _month_end(end.year, end.month):
+        if start.year == end.year and start.month == 1 and end.month == 12:
+            return str(start.year)
+        if (start.year, start.month) == (end.year, end.month):
+            return f"{start.year}-{start.month:02d}"
+    return None
 
 
 def _month_end(year: int, month: int) -> date:
@@ -143,8 +176,21 @@ class Understood:
     from_words: tuple[str, ...] = field(default=())
 
     def to_json(self) -> dict:
-        text = self.text if not isinstance(self.text, list) else " ".join(self.text)
-        return {"text": text, **self.filters.to_json()}
+        return {"text": self.words, **self.filters.to_json()}
+
+    @property
+    def words(self) -> str | None:
+        """The text searched by meaning, as one string."""
+        if self.text is None or isinstance(self.text, str):
+            return self.text
+        return " ".join(self.text) if isinstance(self.text, list) else getattr(self.text, "source", None)
+
+    def query_without(self, name: str) -> str:
+        """The query as it would be written without one filter (a chip's name: 'date', 'place',
+        'camera', 'folder'): its words, then the other filters as tokens. Removing a chip in the
+        app searches this."""
+        rest = self.filters.without(name).to_query()
+        return " ".join(part for part in (self.words or "", rest) if part)
 
 
 def _split(source: str | list[str]) -> list[str]:
