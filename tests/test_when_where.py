@@ -20,7 +20,7 @@ from photolens.engine.index import VectorIndex
 from photolens.engine.metadata import PhotoMetadata, camera_name, date_from_filename, read_file_metadata
 from photolens.engine.metastore import matching_ids, record_metadata, record_places, refresh_metadata
 from photolens.engine.places import Place, PlaceNamer
-from photolens.engine import store as store_module
+from photolens.engine import schema
 from photolens.engine.store import Store
 
 PARIS = (48.8566, 2.3522)
@@ -330,7 +330,7 @@ def test_a_photo_that_cannot_be_read_keeps_its_recorded_date(travel):
 def test_a_migrated_library_keeps_its_photos(tmp_path):
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path)
-    for step in store_module.MIGRATIONS[:2]:
+    for step in schema.MIGRATIONS[:2]:
         step(sqlite_utils.Database(conn))
     conn.execute("PRAGMA user_version=2")
     conn.execute("INSERT INTO folders(id, path, added_at) VALUES (1, x'2f70', 0)")
@@ -339,7 +339,7 @@ def test_a_migrated_library_keeps_its_photos(tmp_path):
     conn.commit()
     conn.close()
     s = Store(path)
-    assert s.schema_version == len(store_module.MIGRATIONS)
+    assert s.schema_version == len(schema.MIGRATIONS)
     assert s.query("SELECT camera, meta_version, taken_local FROM photos") == [("Canon", None, None)]
     names = {r[1] for r in s.query("PRAGMA index_list(photos)")}
     assert {"photos_taken", "photos_place", "photos_camera"} <= names

@@ -249,15 +249,6 @@ class VectorIndex:
             top = top[np.argsort(-scores[top], kind="stable")]
             return [(int(ids[i]), float(scores[i])) for i in top]
 
-    def scores_for(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Every photo's score (exact), for re-ranking and evaluation."""
-        self.ensure_loaded()
-        with self._lock:
-            if self._mat is not None:
-                return self._ids.copy(), self._mat @ np.asarray(query, np.float32)
-        ids, mat = self.store.vectors(self.model)
-        return ids, mat @ np.asarray(query, np.float32)
-
 
 def _ascending(ids: np.ndarray) -> bool:
     return len(ids) < 2 or bool(np.all(ids[1:] > ids[:-1]))
