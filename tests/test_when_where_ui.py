@@ -55,3 +55,23 @@ def test_timeline_pane_groups_months_under_years_and_scrubs(qtbot, qtmodeltester
     assert chosen.args == ["2019-07"]
     assert _names(catalog.search("photo", k=50, filters=Filters.from_flags(*chosen.args * 2))) == {
         "paris_2019_a.jpg", "paris_2019_b.jpg", "IMG_20190714_153000.jpg"}
+
+
+def test_the_viewer_and_tooltips_say_when_and_where(qtbot, travel, tmp_path):  # noqa: F811
+    from photolens.ui.models import ResultsModel
+    from photolens.ui.tasks import Tasks
+    from photolens.ui.viewer import Viewer
+
+    catalog, _ = travel
+    results = catalog.search("place:Paris", k=10)
+    model = ResultsModel(tmp_path / "thumbs", 64)
+    model.set_results(results)
+    row = next(i for i, r in enumerate(results) if r.path.endswith("paris_2019_a.jpg"))
+    tip = model.data(model.index(row), Qt.ToolTipRole)
+    assert "14 Jul 2019 15:30 (UTC+02:00)" in tip and "Paris, France" in tip and "Canon EOS 80D" in tip
+    tasks = Tasks()
+    viewer = Viewer(catalog, tasks, model, row)
+    qtbot.addWidget(viewer)
+    text = viewer.info.text()
+    assert "Taken: 14 Jul 2019 15:30 (UTC+02:00)" in text and "camera, with time zone" in text
+    assert "Place: Paris, Île-de-France, France" in text and "Camera: Canon EOS 80D" in text

@@ -1,8 +1,8 @@
 """A photo viewer: fit and zoom, next and previous, details and tags (remove or add one)."""
 from __future__ import annotations
 
+import html
 import os
-from datetime import datetime
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImageReader, QKeySequence, QPixmap, QShortcut
@@ -64,9 +64,13 @@ class Viewer(QDialog):
         self.pixmap = QPixmap.fromImage(img) if not img.isNull() else QPixmap()
         self.setWindowTitle(f"{os.path.basename(r.path)} — Photolens")
         d = self.catalog.photo_info(r.id)
-        taken = datetime.fromtimestamp(d.taken).strftime("%d %b %Y %H:%M") if d and d.taken else "unknown"
+        w = self.catalog.photo_when_where(r.id)
+        taken = f"{w.taken_label} <small>({w.source_label})</small>" if w and w.taken else "unknown"
+        place = html.escape(", ".join(p for p in (w.place.city, w.place.region, w.place.country) if p)) \
+            if w and w.place else "—"
         size = f"{d.width}×{d.height}, {d.size / 1e6:.1f} MB" if d and d.width else ""
-        self.info.setText(f"<b>{os.path.basename(r.path)}</b><br>Taken: {taken}<br>Camera: {(d and d.camera) or '—'}"
+        self.info.setText(f"<b>{os.path.basename(r.path)}</b><br>Taken: {taken}<br>Place: {place}"
+                          f"<br>Camera: {html.escape((w and w.camera) or (d and d.camera) or '—')}"
                           f"<br>{size}<br><small>{r.path}</small>")
         self.refresh_tags()
         self.fit()
