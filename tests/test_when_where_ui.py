@@ -8,16 +8,21 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtCore import Qt  # noqa: E402
 
 from photolens.engine.filters import Filters  # noqa: E402
+from photolens.ui.filter_chips import FilterChips  # noqa: E402
+from photolens.ui.models import ResultsModel  # noqa: E402
 from photolens.ui.places_pane import PlaceRole, PlacesPane  # noqa: E402
+from photolens.ui.tasks import Tasks  # noqa: E402
 from photolens.ui.timeline_pane import PeriodRole, TimelinePane  # noqa: E402
+from photolens.ui.viewer import Viewer  # noqa: E402
 from test_when_where import _names, travel  # noqa: E402,F401  (the library fixture)
 
 
 def test_places_pane_lists_countries_then_cities_and_a_click_filters(qtbot, qtmodeltester, travel):  # noqa: F811
     catalog, _ = travel
-    pane = PlacesPane()
+    pane = PlacesPane(catalog, Tasks())
     qtbot.addWidget(pane)
-    pane.set_places(catalog.places())
+    pane.refresh()  # asks the catalog on a worker thread
+    qtbot.waitUntil(lambda: pane.model.rowCount() == 4, timeout=10_000)
     qtmodeltester.check(pane.model)
     countries = {pane.model.item(r, 0).text(): r for r in range(pane.model.rowCount())}
     assert set(countries) == {"France", "Japan", "Australia", "Brazil"}
@@ -37,9 +42,10 @@ def test_places_pane_lists_countries_then_cities_and_a_click_filters(qtbot, qtmo
 
 def test_timeline_pane_groups_months_under_years_and_scrubs(qtbot, qtmodeltester, travel):  # noqa: F811
     catalog, _ = travel
-    pane = TimelinePane()
+    pane = TimelinePane(catalog, Tasks())
     qtbot.addWidget(pane)
-    pane.set_timeline(catalog.timeline())
+    pane.refresh()
+    qtbot.waitUntil(lambda: pane.model.rowCount() == 3, timeout=10_000)
     qtmodeltester.check(pane.model)
     years = [pane.model.item(r, 0).text() for r in range(pane.model.rowCount())]
     assert years == ["2021", "2020", "2019"]
@@ -58,10 +64,6 @@ def test_timeline_pane_groups_months_under_years_and_scrubs(qtbot, qtmodeltester
 
 
 def test_the_viewer_and_tooltips_say_when_and_where(qtbot, travel, tmp_path):  # noqa: F811
-    from photolens.ui.models import ResultsModel
-    from photolens.ui.tasks import Tasks
-    from photolens.ui.viewer import Viewer
-
     catalog, _ = travel
     results = catalog.search("place:Paris", k=10)
     model = ResultsModel(tmp_path / "thumbs", 64)
@@ -75,3 +77,22 @@ def test_the_viewer_and_tooltips_say_when_and_where(qtbot, travel, tmp_path):  #
     text = viewer.info.text()
     assert "Taken: 14 Jul 2019 15:30 (UTC+02:00)" in text and "camera, with time zone" in text
     assert "Place: Paris, Île-de-France, France" in text and "Camera: Canon EOS 80D" in text
+
+
+def test_filter_chips_show_what_was_understood_and_remove_one(qtbot, travel):  # noqa: F811
+    catalog, _ = travel
+    chips = FilterChips()
+    qtbot.addWidget(chips)
+    chips.show()
+    understood = catalog.understand("red Tokyo 2021")
+    chips.set_filters(understood.filters)
+    assert [c.text() for c in chips.chips.values()] == ["Taken 2021  ✕", "In Tokyo  ✕"]
+    with qtbot.waitSignal(chips.removed) as removed:
+        qtbot.mouseClick(chips.chips["place"], Qt.LeftButton)
+    assert removed.args == ["place"]
+    again = catalog.understand(understood.query_without("place"))
+    assert again.words == "red" and again.filters.place is None and again.filters.date_from.year == 2021
+    chips.set_filters(again.filters)
+    assert list(chips.chips) == ["date"]
+    chips.set_filters(catalog.understand("red").filters)
+    assert not chips.isVisible()

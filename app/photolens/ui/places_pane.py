@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
-from PySide6.QtWidgets import QLabel, QTreeView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QLabel, QTreeView, QVBoxLayout, QWidget
 
+from ..engine.catalog import Catalog
 from ..engine.whenwhere import CountryPlaces
+from .tasks import Tasks
 
 PlaceRole = Qt.UserRole + 1  # the filter text a row stands for: "France", "Paris, France"
 
@@ -17,7 +19,7 @@ def place_filter(country: str | None, city: str | None = None, region: str | Non
     return ", ".join(p for p in (name, country) if p)
 
 
-class PlacesPane(QWidget):
+class PlacesPane(QDockWidget):
     """A tree of where the library's photos were taken.
 
     Signals:
@@ -27,8 +29,12 @@ class PlacesPane(QWidget):
 
     placeChosen = Signal(str)
 
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
+    def __init__(self, catalog: Catalog | None = None, tasks: Tasks | None = None, parent: QWidget | None = None):
+        super().__init__("Places", parent)
+        self.setObjectName("places")  # the name keeps its place across sessions (QSettings)
+        self.catalog, self.tasks = catalog, tasks
+        content = QWidget()
+        self.setWidget(content)
         self.model = QStandardItemModel(self)
         self.model.setHorizontalHeaderLabels(["Place", "Photos"])
         self.view = QTreeView()
@@ -38,11 +44,16 @@ class PlacesPane(QWidget):
         self.view.clicked.connect(self._clicked)
         self.empty = QLabel("No photos with a place yet: places come from the GPS in photos.")
         self.empty.setWordWrap(True)
-        lay = QVBoxLayout(self)
+        lay = QVBoxLayout(content)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.empty)
         lay.addWidget(self.view, 1)
         self.set_places([])
+
+    def refresh(self) -> None:
+        """Ask the catalog again, off the GUI thread (after indexing, or when shown)."""
+        if self.catalog is not None and self.tasks is not None:
+            self.tasks.read(self.catalog.places, self.set_places)
 
     def set_places(self, countries: list[CountryPlaces]) -> None:
         self.model.removeRows(0, self.model.rowCount())

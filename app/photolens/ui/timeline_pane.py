@@ -6,14 +6,16 @@ import calendar
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QTreeView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QLabel, QSlider, QTreeView, QVBoxLayout, QWidget
 
+from ..engine.catalog import Catalog
 from ..engine.whenwhere import Timeline
+from .tasks import Tasks
 
 PeriodRole = Qt.UserRole + 1  # "2019" or "2019-07": a date filter
 
 
-class TimelinePane(QWidget):
+class TimelinePane(QDockWidget):
     """Years, each with its months and photo counts, newest first.
 
     Signals:
@@ -23,8 +25,12 @@ class TimelinePane(QWidget):
 
     periodChosen = Signal(str)
 
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
+    def __init__(self, catalog: Catalog | None = None, tasks: Tasks | None = None, parent: QWidget | None = None):
+        super().__init__("Timeline", parent)
+        self.setObjectName("timeline")  # the name keeps its place across sessions (QSettings)
+        self.catalog, self.tasks = catalog, tasks
+        content = QWidget()
+        self.setWidget(content)
         self.model = QStandardItemModel(self)
         self.model.setHorizontalHeaderLabels(["When", "Photos"])
         self.view = QTreeView()
@@ -40,13 +46,18 @@ class TimelinePane(QWidget):
         scrub = QHBoxLayout()
         scrub.addWidget(self.scrubber, 1)
         scrub.addWidget(self.year_label)
-        lay = QVBoxLayout(self)
+        lay = QVBoxLayout(content)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(scrub)
         lay.addWidget(self.view, 1)
         lay.addWidget(self.undated)
         self._year_rows: dict[int, int] = {}
         self.set_timeline(Timeline([], 0))
+
+    def refresh(self) -> None:
+        """Ask the catalog again, off the GUI thread (after indexing, or when shown)."""
+        if self.catalog is not None and self.tasks is not None:
+            self.tasks.read(self.catalog.timeline, self.set_timeline)
 
     def set_timeline(self, timeline: Timeline) -> None:
         self.model.removeRows(0, self.model.rowCount())
