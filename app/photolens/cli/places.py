@@ -15,7 +15,8 @@ FILTER_HELP = """filters (flags, or written in the query):
 
 def add_filter_flags(sp) -> None:
     group = sp.add_argument_group("filters")
-    group.add_argument("--from", dest="date_from", metavar="DATE", help="taken on or after: 2019, 2019-07 or 2019-07-14")
+    group.add_argument("--from", dest="date_from", metavar="DATE",
+                       help="taken on or after: 2019, 2019-07 or 2019-07-14")
     group.add_argument("--to", dest="date_to", metavar="DATE", help="taken on or before (the whole year, month or day)")
     group.add_argument("--place", help="a city, region, country or country code the library has photos in")
     group.add_argument("--camera", help="any part of the camera's make and model")

@@ -24,7 +24,8 @@ from pathlib import PurePath
 
 from PIL import Image
 
-__all__ = ["PhotoMetadata", "read_metadata", "read_file_metadata", "taken_iso", "date_from_filename", "camera_name", "METADATA_VERSION"]
+__all__ = ["PhotoMetadata", "read_metadata", "read_file_metadata", "taken_iso", "date_from_filename", "camera_name",
+           "METADATA_VERSION"]
 
 # Bumped when this module reads more or reads differently: photos recorded under an older
 # version are read again (headers only, no embedding) on the next index run.

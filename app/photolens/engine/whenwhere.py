@@ -83,10 +83,10 @@ class WhenWhere:
         return Understood(u.text, u.filters.merged(filters) if filters else u.filters, u.from_words)
 
     def candidates(self, filters: Filters) -> np.ndarray:
-        return metastore.matching_ids(self.store, filters)
+        return metastore.matching_ids(self.store, filters, self._known()[0])
 
     def newest(self, filters: Filters, k: int) -> list[int]:
-        return metastore.newest_first(self.store, filters, k)
+        return metastore.newest_first(self.store, filters, k, self._known()[0])
 
     def places(self) -> list[CountryPlaces]:
         """Countries by number of photos, each with its cities."""

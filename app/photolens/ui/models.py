@@ -88,7 +88,8 @@ class ResultsModel(QAbstractListModel):
                 return self._placeholder
             return pix
         if role == Qt.ToolTipRole:
-            return "\n".join([r.path, *_when_where_lines(r), f"score {r.score:.3f}"]) + ("\n(offline)" if r.offline else "")
+            lines = [r.path, *_when_where_lines(r), f"score {r.score:.3f}"]
+            return "\n".join(lines) + ("\n(offline)" if r.offline else "")
         if role == Qt.DisplayRole:
             return None
         if role == ScoreRole:
