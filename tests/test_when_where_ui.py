@@ -6,6 +6,7 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtWidgets import QLineEdit, QMainWindow  # noqa: E402
 
 from photolens.engine.filters import Filters  # noqa: E402
 from photolens.ui.filter_chips import FilterChips  # noqa: E402
@@ -14,6 +15,7 @@ from photolens.ui.places_pane import PlaceRole, PlacesPane  # noqa: E402
 from photolens.ui.tasks import Tasks  # noqa: E402
 from photolens.ui.timeline_pane import PeriodRole, TimelinePane  # noqa: E402
 from photolens.ui.viewer import Viewer  # noqa: E402
+from photolens.ui.when_where import WhenWhereControls  # noqa: E402
 from test_when_where import _names, travel  # noqa: E402,F401  (the library fixture)
 
 
@@ -96,3 +98,26 @@ def test_filter_chips_show_what_was_understood_and_remove_one(qtbot, travel):  #
     assert list(chips.chips) == ["date"]
     chips.set_filters(catalog.understand("red").filters)
     assert not chips.isVisible()
+
+
+def test_panes_and_chips_change_the_query_and_the_results(qtbot, travel):  # noqa: F811
+    catalog, _ = travel
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    edit = QLineEdit("photo")
+    window.setCentralWidget(edit)
+    controls = WhenWhereControls(catalog, Tasks(window), window, edit.text, edit.setText)
+    controls.refresh()
+    qtbot.waitUntil(lambda: controls.places.model.rowCount() == 4 and controls.timeline.model.rowCount() == 3,
+                    timeout=10_000)
+    controls.places.placeChosen.emit("Tokyo, Japan")
+    assert edit.text() == "photo place:'Tokyo, Japan'"
+    controls.timeline.periodChosen.emit("2021")
+    assert edit.text() == "photo date:2021 place:'Tokyo, Japan'"
+    assert _names(catalog.search(edit.text(), k=50)) == {"tokyo_2021_a.jpg", "tokyo_2021_b.jpg"}
+    controls.show_understood(catalog.understand(edit.text()))
+    assert list(controls.chips.chips) == ["date", "place"]
+    controls.chips.chips["date"].click()
+    assert edit.text() == "photo place:'Tokyo, Japan'"
+    controls.show_understood(None)
+    assert not controls.chips.chips
