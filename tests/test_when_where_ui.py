@@ -111,13 +111,13 @@ def test_panes_and_chips_change_the_query_and_the_results(qtbot, travel):  # noq
     qtbot.waitUntil(lambda: controls.places.model.rowCount() == 4 and controls.timeline.model.rowCount() == 3,
                     timeout=10_000)
     controls.places.placeChosen.emit("Tokyo, Japan")
-    assert edit.text() == "photo place:'Tokyo, Japan'"
+    assert edit.text() == 'photo place:"Tokyo, Japan"'
     controls.timeline.periodChosen.emit("2021")
-    assert edit.text() == "photo date:2021 place:'Tokyo, Japan'"
+    assert edit.text() == 'photo date:2021 place:"Tokyo, Japan"'
     assert _names(catalog.search(edit.text(), k=50)) == {"tokyo_2021_a.jpg", "tokyo_2021_b.jpg"}
     controls.show_understood(catalog.understand(edit.text()))
     assert list(controls.chips.chips) == ["date", "place"]
     controls.chips.chips["date"].click()
-    assert edit.text() == "photo place:'Tokyo, Japan'"
+    assert edit.text() == 'photo place:"Tokyo, Japan"'
     controls.show_understood(None)
     assert not controls.chips.chips

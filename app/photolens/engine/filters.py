@@ -101,7 +101,7 @@ class Filters:
         for name in ("place", "camera", "folder"):
             value = getattr(self, name)
             if value is not None:
-                tokens.append(f"{name}:{shlex.quote(value) if _needs_quotes([value]) or not value else value}")
+                tokens.append(f"{name}:{_quoted(value)}")
         return " ".join(tokens)
 
     @classmethod
@@ -122,6 +122,13 @@ def _range_label(start: date | None, end: date | None) -> str:
                 return f"{calendar.month_name[start.month]} {start.year}"
         return f"{start.isoformat()} to {end.isoformat()}"
     return f"from {start.isoformat()}" if start else f"until {end.isoformat()}"
+
+
+def _quoted(value: str) -> str:
+    """A value as a query token: bare when it is one word, else in double quotes when it can be."""
+    if value and not any(c.isspace() or c in "\"'\\" for c in value):
+        return value
+    return f'"{value}"' if '"' not in value and "\\" not in value else shlex.quote(value)
 
 
 def _whole_period(start: date | None, end: date | None) -> str | None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
-from PySide6.QtWidgets import QDockWidget, QLabel, QTreeView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QHeaderView, QLabel, QTreeView, QVBoxLayout, QWidget
 
 from ..engine.catalog import Catalog
 from ..engine.whenwhere import CountryPlaces
@@ -41,6 +41,9 @@ class PlacesPane(QDockWidget):
         self.view.setModel(self.model)
         self.view.setEditTriggers(QTreeView.NoEditTriggers)
         self.view.setUniformRowHeights(True)
+        self.view.header().setStretchLastSection(False)
+        self.view.header().setSectionResizeMode(0, QHeaderView.Stretch)
+        self.view.header().setSectionResizeMode(1, QHeaderView.ResizeToContents)
         self.view.clicked.connect(self._clicked)
         self.empty = QLabel("No photos with a place yet: places come from the GPS in photos.")
         self.empty.setWordWrap(True)
@@ -67,7 +70,6 @@ class PlacesPane(QDockWidget):
             self.model.appendRow(country)
         self.empty.setVisible(not countries)
         self.view.setVisible(bool(countries))
-        self.view.resizeColumnToContents(0)
 
     def _clicked(self, index: QModelIndex) -> None:
         text = index.siblingAtColumn(0).data(PlaceRole)

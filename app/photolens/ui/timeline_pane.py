@@ -6,7 +6,8 @@ import calendar
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
-from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QLabel, QSlider, QTreeView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QHeaderView, QLabel, QSlider, QTreeView, QVBoxLayout,
+                               QWidget)
 
 from ..engine.catalog import Catalog
 from ..engine.whenwhere import Timeline
@@ -37,6 +38,9 @@ class TimelinePane(QDockWidget):
         self.view.setModel(self.model)
         self.view.setEditTriggers(QTreeView.NoEditTriggers)
         self.view.setUniformRowHeights(True)
+        self.view.header().setStretchLastSection(False)
+        self.view.header().setSectionResizeMode(0, QHeaderView.Stretch)
+        self.view.header().setSectionResizeMode(1, QHeaderView.ResizeToContents)
         self.view.clicked.connect(self._clicked)
         self.scrubber = QSlider(Qt.Horizontal)
         self.scrubber.setToolTip("Scrub through the years")
@@ -82,7 +86,6 @@ class TimelinePane(QDockWidget):
         self.undated.setText(f"{n:,} photo{'' if n == 1 else 's'} without a date" if n else "")
         if years:
             self.view.expand(self.model.index(0, 0))
-        self.view.resizeColumnToContents(0)
 
     def _scrubbed(self, year: int) -> None:
         """Show the nearest year that has photos."""

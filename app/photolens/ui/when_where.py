@@ -34,6 +34,7 @@ class WhenWhereControls(QObject):
         window.addDockWidget(Qt.LeftDockWidgetArea, self.places)
         window.addDockWidget(Qt.LeftDockWidgetArea, self.timeline)
         window.tabifyDockWidget(self.places, self.timeline)
+        self.places.raise_()
         self.chips = FilterChips()
         self.understood = Understood(None, Filters())
         self.places.placeChosen.connect(lambda place: self.add_filter(Filters(place=place)))
