@@ -22,6 +22,7 @@ from photolens.engine.metastore import matching_ids, record_metadata, record_pla
 from photolens.engine.places import Place, PlaceNamer
 from photolens.engine import schema
 from photolens.engine.store import Store
+from photolens.engine.whenwhere import WhenWhere
 
 PARIS = (48.8566, 2.3522)
 TOKYO = (35.6895, 139.6917)
@@ -444,3 +445,14 @@ def test_cli_places_timeline_and_filtered_search(travel, library):
     assert "France  3" in human and "Paris" in human
     bad = run_cli("search", "x", "--from", "July", library=library, check=False)
     assert bad.returncode == 1 and "not a date" in bad.stderr
+
+
+def test_place_names_load_only_for_photos_with_gps(tmp_path, catalog):
+    photo(tmp_path / "p" / "a.jpg", taken="2020:01:01 10:00:00")
+    catalog.add_folder(tmp_path / "p")
+    catalog.index_all()
+    quiet = WhenWhere(catalog.store, PlaceNamer())
+    assert quiet.refresh() == {"metadata_read": 0, "places_named": 0} and not quiet.namer.loaded
+    photo(tmp_path / "p" / "b.jpg", taken="2020:01:02 10:00:00", gps=SYDNEY)
+    catalog.index_all(tag_details=False)
+    assert catalog.places()[0].country == "Australia"
