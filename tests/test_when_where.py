@@ -159,6 +159,11 @@ def test_places_are_named_offline_in_english():
     assert (tokyo.region, tokyo.country, tokyo.country_code) == ("Tokyo", "Japan", "JP")
     assert (sydney.city, sydney.country) == ("Sydney", "Australia")
     assert (rio.city, rio.country) == ("Rio de Janeiro", "Brazil")
+    # A big city names photos within its reach, not only at its GeoNames point; borders hold.
+    eiffel, times_square, vatican, village = PlaceNamer.shared().name(
+        [(48.8584, 2.2945), (40.758, -73.9855), (41.9022, 12.4539), (47.0, 2.0)])
+    assert eiffel.city == "Paris" and times_square.city == "New York City"  # not Vanves, not "Times Square"
+    assert vatican.country_code == "VA" and (village.city, village.country) == ("Sainte-Lizaigne", "France")
 
 
 # -- filters -------------------------------------------------------------------------------
