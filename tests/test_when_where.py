@@ -306,6 +306,8 @@ def test_filters_return_exactly_the_photos_they_should(travel):
                            "camera": None, "folder": None}
     assert catalog.understand("red Berlin 2021").to_json()["text"] == "red Berlin"
     assert catalog.understand("sushi JP").to_json()["place"] is None  # a code is a place only after place:
+    assert catalog.related_words("red place:Paris") == catalog.related_words("red") != []
+    assert catalog.related_words("place:Paris date:2019") == []  # nothing to relate: filters only
     assert _names(catalog.search("place:jp date:2019", k=50)) == {"tokyo_2019.jpg"}
     similar = catalog.similar(str(Path(travel[1]) / "paris_2021.jpg"), k=50, filters=Filters(place="Japan"))
     assert _names(similar) == {"tokyo_2021_a.jpg", "tokyo_2021_b.jpg", "tokyo_2019.jpg"}

@@ -27,9 +27,8 @@ def cmd_search(args) -> int:
         understood = cat.understand(args.query, filters)
         results = cat.search(args.query, k=args.n, sort=args.sort, filters=filters)
         data = {"query": text, "understood": understood.to_json(), "results": [r.to_json() for r in results]}
-        words = data["understood"]["text"]
         try:
-            data["related"] = cat.related_words(words) if words else []
+            data["related"] = cat.related_words(text)
         except PhotolensError:
             data["related"] = []
     emit(args, data, print_results)

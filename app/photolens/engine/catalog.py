@@ -377,8 +377,10 @@ class Catalog:
         return self.searcher.results_for(self.store.photos_with_tag(tag))
 
     def related_words(self, text: str, k: int = 5) -> list[str]:
+        """Words near the query's own words (its filters, such as `place:Paris`, left out)."""
         tagger = self.tagger
-        phrase = parse_query(text).positive_text
+        words = self.understand(text).words
+        phrase = parse_query(words).positive_text if words else ""
         return tagger.related_words(phrase, k) if tagger is not None and phrase else []
 
     def retag(self, progress: Callable[[Progress], None] | None = None, control: Control | None = None) -> int:
