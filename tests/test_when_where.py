@@ -181,6 +181,10 @@ def test_filters_written_in_a_query():
         understand("date:July")
     with pytest.raises(QueryError):
         understand("place:")
+    with pytest.raises(QueryError, match="ends"):
+        understand("after:2020 before:2019")
+    with pytest.raises(QueryError, match="ends"):
+        Filters.from_flags("2020", "2019")
 
 
 def test_plain_words_become_filters_only_when_known():

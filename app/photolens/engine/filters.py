@@ -110,7 +110,13 @@ class Filters:
         """From the command line's --from / --to (a year, month or day each) and the rest."""
         start = date_range(date_from)[0] if date_from else None
         end = date_range(date_to)[1] if date_to else None
-        return cls(start, end, place or None, camera or None, folder or None)
+        return cls(start, end, place or None, camera or None, folder or None).checked()
+
+    def checked(self) -> "Filters":
+        """These filters, or a QueryError when they cannot match anything by construction."""
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise QueryError(f"the date range ends ({self.date_to}) before it starts ({self.date_from})")
+        return self
 
 
 def _range_label(start: date | None, end: date | None) -> str:
@@ -260,6 +266,7 @@ def understand(source: str | list[str], known_place: Callable[[str], bool] | Non
     if rest and _plain(rest):
         rest, found_filters, words = _plain_words(" ".join(rest).split(), filters, known_place)
         filters = found_filters
+    filters.checked()
     if not rest:
         return Understood(None, filters, words)
     text: str | list[str] = rest if isinstance(source, list) else shlex.join(rest) if _needs_quotes(rest) \

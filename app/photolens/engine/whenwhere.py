@@ -80,7 +80,7 @@ class WhenWhere:
         """The query's own filters (`place:`, plain "Paris 2019") with `filters` (flags) on top."""
         _, place_words = self._known()
         u = understand(query, lambda name: bool(place_words(name)))
-        return Understood(u.text, u.filters.merged(filters) if filters else u.filters, u.from_words)
+        return Understood(u.text, (u.filters.merged(filters) if filters else u.filters).checked(), u.from_words)
 
     def candidates(self, filters: Filters) -> np.ndarray:
         return metastore.matching_ids(self.store, filters, self._known()[0])
