@@ -36,7 +36,10 @@ def _index(cat, args) -> None:
         f"{s['added']} added, {s['updated']} updated, {s['moved']} moved, {s['removed']} removed, "
         f"{s['embedded']} embedded, {s['failed']} failed"
         + (f", tag details added to {s['tag_details_added']}" if s.get("tag_details_added") else "")
-        + (f", tags updated on {s['retagged']}" if s.get("retagged") else "") + f" in {s['seconds']:.1f}s"
+        + (f", tags updated on {s['retagged']}" if s.get("retagged") else "")
+        + (f", dates read again on {s['metadata_read']}" if s.get("metadata_read") else "")
+        + (f", places named for {s['places_named']}" if s.get("places_named") else "") + f" in {s['seconds']:.1f}s"
+        + (f"; places not named: {s['places_error']}" if s.get("places_error") else "")
         + (f"; offline: {', '.join(s['offline_folders'])}" if s["offline_folders"] else "")))
 
 
