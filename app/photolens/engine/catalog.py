@@ -443,7 +443,15 @@ class Catalog:
                       models_with_vectors=self.store.models_with_vectors(),
                       index="exact" if len(self.index) <= self.index.exact_max else "hnsw",
                       thorough_tags=self.settings.thorough_tags,
+                      bytes_per_photo=self._bytes_per_photo(counts["photos"]),
                       failures=self.failures() if with_failures else None)
+
+    def _bytes_per_photo(self, photos: int) -> int | None:
+        """The library folder's size on disk over its photos (None while it has none)."""
+        if not photos:
+            return None
+        size = sum(p.stat().st_size for p in self.dir.iterdir() if p.is_file())
+        return round(size / photos)
 
     def failures(self) -> list[Failure]:
         return [Failure(f["path"], f["kind"], f["reason"]) for f in self.store.failures()]

@@ -327,6 +327,11 @@ class Store:
                           [photo_id, model, kind])
         return np.frombuffer(rows[0][0], dtype=np.float16).astype(np.float32) if rows else None
 
+    def vector_ids(self, model: str, kind: str = "embedding") -> np.ndarray:
+        """The ids of the photos that have a vector of this kind (the index alone is read)."""
+        rows = self.query("SELECT photo_id FROM vectors WHERE model = ? AND kind = ? ORDER BY photo_id", [model, kind])
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
     def vectors_for(self, ids: Iterable[int], model: str, kind: str) -> dict[int, np.ndarray]:
         out = {}
         for chunk, marks in self._id_chunks(ids):
