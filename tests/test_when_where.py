@@ -315,6 +315,9 @@ def test_filters_return_exactly_the_photos_they_should(travel):
     assert _names(catalog.search("place:jp date:2019", k=50)) == {"tokyo_2019.jpg"}
     similar = catalog.similar(str(Path(travel[1]) / "paris_2021.jpg"), k=50, filters=Filters(place="Japan"))
     assert _names(similar) == {"tokyo_2021_a.jpg", "tokyo_2021_b.jpg", "tokyo_2019.jpg"}
+    for mode in ({"focus": "red"}, {"detail": 1.0}):  # the re-ranking modes stay inside the filter too
+        found = catalog.similar(str(Path(travel[1]) / "paris_2021.jpg"), k=50, filters=Filters(place="Japan"), **mode)
+        assert found and _names(found) <= {"tokyo_2021_a.jpg", "tokyo_2021_b.jpg", "tokyo_2019.jpg"}, mode
 
 
 def test_an_existing_library_gets_dates_and_places_without_embedding_again(travel, library):
