@@ -24,6 +24,8 @@ from pathlib import PurePath
 
 from PIL import Image
 
+from .reading import open_regular
+
 __all__ = ["PhotoMetadata", "read_metadata", "read_file_metadata", "taken_iso", "date_from_filename", "camera_name",
            "METADATA_VERSION"]
 
@@ -270,7 +272,7 @@ def read_file_metadata(path: str) -> PhotoMetadata | None:
     before this module existed. None when the file cannot be opened now (gone, offline,
     damaged): what was recorded before stays until it can be read."""
     try:
-        with Image.open(path) as img:
+        with open_regular(path) as f, Image.open(f) as img:  # never a FIFO or a device
             return read_metadata(img, path)
     except Exception:
         return None

@@ -110,6 +110,8 @@ class Searcher:
                 candidates: np.ndarray | None = None) -> list[Result]:
         """Photos like this one. `focus` narrows likeness to one concept; `detail` (0..1) moves
         from "the same kind of scene" (0) to "near-duplicates" (1)."""
+        if not 0.0 <= detail <= 1.0:  # also refuses nan
+            raise QueryError(f"detail must be between 0 and 1, not {detail}")
         if isinstance(image, int):
             photo_id = image
             vec = self.store.vector(photo_id, self.model)
@@ -138,7 +140,10 @@ class Searcher:
                 return f
         if path is None or "features" not in self.embedder.image_outputs():
             return None
-        pixels = load_query_image(path, self.embedder.model.preprocess)
+        try:
+            pixels = load_query_image(path, self.embedder.model.preprocess)
+        except ImageError as e:
+            raise QueryError(f"cannot use {path} as a query: {e}") from e
         return self.embedder.embed_images(pixels[None])["features"][0]
 
     def _detailed(self, vec, photo_id, path, detail: float, k: int, within=None) -> list[tuple[int, float]]:
