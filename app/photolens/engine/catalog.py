@@ -33,7 +33,7 @@ from .jobs import Control, Progress
 from .library import Changes, reconcile, within
 from .metastore import PhotoWhenWhere
 from .outputs import DETAIL_KINDS
-from .query import Query, parse_query
+from .query import parse_query
 from .records import Failure, Folder, PhotoInfo, PhotoTag, Status, TagCount
 from .search import Result, Searcher
 from .store import Store
@@ -314,22 +314,16 @@ class Catalog:
             return -1.0
 
     def search(self, query, k: int = 50, sort: str = SORT_RELEVANCE, filters: Filters | None = None) -> list[Result]:
-        """The k best matches for a query within its filters, each marked `good` or not against
-        the model's cut-off; `sort` is SORT_RELEVANCE (best first) or SORT_DATE (newest first).
-        Filters are those given, those written in the query (`place:Paris`, `after:2019-01-01`)
-        and plain words the library knows ("Paris 2019"), see understand(). A query of filters
-        only lists its photos newest first (all good: they are what was asked for)."""
+        """The k best matches within the filters (given, written in the query, or plain words the
+        library knows: see understand()), each marked `good` or not against the model's cut-off;
+        `sort` is SORT_RELEVANCE or SORT_DATE (newest first). Filters only: newest first, all good."""
         if sort not in SORTS:
             raise QueryError(f"unknown sort {sort!r}: one of {', '.join(SORTS)}")
-        if isinstance(query, Query):
-            understood = Understood(query, filters or Filters())
-        else:
-            understood = self.understand(query, filters)
+        understood = self.when_where.understand(query, filters)
         if understood.filters.empty:
             found = self.searcher.search(query, k)
         elif understood.text is None:
-            hits = [(pid, 0.0) for pid in self.when_where.newest(understood.filters, k)]
-            return self._sorted(self.searcher.results_for(hits), sort)
+            return self._sorted(self.searcher.results_for(self.when_where.newest(understood.filters, k)), sort)
         else:
             found = self.searcher.search(understood.text, k, self.when_where.candidates(understood.filters))
         cut = self.match_threshold
@@ -349,7 +343,7 @@ class Catalog:
                 filters: Filters | None = None) -> list[Result]:
         if not 0.0 <= detail <= 1.0:
             raise QueryError(f"detail must be between 0 and 1, not {detail}")
-        candidates = None if filters is None or filters.empty else self.when_where.candidates(filters)
+        candidates = self.when_where.candidates(filters) if filters and not filters.empty else None
         return self.searcher.similar(image, k, focus=focus, detail=detail, candidates=candidates)
 
     # -- when and where ---------------------------------------------------------------------

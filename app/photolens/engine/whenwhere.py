@@ -12,6 +12,7 @@ import numpy as np
 from . import metastore
 from .filters import Filters, Understood, understand
 from .places import PlaceDataError, PlaceNamer
+from .query import Query
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,10 @@ class WhenWhere:
             return self._places, self._words
 
     def understand(self, query, filters: Filters | None = None) -> Understood:
-        """The query's own filters (`place:`, plain "Paris 2019") with `filters` (flags) on top."""
+        """The query's own filters (`place:`, plain "Paris 2019") with `filters` (flags) on top.
+        A parsed Query is taken as it is, with `filters`."""
+        if isinstance(query, Query):
+            return Understood(query, (filters or Filters()).checked())
         _, place_words = self._known()
         u = understand(query, lambda name: bool(place_words(name)))
         return Understood(u.text, (u.filters.merged(filters) if filters else u.filters).checked(), u.from_words)
@@ -85,8 +89,9 @@ class WhenWhere:
     def candidates(self, filters: Filters) -> np.ndarray:
         return metastore.matching_ids(self.store, filters, self._known()[0])
 
-    def newest(self, filters: Filters, k: int) -> list[int]:
-        return metastore.newest_first(self.store, filters, k, self._known()[0])
+    def newest(self, filters: Filters, k: int) -> list[tuple[int, float]]:
+        """The k newest photos that pass the filters, as (id, score 0) hits."""
+        return [(pid, 0.0) for pid in metastore.newest_first(self.store, filters, k, self._known()[0])]
 
     def places(self) -> list[CountryPlaces]:
         """Countries by number of photos, each with its cities."""
