@@ -291,7 +291,7 @@ def test_search_results_carry_date_place_and_camera(travel):
 
 
 def test_filters_return_exactly_the_photos_they_should(travel):
-    catalog, _ = travel
+    catalog, root = travel
     assert _names(catalog.search("Tokyo 2021", k=50)) == {"tokyo_2021_a.jpg", "tokyo_2021_b.jpg"}
     assert _names(catalog.search("place:Paris", k=50)) == {"paris_2019_a.jpg", "paris_2019_b.jpg", "paris_2021.jpg"}
     assert _names(catalog.search("photo", k=50, filters=Filters(camera="pixel"))) == {
@@ -311,6 +311,11 @@ def test_filters_return_exactly_the_photos_they_should(travel):
     assert catalog.understand("red Berlin 2021").to_json()["text"] == "red Berlin"
     assert catalog.understand("sushi JP").to_json()["place"] is None  # a code is a place only after place:
     assert catalog.related_words("red place:Paris") == catalog.related_words("red") != []
+    # A query naming a tag brings the tagged photos in: only those that pass the filters.
+    catalog.add_tag([catalog.photo_id(str(root / "paris_2021.jpg"))], "croissant")
+    assert "paris_2021.jpg" in _names(catalog.search("croissant", k=50))
+    assert _names(catalog.search("croissant place:Japan", k=50)) <= {"tokyo_2021_a.jpg", "tokyo_2021_b.jpg",
+                                                                       "tokyo_2019.jpg"}
     assert catalog.related_words("place:Paris date:2019") == []  # nothing to relate: filters only
     assert _names(catalog.search("place:jp date:2019", k=50)) == {"tokyo_2019.jpg"}
     similar = catalog.similar(str(Path(travel[1]) / "paris_2021.jpg"), k=50, filters=Filters(place="Japan"))

@@ -340,13 +340,14 @@ class Catalog:
         return sorted(results, key=lambda r: -dates.get(r.id, 0))
 
     def similar(self, image: str | int, k: int = 50, focus: str | None = None, detail: float = 0.0,
+                region: tuple[float, float, float, float] | None = None,
                 filters: Filters | None = None) -> list[Result]:
+        """Photos like an image (a library photo's id or any image file) within `filters`;
+        `region` (x, y, w, h as shares of the photo) searches by that part of it."""
         if not 0.0 <= detail <= 1.0:
             raise QueryError(f"detail must be between 0 and 1, not {detail}")
         candidates = self.when_where.candidates(filters) if filters and not filters.empty else None
-        return self.searcher.similar(image, k, focus=focus, detail=detail, candidates=candidates)
-
-    # -- when and where ---------------------------------------------------------------------
+        return self.searcher.similar(image, k, focus=focus, detail=detail, region=region, candidates=candidates)
 
     def places(self) -> list[CountryPlaces]:
         """Where the photos were taken: countries, then cities, with counts."""
