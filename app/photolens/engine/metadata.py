@@ -24,6 +24,7 @@ from pathlib import PurePath
 
 from PIL import Image
 
+from .raw import is_raw, raw_preview
 from .reading import open_regular
 
 __all__ = ["PhotoMetadata", "read_metadata", "read_file_metadata", "taken_iso", "date_from_filename", "camera_name",
@@ -272,7 +273,7 @@ def read_file_metadata(path: str) -> PhotoMetadata | None:
     before this module existed. None when the file cannot be opened now (gone, offline,
     damaged): what was recorded before stays until it can be read."""
     try:
-        with open_regular(path) as f, Image.open(f) as img:  # never a FIFO or a device
-            return read_metadata(img, path)
+        with open_regular(path) as f, (raw_preview(path, f) if is_raw(path) else Image.open(f)) as img:
+            return read_metadata(img, path)  # a regular file only (never a FIFO or a device)
     except Exception:
         return None
