@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
-from PySide6.QtWidgets import QDockWidget, QHeaderView, QLabel, QTreeView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QAbstractButton, QDockWidget, QHeaderView, QLabel, QTreeView, QVBoxLayout, QWidget
 
 from ..engine.catalog import Catalog
 from ..engine.whenwhere import CountryPlaces
+from .panes import DOCK_BUTTON_TIPS
 from .tasks import Tasks
 
 PlaceRole = Qt.UserRole + 1  # the filter text a row stands for: "France", "Paris, France"
@@ -35,6 +36,9 @@ class PlacesPane(QDockWidget):
         self.catalog, self.tasks = catalog, tasks
         content = QWidget()
         self.setWidget(content)
+        for button in self.findChildren(QAbstractButton):  # Qt's title-bar buttons, as every pane's
+            if button.objectName() in DOCK_BUTTON_TIPS:
+                button.setToolTip(DOCK_BUTTON_TIPS[button.objectName()])
         self.model = QStandardItemModel(self)
         self.model.setHorizontalHeaderLabels(["Place", "Photos"])
         self.view = QTreeView()

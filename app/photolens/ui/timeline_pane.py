@@ -6,11 +6,12 @@ import calendar
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
-from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QHeaderView, QLabel, QSlider, QTreeView, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QAbstractButton, QDockWidget, QHBoxLayout, QHeaderView, QLabel, QSlider, QTreeView,
+                               QVBoxLayout, QWidget)
 
 from ..engine.catalog import Catalog
 from ..engine.whenwhere import Timeline
+from .panes import DOCK_BUTTON_TIPS
 from .tasks import Tasks
 
 PeriodRole = Qt.UserRole + 1  # "2019" or "2019-07": a date filter
@@ -32,6 +33,9 @@ class TimelinePane(QDockWidget):
         self.catalog, self.tasks = catalog, tasks
         content = QWidget()
         self.setWidget(content)
+        for button in self.findChildren(QAbstractButton):  # Qt's title-bar buttons, as every pane's
+            if button.objectName() in DOCK_BUTTON_TIPS:
+                button.setToolTip(DOCK_BUTTON_TIPS[button.objectName()])
         self.model = QStandardItemModel(self)
         self.model.setHorizontalHeaderLabels(["When", "Photos"])
         self.view = QTreeView()
