@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 
 from . import models as model_registry
-from .concepts import ConceptTeacher
+from .concepts import ConceptTeacher, clean_tag
 from .config import DB_NAME, Settings, default_library_dir
 from .archive import keep, kept_counts
 from .dbfile import open_library_dir
@@ -27,6 +27,7 @@ from .exclusions import excluded_roots
 from .health import backup_user_data
 from .health import check as check_library
 from .health import repair as repair_library
+from .filters import Filters
 from .index import VectorIndex
 from .indexer import CLOSER, SEARCHABLE, Indexer
 from .jobs import Control, Progress
@@ -38,6 +39,7 @@ from .records import Failure, Folder, PhotoInfo, PhotoTag, Status, TagCount
 from .search import Result, Searcher
 from .store import Store
 from .tagger import Tagger
+from .whenwhere import WhenWhere, WhenWhereFacade
 
 log = logging.getLogger("photolens.catalog")
 
@@ -46,7 +48,7 @@ SORT_DATE = "date"
 SORTS = (SORT_RELEVANCE, SORT_DATE)
 
 
-class Catalog(PeopleCatalog):
+class Catalog(WhenWhereFacade, PeopleCatalog):
     def __init__(self, library_dir: Path | None = None, device: str | None = None, model: str | None = None,
                  threads: int | None = None):
         self.dir = Path(library_dir or default_library_dir()).expanduser().resolve()
@@ -63,6 +65,7 @@ class Catalog(PeopleCatalog):
         self._lock = threading.RLock()
         self._closed = False
         self._model_warning: str | None = None
+        self.when_where = WhenWhere(self.store)
 
     # -- model ------------------------------------------------------------------------------
 
@@ -313,13 +316,12 @@ class Catalog(PeopleCatalog):
         # Tags computed by another model, tagger or vocabulary (a model switch, an update) are
         # brought up to date from the stored vectors; a scoped run (the watcher) tags what it embeds.
         retagged = self.retag(progress, control) if scopes is None else 0
-        faces = tag_details if faces is None else faces  # people (issue 19)
-        found = self.find_faces(progress, control)["faces"] if scopes is None and faces else 0
-        return {"added": changes.added, "updated": changes.updated, "moved": changes.moved,
+        return {**self.when_where.refresh(), "added": changes.added, "updated": changes.updated, "moved": changes.moved,
                 "revived": changes.revived, "offline_reasons": changes.offline_reasons,
                 "unreadable": changes.unreadable,
                 "removed": changes.removed, "failed": changes.failed + result["failed"], "retagged": retagged,
-                "tag_details_added": detailed, "faces_found": found,
+                "tag_details_added": detailed,
+                "faces_found": self.face_pass_of_full_run(progress, control, scopes, tag_details, faces),
                 "failed_total": self.store.counts(self.embedder.model.name)["failed"],
                 "embedded": result["embedded"], "seconds": round(time.monotonic() - start, 3),
                 "offline_folders": changes.offline_folders}
@@ -335,17 +337,24 @@ class Catalog(PeopleCatalog):
         except PhotolensError:
             return -1.0
 
-    def search(self, query, k: int = 50, sort: str = SORT_RELEVANCE, people: tuple[str, ...] = ()) -> list[Result]:
-        """The k best matches for a query, each marked `good` or not against the model's
-        cut-off; `sort` is SORT_RELEVANCE (best first) or SORT_DATE (newest first). A person's
-        name in the query, or in `people`, keeps only photos with all of them in it."""
+    def search(self, query, k: int = 50, sort: str = SORT_RELEVANCE, filters: Filters | None = None,
+               people: tuple[str, ...] = ()) -> list[Result]:
+        """The k best matches within the filters (given, in the query: see understand()), each marked
+        `good` or not against the cut-off; `sort`: SORT_RELEVANCE or SORT_DATE. Filters only: newest first.
+        A person's name in the query, or in `people`, keeps only photos with all of them."""
         if sort not in SORTS:
             raise QueryError(f"unknown sort {sort!r}: one of {', '.join(SORTS)}")
-        names, rest = self.split_people(query, people)  # people (issue 19)
-        hits = self.search_people(names, rest, k) if names else self.searcher.search(query, k)
+        if (named := self.split_people(query, people))[0]:  # people (issue 19): names are a filter
+            return self._sorted(self.search_people(*named, k, filters), sort)
+        understood = self.when_where.understand(query, filters)
+        if understood.filters.empty:
+            found = self.searcher.search(query, k)
+        elif understood.text is None:  # all good: they are what was asked for
+            return self._sorted(self.searcher.results_for(self.when_where.newest(understood.filters, k)), sort)
+        found = found if understood.filters.empty else \
+            self.searcher.search(understood.text, k, self.when_where.candidates(understood.filters))
         cut = self.match_threshold
-        results = [replace(r, good=r.score >= cut) for r in hits]
-        return self._sorted(results, sort)
+        return self._sorted([replace(r, good=r.score >= cut) for r in found], sort)
 
     def _sorted(self, results: list[Result], sort: str) -> list[Result]:
         if sort != SORT_DATE:
@@ -354,12 +363,12 @@ class Catalog(PeopleCatalog):
         return sorted(results, key=lambda r: -dates.get(r.id, 0))
 
     def similar(self, image: str | int, k: int = 50, focus: str | None = None, detail: float = 0.0,
-                region: tuple[float, float, float, float] | None = None) -> list[Result]:
-        """Photos like an image (a library photo's id or any image file); `region` (x, y, w, h
-        as shares of the photo) searches by that part of it."""
+                region: tuple[float, ...] | None = None, filters: Filters | None = None) -> list[Result]:
+        """Photos like an image (a photo's id or a file) within `filters`; `region`: x, y, w, h shares."""
         if not 0.0 <= detail <= 1.0:
             raise QueryError(f"detail must be between 0 and 1, not {detail}")
-        return self.searcher.similar(image, k, focus=focus, detail=detail, region=region)
+        return self.searcher.similar(image, k, focus=focus, detail=detail, region=region,
+                                     candidates=self.when_where.candidates(filters))
 
     def recent(self, k: int) -> list[Result]:
         """The library's indexed photos, newest first: what the app shows before any query."""
@@ -403,8 +412,10 @@ class Catalog(PeopleCatalog):
         return self.searcher.results_for(self.store.photos_with_tag(tag))
 
     def related_words(self, text: str, k: int = 5) -> list[str]:
+        """Words near the query's own words (its filters, such as `place:Paris`, left out)."""
         tagger = self.tagger
-        phrase = parse_query(text).positive_text
+        words = self.understand(text).words
+        phrase = parse_query(words).positive_text if words else ""
         return tagger.related_words(phrase, k) if tagger is not None and phrase else []
 
     def retag(self, progress: Callable[[Progress], None] | None = None, control: Control | None = None) -> int:
@@ -482,14 +493,6 @@ class Catalog(PeopleCatalog):
     def repair_at(library_dir: Path | None = None) -> dict:
         """Rebuild what can be derived, keeping the user's facts (health.repair)."""
         return repair_library(Path(library_dir or default_library_dir()).expanduser().resolve())
-
-
-def clean_tag(tag: str) -> str:
-    """A tag as the user meant it: spaces trimmed and collapsed; empty is an error."""
-    name = " ".join(str(tag).split())
-    if not name:
-        raise QueryError("a tag needs at least one letter")
-    return name
 
 
 def _ids(photo_ids: int | list[int]) -> list[int]:

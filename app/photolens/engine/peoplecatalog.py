@@ -5,17 +5,16 @@ its own module. It needs the Catalog's `store`, `settings`, `dir`, `searcher` an
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable
 
 import numpy as np
 
-from .embedder import normalize
 from .facepass import find_faces
 from .faces import FaceFinder
 from .facestore import FaceStore
 from .jobs import Control, Progress
 from .people import People, split_person_names
-from .query import parse_query
 from .records import FaceInfo, Person
 from .search import Result
 
@@ -60,6 +59,11 @@ class PeopleCatalog:
             if self._face_finder is None:
                 self._face_finder = FaceFinder()
         return find_faces(self._faces, self._face_finder, self._people, progress, control, limit)
+
+    def face_pass_of_full_run(self, progress, control, scopes, tag_details: bool, faces: bool | None) -> int:
+        """index_all's face pass: on full runs (no scopes), by default when it adds tag details."""
+        faces = tag_details if faces is None else faces
+        return self.find_faces(progress, control)["faces"] if scopes is None and faces else 0
 
     def people(self, include_hidden: bool = False) -> list[Person]:
         """People with their face and photo counts, most photos first."""
@@ -111,19 +115,20 @@ class PeopleCatalog:
         names, rest = split_person_names(text or "", [n for _, n in self._faces.named_people()])
         return people + [n for n in names if n.casefold() not in {p.casefold() for p in people}], rest
 
-    def search_people(self, names: list[str], rest: str, k: int) -> list[Result]:
-        """Photos with every named person; ranked by the rest of the query when there is one
-        (scored exactly against those photos only), else newest first."""
+    def search_people(self, names: list[str], rest: str, k: int, filters=None) -> list[Result]:
+        """Photos with every named person, within the other filters (given, or in the rest of
+        the query: see understand()); ranked by the rest's words when there are any, else
+        newest first."""
         ids = self._people.photos_with_all(names)
-        if not rest.strip():
+        understood = self.understand(rest, filters) if rest.strip() else None
+        allowed = self.when_where.candidates(understood.filters if understood else filters)
+        if allowed is not None:
+            keep = set(allowed.tolist())
+            ids = [i for i in ids if i in keep]
+        text = understood.text if understood is not None else None
+        if not text or not ids:
             dates = self.store.taken_dates(ids)
             ids.sort(key=lambda i: -dates.get(i, 0))
-            return self.searcher.results_for([(i, 1.0) for i in ids[:k]])
-        vec = self.searcher.query_vector(parse_query(rest))
-        vectors = self.store.vectors_for(ids, self.searcher.model, "embedding")
-        if not vectors:
-            return []
-        order = list(vectors)
-        scores = normalize(np.stack([vectors[i] for i in order]).astype(np.float32)) @ vec
-        ranked = sorted(zip(order, scores.tolist()), key=lambda x: -x[1])[:k]
-        return self.searcher.results_for(ranked)
+            return self.searcher.results_for([(i, 1.0) for i in ids[:k]])  # all good: who was asked for
+        cut = self.match_threshold
+        return [replace(r, good=r.score >= cut) for r in self.searcher.search(text, k, np.asarray(ids, np.int64))]
