@@ -57,12 +57,39 @@ def _face(r: tuple) -> FaceRow:
 _FACE_COLS = "f.id, f.photo_id, f.x0, f.y0, f.x1, f.y1, f.person_id"
 
 
+# The people tables, made on first use (schema._m7_people says why). A face's id is its photo's
+# id * 64 + its place in the photo (FACE_SLOTS): a photo's faces are a range of the table's own key,
+# so no index on photo_id is needed, and a trigger, not a foreign key (which would scan the table
+# per photo), deletes them with their photo. face_notes is user data, kept by photo content.
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS people (
+        id INTEGER PRIMARY KEY, name TEXT, hidden INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS faces (
+        id INTEGER PRIMARY KEY, photo_id INTEGER NOT NULL,
+        x0 REAL NOT NULL, y0 REAL NOT NULL, x1 REAL NOT NULL, y1 REAL NOT NULL,
+        landmarks TEXT NOT NULL, score REAL NOT NULL, vec BLOB NOT NULL,
+        person_id INTEGER REFERENCES people(id) ON DELETE SET NULL, assigned TEXT)""",
+    "CREATE INDEX IF NOT EXISTS faces_person ON faces(person_id)",
+    """CREATE TRIGGER IF NOT EXISTS faces_go_with_their_photo AFTER DELETE ON photos BEGIN
+        DELETE FROM faces WHERE id BETWEEN OLD.id * 64 AND OLD.id * 64 + 63; END""",
+    """CREATE TABLE IF NOT EXISTS face_notes (
+        hash TEXT NOT NULL, x REAL NOT NULL, y REAL NOT NULL,
+        person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE, verdict TEXT NOT NULL,
+        PRIMARY KEY (hash, x, y, person_id)) WITHOUT ROWID""",
+)
+
+
 class FaceStore:
     """Face queries over one library's Store (its connection, lock and transactions)."""
 
     def __init__(self, store: Store):
         self.store = store
         self.transaction = store.transaction
+        if not getattr(store, "people_tables", False):  # once per open library
+            with store.transaction():
+                for statement in SCHEMA:
+                    store.execute(statement)
+            store.people_tables = True
 
     # -- the pass ---------------------------------------------------------------------------
 

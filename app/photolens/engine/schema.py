@@ -99,29 +99,12 @@ def _m4_dates_places(db: sqlite_utils.Database) -> None:
 
 
 def _m7_people(db: sqlite_utils.Database) -> None:
-    """Faces, people and the user's notes on them (issue 19; queries in facestore.py). IF NOT
-    EXISTS: the step may take another place in the list when branches are merged."""
-    db.execute("""CREATE TABLE IF NOT EXISTS people (
-        id INTEGER PRIMARY KEY, name TEXT, hidden INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL)""")
-    # A face's id is its photo's id * 64 + its place in the photo (facestore.FACE_SLOTS): a
-    # photo's faces are a range of the table's own key, so no index on photo_id is needed, and a
-    # trigger, not a foreign key (which would scan the table per photo), deletes them with it.
-    db.execute("""CREATE TABLE IF NOT EXISTS faces (
-        id INTEGER PRIMARY KEY, photo_id INTEGER NOT NULL,
-        x0 REAL NOT NULL, y0 REAL NOT NULL, x1 REAL NOT NULL, y1 REAL NOT NULL,
-        landmarks TEXT NOT NULL, score REAL NOT NULL, vec BLOB NOT NULL,
-        person_id INTEGER REFERENCES people(id) ON DELETE SET NULL, assigned TEXT)""")
-    db.execute("CREATE INDEX IF NOT EXISTS faces_person ON faces(person_id)")
-    db.execute("""CREATE TRIGGER IF NOT EXISTS faces_go_with_their_photo AFTER DELETE ON photos BEGIN
-        DELETE FROM faces WHERE id BETWEEN OLD.id * 64 AND OLD.id * 64 + 63; END""")
-    # The content hash the face pass saw (NULL: not looked at yet). A column, not a table: one
-    # B-tree less in every library, and it goes with its photo.
+    """People (issue 19): the content hash the face pass saw on each photo (NULL: not looked at
+    yet; a column, so it goes with its photo). The face tables themselves (facestore.SCHEMA) are
+    made when the library first uses people: a library that never does carries no empty B-trees
+    (16 KiB each in every library). Checked first, so the step may take another place in the list."""
     if "faces_hash" not in {r[1] for r in db.execute("PRAGMA table_info(photos)").fetchall()}:
         db.execute("ALTER TABLE photos ADD COLUMN faces_hash TEXT")
-    db.execute("""CREATE TABLE IF NOT EXISTS face_notes (
-        hash TEXT NOT NULL, x REAL NOT NULL, y REAL NOT NULL,
-        person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE, verdict TEXT NOT NULL,
-        PRIMARY KEY (hash, x, y, person_id)) WITHOUT ROWID""")
 
 
 # Ordered, named steps; user_version records how many have run. Append, never edit.
