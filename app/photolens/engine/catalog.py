@@ -25,6 +25,10 @@ from .indexer import DETAIL_KINDS, Control, Indexer, Progress
 from .library import Changes, reconcile, within
 from .search import Result, Searcher
 from .store import Store
+from .albums import Albums
+from .duplicates import DuplicateSet
+from .tidy import Tidy
+from .trash import Trashed
 
 log = logging.getLogger("photolens.catalog")
 
@@ -44,6 +48,8 @@ class Catalog:
         self._searcher: Searcher | None = None
         self._tagger = None
         self._lock = threading.RLock()
+        # Duplicates, albums, the trash (issue 21).
+        self.tidy = Tidy(self.store, lambda: self.searcher, lambda: self.match_threshold, self._forget)
 
     # -- model ------------------------------------------------------------------------------
 
@@ -179,7 +185,10 @@ class Catalog:
         tagger = self.tagger
         indexer = Indexer(self.store, self.embedder, self.index, on_batch=tagger.on_batch if tagger else None,
                           tag_detail=self.settings.thorough_tags)
-        return indexer.run(pending, progress, control)
+        result = indexer.run(pending, progress, control)
+        # Smart albums take in the new photos that match them (issue 21): {album: [photo ids]}.
+        result["smart_albums"] = self.albums.refresh_smart_albums(p.id for p in pending) if pending else {}
+        return result
 
     def add_tag_details(self, progress: Callable[[Progress], None] | None = None,
                         control: Control | None = None, limit: int | None = None) -> dict:
@@ -241,7 +250,7 @@ class Catalog:
         retagged = self.retag(progress, control) if scopes is None else 0
         return {"added": changes.added, "updated": changes.updated, "moved": changes.moved,
                 "removed": changes.removed, "failed": changes.failed + result["failed"], "retagged": retagged,
-                "tag_details_added": detailed,
+                "tag_details_added": detailed, "smart_albums": result["smart_albums"],
                 "failed_total": self.store.counts(self.embedder.model.name)["failed"],
                 "embedded": result["embedded"], "seconds": round(time.monotonic() - start, 3),
                 "offline_folders": changes.offline_folders}
@@ -290,3 +299,28 @@ class Catalog:
 
     def failures(self) -> list[dict]:
         return self.store.failures()
+
+    # -- duplicates, albums, trash (issue 21): the operations live in tidy.py ----------------
+
+    @property
+    def match_threshold(self) -> float:
+        """The search's relevance cut-off: scores below it are not good matches (-1: the model
+        names none, every result counts)."""
+        return float(self.model.manifest.get("match_threshold", -1.0))
+
+    @property
+    def albums(self) -> Albums:
+        return self.tidy.albums
+
+    def duplicates(self, with_similar: bool = False) -> list[DuplicateSet]:
+        return self.tidy.duplicates(with_similar)
+
+    def trash(self, paths: list[str], keep: str | None = None) -> Trashed:
+        return self.tidy.trash(paths, keep)
+
+    def _forget(self, ids: list[int]) -> None:
+        """Photos the library no longer holds (moved to the trash) leave the vector index."""
+        for model in set(self.store.models_with_vectors()) | {self.embedder.model.name}:
+            generation = self.store.bump_generation(model)
+            if model == self.embedder.model.name:
+                self.index.apply({}, ids, generation)

@@ -69,8 +69,29 @@ def _m2_concepts(db: sqlite_utils.Database) -> None:
         positive INTEGER NOT NULL, PRIMARY KEY (concept, photo_id)) WITHOUT ROWID""")
 
 
+# -- issue 21 (duplicates, albums) ---------------------------------------------------------
+
+def _m5_albums(db: sqlite_utils.Database) -> None:
+    """Albums, and the pixel signatures (and sharpness) that tell duplicates apart. Both are
+    keyed by photo content (hash), so they survive a photo's move, its folder's removal and a
+    re-index; an album is user data and never goes with a photo. `state` of an album photo: 'member' (the user put
+    it in), 'matched' (a smart album's query took it in), 'pinned' (kept in whatever the query
+    says), 'excluded' (kept out whatever the query says); `score`, a match's score when taken in."""
+    db.execute("""CREATE TABLE albums (
+        id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, query TEXT, created REAL NOT NULL)""")
+    db.execute("""CREATE TABLE album_photos (
+        album_id INTEGER NOT NULL REFERENCES albums(id) ON DELETE CASCADE, hash TEXT NOT NULL,
+        state TEXT NOT NULL, added REAL NOT NULL, score REAL, PRIMARY KEY (album_id, hash)) WITHOUT ROWID""")
+    db.execute("CREATE INDEX album_photos_hash ON album_photos(hash)")
+    db.execute("""CREATE TABLE photo_signatures (
+        hash TEXT PRIMARY KEY, version INTEGER NOT NULL, sig BLOB NOT NULL, sharpness REAL NOT NULL)
+        WITHOUT ROWID""")
+    db.execute("CREATE INDEX IF NOT EXISTS photos_hash ON photos(hash)")
+
+
 # Ordered, named steps; user_version records how many have run. Append, never edit.
-MIGRATIONS = [_m1_initial, _m2_concepts]
+# (Issue 21: _m5_albums goes after the steps 3 and 4 of the other branches when they merge.)
+MIGRATIONS = [_m1_initial, _m2_concepts, _m5_albums]
 
 
 @dataclass
