@@ -49,7 +49,7 @@ def main() -> int:
         if "similar" in steps:
             return
         steps.append("similar")
-        QTimer.singleShot(1500, lambda: (shot("similar"), w.similar_dock.hide(), w.show_tag(w.tags_model.rows[0]["tag"])
+        QTimer.singleShot(1500, lambda: (shot("similar"), w.similar_dock.hide(), w.show_tag(w.tags_model.rows[0].tag)
                                          if w.tags_model.rows else app.quit()))
 
     def on_tag(n):

@@ -68,12 +68,12 @@ def test_a_failed_photo_is_not_retried_until_it_changes(tmp_path, catalog):
     bad.write_text("nope")
     catalog.add_folder(folder)
     catalog.index_all()
-    assert catalog.status()["failed"] == 1
+    assert catalog.status().failed == 1
     assert catalog.index_all()["embedded"] == 0
     write_photo(bad, fmt="JPEG")
     os.utime(bad, ns=(1, 2_000_000_000))
     assert catalog.index_all()["embedded"] == 1
-    assert catalog.status()["failed"] == 0
+    assert catalog.status().failed == 0
 
 
 def test_touched_file_with_same_content_is_not_embedded_again(tmp_path, catalog):
@@ -121,11 +121,11 @@ def test_unplugged_folder_goes_offline_and_comes_back_without_reembedding(tmp_pa
     folder.rename(tmp_path / "elsewhere")
     summary = catalog.index_all()
     assert summary["removed"] == 0 and summary["offline_folders"] == [str(folder)]
-    assert catalog.status()["offline"] == 2
+    assert catalog.status().offline == 2
     assert all(r.offline for r in catalog.search("red", k=5))
     (tmp_path / "elsewhere").rename(folder)
     back = catalog.index_all()
-    assert back["embedded"] == 0 and catalog.status()["offline"] == 0
+    assert back["embedded"] == 0 and catalog.status().offline == 0
 
 
 # -- imaging -------------------------------------------------------------------------------
@@ -367,7 +367,7 @@ def test_cuda_requested_without_a_gpu_is_a_clear_error():
 
 def test_status_reports_the_active_provider(catalog):
     s = catalog.status()
-    assert s["device"] == "cpu" and s["provider"] == "CPUExecutionProvider" and s["model"] == "tiny"
+    assert s.device == "cpu" and s.provider == "CPUExecutionProvider" and s.model == "tiny"
 
 
 # -- architecture rules --------------------------------------------------------------------

@@ -181,7 +181,7 @@ def test_without_thorough_tags_indexing_skips_the_detail_pass_and_still_tags(tmp
     monkeypatch.setattr(Embedder, "embed_detail", lambda self, px: calls.append(len(px)) or real(self, px))
     cat = Catalog(lib, device="cpu")
     try:
-        assert cat.settings.thorough_tags is False and cat.status()["thorough_tags"] is False
+        assert cat.settings.thorough_tags is False and cat.status().thorough_tags is False
         cat.add_folder(photos)
         assert cat.index_all()["embedded"] == 6
         assert calls == []

@@ -229,7 +229,7 @@ def test_trash_moves_copies_to_the_desktop_trash_and_deletes_nothing(tmp_path, l
         done = cat.trash(others, keep=group.keep.path)
         print(json.dumps({{"others": others, "moved": list(done.moved), "failed": list(done.failed),
                           "album": [p.path for p in cat.albums.get("Keepers").photos],
-                          "photos": cat.status()["photos"], "groups": len(cat.duplicates())}}))
+                          "photos": cat.status().photos, "groups": len(cat.duplicates())}}))
         cat.close()
     """)
     # send2trash reads XDG_DATA_HOME when imported, and trashes to it for files on the home
@@ -262,4 +262,4 @@ def test_trash_leaves_changed_and_unknown_files_alone(catalog, tmp_path):
     done = move_to_trash(catalog.store, [str(a), str(stranger)], send=sent.append)
     assert sent == [] and done.moved == ()
     assert [Path(p).name for p, _ in done.failed] == ["a.png", "elsewhere.png"]
-    assert a.exists() and stranger.exists() and catalog.status()["photos"] == 1
+    assert a.exists() and stranger.exists() and catalog.status().photos == 1

@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt  # noqa: E402
 
 from conftest import dataset, write_photo  # noqa: E402
 from photolens.engine import Catalog  # noqa: E402
+from photolens.engine.records import TagCount  # noqa: E402
 from photolens.engine.search import Result  # noqa: E402
 from photolens.ui.main_window import MainWindow  # noqa: E402
 from photolens.ui.models import ResultsModel, TagsModel  # noqa: E402
@@ -122,7 +123,7 @@ def test_results_model_passes_qtmodeltester(qtmodeltester, tmp_path):
 
 def test_tags_model_passes_qtmodeltester(qtmodeltester):
     model = TagsModel()
-    model.set_tags([{"tag": "dog", "count": 3}, {"tag": "beach", "count": 1}])
+    model.set_tags([TagCount("dog", 3), TagCount("beach", 1)])
     qtmodeltester.check(model)
 
 
@@ -249,12 +250,12 @@ def test_the_app_follows_the_folders_live(qtbot, window, tmp_path):
     """Once the start-up catch-up is done the window watches its folders: a photo copied in
     becomes searchable and the views refresh, without a restart."""
     assert window.watcher is not None
-    folder = Path(window.catalog.folders()[0]["path"])
-    before = window.catalog.status()["indexed"]
+    folder = Path(window.catalog.folders()[0].path)
+    before = window.catalog.status().indexed
     with qtbot.waitSignal(window.library_changed, timeout=20_000,
                           check_params_cb=lambda s: s.get("embedded", 0) >= 1):
         write_photo(folder / "arrived.jpg", color=(250, 10, 10), size=(120, 90))
-    assert window.catalog.status()["indexed"] == before + 1
+    assert window.catalog.status().indexed == before + 1
     assert "Library updated" in window.progress_label.text()
     window.close()
     assert window.watcher is None  # closing stops the observers

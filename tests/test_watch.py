@@ -23,7 +23,7 @@ def wait_for(check, timeout=15.0):
 
 
 def paths(catalog):
-    return {p for f in catalog.folders() for p in catalog.store.photos_in_folder(f["id"])}
+    return {p for f in catalog.folders() for p in catalog.store.photos_in_folder(f.id)}
 
 
 def test_watcher_follows_adds_renames_folder_moves_and_deletes(tmp_path, catalog):
@@ -36,7 +36,7 @@ def test_watcher_follows_adds_renames_folder_moves_and_deletes(tmp_path, catalog
     try:
         for i in range(5):
             write_photo(root / f"{i}.jpg", color=(40 * i, 90, 200))
-        assert wait_for(lambda: catalog.status()["indexed"] == 5)
+        assert wait_for(lambda: catalog.status().indexed == 5)
         vec_before = catalog.store.vectors("tiny")[1].copy()
         (root / "0.jpg").rename(root / "zero.jpg")
         (root / "sub").mkdir()
@@ -46,7 +46,7 @@ def test_watcher_follows_adds_renames_folder_moves_and_deletes(tmp_path, catalog
         (root / "sub").rename(root / "renamed-sub")
         assert wait_for(lambda: str(root / "renamed-sub" / "1.jpg") in paths(catalog))
         (root / "3.jpg").unlink()
-        assert wait_for(lambda: catalog.status()["photos"] == 4)
+        assert wait_for(lambda: catalog.status().photos == 4)
         ids, after = catalog.store.vectors("tiny")
         assert len(ids) == 4
         assert all(any(np_close(v, b) for b in vec_before) for v in after), "moves must keep their vectors"
@@ -75,8 +75,8 @@ def test_a_slow_copy_is_indexed_once_complete_never_as_broken(tmp_path, catalog)
                 f.write(data[i:i + len(data) // 8])
                 f.flush()
                 time.sleep(0.25)
-        assert wait_for(lambda: catalog.status()["indexed"] == 1)
-        assert catalog.status()["failed"] == 0
+        assert wait_for(lambda: catalog.status().indexed == 1)
+        assert catalog.status().failed == 0
     finally:
         w.stop()
 
@@ -93,18 +93,18 @@ def test_burst_of_1000_files_copied_renamed_deleted_stays_consistent(tmp_path, c
             write_photo(staging / f"{i:04d}.png", color=(i % 256, (7 * i) % 256, (13 * i) % 256), size=(40, 30))
         for p in staging.iterdir():
             shutil.copy(p, root / p.name)
-        assert wait_for(lambda: catalog.status()["indexed"] == 1000, timeout=120)
+        assert wait_for(lambda: catalog.status().indexed == 1000, timeout=120)
         for p in list(root.iterdir()):
             p.rename(root / f"r-{p.name}")
         assert wait_for(lambda: all(Path(p).name.startswith("r-") for p in paths(catalog)), timeout=120)
-        assert catalog.status()["indexed"] == 1000
+        assert catalog.status().indexed == 1000
         for p in list(root.iterdir())[:400]:
             p.unlink()
-        assert wait_for(lambda: catalog.status()["photos"] == 600, timeout=60)
+        assert wait_for(lambda: catalog.status().photos == 600, timeout=60)
     finally:
         w.stop()
     assert paths(catalog) == {str(p) for p in root.iterdir()}
-    assert catalog.status()["indexed"] == 600
+    assert catalog.status().indexed == 600
 
 
 def test_watch_command_indexes_renames_deletes_and_stops_on_sigterm(tmp_path, library):

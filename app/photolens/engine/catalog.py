@@ -17,20 +17,26 @@ from typing import Callable
 import numpy as np
 
 from . import models as model_registry
+from .albums import Albums
 from .config import DB_NAME, Settings, default_library_dir
+from .duplicates import DuplicateSet
 from .embedder import Embedder
-from .errors import LibraryError, QueryError
+from .errors import LibraryError, PhotolensError, QueryError
 from .index import VectorIndex
 from .indexer import DETAIL_KINDS, Control, Indexer, Progress
 from .library import Changes, reconcile, within
+from .query import parse_query
+from .records import Failure, Folder, PhotoInfo, PhotoTag, Status, TagCount
 from .search import Result, Searcher
 from .store import Store
-from .albums import Albums
-from .duplicates import DuplicateSet
 from .tidy import Tidy
 from .trash import Trashed
 
 log = logging.getLogger("photolens.catalog")
+
+SORT_RELEVANCE = "relevance"
+SORT_DATE = "date"
+SORTS = (SORT_RELEVANCE, SORT_DATE)
 
 
 class Catalog:
@@ -48,6 +54,7 @@ class Catalog:
         self._searcher: Searcher | None = None
         self._tagger = None
         self._lock = threading.RLock()
+        self._closed = False
         # Duplicates, albums, the trash (issue 21).
         self.tidy = Tidy(self.store, lambda: self.searcher, lambda: self.match_threshold, self._forget)
 
@@ -129,11 +136,22 @@ class Catalog:
             self.tagger.vectors  # noqa: B018 (computed and cached on first use)
 
     def close(self) -> None:
+        """Save the vector index, release the model and close the database; a second call
+        does nothing."""
+        if self._closed:
+            return
+        self._closed = True
         if self._index is not None:
             self._index.save()
         if self._embedder is not None:
             self._embedder.release()
         self.store.close()
+
+    def __enter__(self) -> "Catalog":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     # -- folders ----------------------------------------------------------------------------
 
@@ -155,13 +173,13 @@ class Catalog:
 
     def _folder_id(self, path: str) -> int:
         folder = os.path.abspath(path)
-        for f in self.store.folders():
-            if f["path"] == folder:
-                return f["id"]
+        for f in self.folders():
+            if f.path == folder:
+                return f.id
         raise LibraryError(f"{folder} is not a library folder")
 
-    def folders(self) -> list[dict]:
-        return self.store.folders()
+    def folders(self) -> list[Folder]:
+        return [Folder(f["id"], f["path"], f["photos"], f["online"], f["last_scan"]) for f in self.store.folders()]
 
     # -- indexing ---------------------------------------------------------------------------
 
@@ -257,11 +275,38 @@ class Catalog:
 
     # -- queries ----------------------------------------------------------------------------
 
-    def search(self, query, k: int = 50) -> list[Result]:
-        return self.searcher.search(query, k)
+    @property
+    def match_threshold(self) -> float:
+        """The score at or above which a result is a good match: the model's calibrated cut-off
+        (its manifest's `match_threshold`); -1 when the model states none (everything is good)."""
+        try:
+            return float(self.model.manifest.get("match_threshold", -1.0))
+        except PhotolensError:
+            return -1.0
+
+    def search(self, query, k: int = 50, sort: str = SORT_RELEVANCE) -> list[Result]:
+        """The k best matches for a query, each marked `good` or not against the model's
+        cut-off; `sort` is SORT_RELEVANCE (best first) or SORT_DATE (newest first)."""
+        if sort not in SORTS:
+            raise QueryError(f"unknown sort {sort!r}: one of {', '.join(SORTS)}")
+        cut = self.match_threshold
+        results = [replace(r, good=r.score >= cut) for r in self.searcher.search(query, k)]
+        return self._sorted(results, sort)
+
+    def _sorted(self, results: list[Result], sort: str) -> list[Result]:
+        if sort != SORT_DATE:
+            return results
+        dates = self.store.taken_dates([r.id for r in results])
+        return sorted(results, key=lambda r: -dates.get(r.id, 0))
 
     def similar(self, image: str | int, k: int = 50, focus: str | None = None, detail: float = 0.0) -> list[Result]:
+        if not 0.0 <= detail <= 1.0:
+            raise QueryError(f"detail must be between 0 and 1, not {detail}")
         return self.searcher.similar(image, k, focus=focus, detail=detail)
+
+    def recent(self, k: int) -> list[Result]:
+        """The library's indexed photos, newest first: what the app shows before any query."""
+        return self.searcher.results_for([(pid, 1.0) for pid in self.store.recent_photo_ids(k)])
 
     def photo_id(self, path: str) -> int:
         row = self.store.photo_by_path(os.path.abspath(path))
@@ -269,14 +314,46 @@ class Catalog:
             raise QueryError(f"{path} is not in the library")
         return row.id
 
-    # -- tags and concepts ------------------------------------------------------------------
+    def photo_info(self, photo_id: int) -> PhotoInfo | None:
+        d = self.store.photo_details(photo_id)
+        return None if d is None else PhotoInfo(**{k: d.get(k) for k in PhotoInfo.__dataclass_fields__})
+
+    # -- tags -------------------------------------------------------------------------------
+
+    def tags_of(self, photo_id: int) -> list[PhotoTag]:
+        """The tags a user sees on a photo: theirs first, then the tagger's, best first."""
+        return [PhotoTag(t["tag"], t["score"], t["source"]) for t in self.store.tags_of(photo_id)]
+
+    def add_tag(self, photo_ids: int | list[int], tag: str) -> str:
+        """Give photos a user tag (kept through re-indexing and retagging). Returns the tag as
+        stored: surrounding and repeated spaces dropped, its case kept ("Minou" is a name)."""
+        name = clean_tag(tag)
+        with self.store.transaction():
+            for pid in _ids(photo_ids):
+                self.store.set_user_tag(pid, name)
+        return name
+
+    def remove_tag(self, photo_ids: int | list[int], tag: str) -> None:
+        """Take a tag off photos; the tagger will not put it back on them."""
+        with self.store.transaction():
+            for pid in _ids(photo_ids):
+                self.store.remove_tag(pid, tag)
+
+    def tag_counts(self) -> list[TagCount]:
+        return [TagCount(t["tag"], t["count"]) for t in self.store.tag_counts()]
+
+    def photos_with_tag(self, tag: str) -> list[Result]:
+        return self.searcher.results_for(self.store.photos_with_tag(tag))
 
     def related_words(self, text: str, k: int = 5) -> list[str]:
-        from .query import parse_query
-
         tagger = self.tagger
         phrase = parse_query(text).positive_text
         return tagger.related_words(phrase, k) if tagger is not None and phrase else []
+
+    def retag(self, progress: Callable[[Progress], None] | None = None, control: Control | None = None) -> int:
+        return self.tagger.retag_all(progress, control) if self.tagger is not None else 0
+
+    # -- concepts the user teaches ----------------------------------------------------------
 
     @property
     def concepts(self):
@@ -284,29 +361,45 @@ class Catalog:
 
         return ConceptTeacher(self.store, self.embedder.model.name)
 
-    def retag(self, progress: Callable[[Progress], None] | None = None, control: Control | None = None) -> int:
-        return self.tagger.retag_all(progress, control) if self.tagger is not None else 0
+    def teach(self, concept: str, positive: list[int], negative: list[int] = ()) -> str:
+        """Examples of a concept the user names: the photos that show it get it as a user tag
+        (in the app and the CLI alike), those that do not are remembered as counter-examples."""
+        name = clean_tag(concept)
+        teacher = self.concepts
+        with self.store.transaction():
+            for pid in positive:
+                teacher.add_example(name, pid, True)
+                self.store.set_user_tag(pid, name)
+            for pid in negative:
+                teacher.add_example(name, pid, False)
+        return name
+
+    def judge(self, concept: str, photo_id: int, accepted: bool) -> None:
+        """The user's answer to one proposal: yes tags the photo; both refine the next proposals."""
+        if accepted:
+            self.teach(concept, [photo_id])
+        else:
+            self.teach(concept, [], [photo_id])
+
+    def propose(self, concept: str, k: int = 50) -> list[Result]:
+        """Photos the taught classifier thinks show the concept, best first."""
+        return self.concepts.propose(clean_tag(concept), k=k)
 
     # -- status -----------------------------------------------------------------------------
 
-    def status(self) -> dict:
+    def status(self, with_failures: bool = False) -> Status:
         counts = self.store.counts(self.embedder.model.name)
-        return {**counts, "model": self.embedder.model.name, "device": self.embedder.device_name,
-                "provider": self.embedder.provider, "library": str(self.dir),
-                "folders": self.store.folders(), "models_with_vectors": self.store.models_with_vectors(),
-                "index": "exact" if len(self.index) <= self.index.exact_max else "hnsw",
-                "thorough_tags": self.settings.thorough_tags}
+        return Status(**counts, model=self.embedder.model.name, device=self.embedder.device_name,
+                      provider=self.embedder.provider, library=str(self.dir), folders=self.folders(),
+                      models_with_vectors=self.store.models_with_vectors(),
+                      index="exact" if len(self.index) <= self.index.exact_max else "hnsw",
+                      thorough_tags=self.settings.thorough_tags,
+                      failures=self.failures() if with_failures else None)
 
-    def failures(self) -> list[dict]:
-        return self.store.failures()
+    def failures(self) -> list[Failure]:
+        return [Failure(f["path"], f["kind"], f["reason"]) for f in self.store.failures()]
 
     # -- duplicates, albums, trash (issue 21): the operations live in tidy.py ----------------
-
-    @property
-    def match_threshold(self) -> float:
-        """The search's relevance cut-off: scores below it are not good matches (-1: the model
-        names none, every result counts)."""
-        return float(self.model.manifest.get("match_threshold", -1.0))
 
     @property
     def albums(self) -> Albums:
@@ -324,3 +417,15 @@ class Catalog:
             generation = self.store.bump_generation(model)
             if model == self.embedder.model.name:
                 self.index.apply({}, ids, generation)
+
+
+def clean_tag(tag: str) -> str:
+    """A tag as the user meant it: spaces trimmed and collapsed; empty is an error."""
+    name = " ".join(str(tag).split())
+    if not name:
+        raise QueryError("a tag needs at least one letter")
+    return name
+
+
+def _ids(photo_ids: int | list[int]) -> list[int]:
+    return [photo_ids] if isinstance(photo_ids, int) else list(photo_ids)

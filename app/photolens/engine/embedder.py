@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .config import DEVICES
 from .errors import ModelError
 from .models import ModelInfo
 
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
-DEVICES = ("auto", "cpu", "cuda")
 # Images per inference call: large enough to keep the CPU's vector units and a GPU busy,
 # small enough that a batch of 224-pixel inputs (0.6 MB each) stays far below any memory limit.
 IMAGE_BATCH = 32

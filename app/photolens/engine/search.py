@@ -24,11 +24,15 @@ class Result:
     path: str
     score: float
     offline: bool = False
+    # At or above the model's calibrated match threshold (Catalog.search sets it): the app
+    # shows good matches and offers the weaker ones; --json says which is which.
+    good: bool = True
 
     def to_json(self) -> dict:
         from .fsutil import printable
 
-        d = {"path": printable(os.path.abspath(self.path)), "score": round(float(self.score), 4), "id": self.id}
+        d = {"path": printable(os.path.abspath(self.path)), "score": round(float(self.score), 4), "id": self.id,
+             "good": bool(self.good)}
         if self.offline:
             d["offline"] = True
         return d
@@ -82,7 +86,7 @@ class Searcher:
         rows = [self.store.photo_by_path(os.path.abspath(t.text)) for t in q.terms if t.is_image]
         exclude_ids = {r.id for r in rows if r is not None}
         hits = self.index.search(vec, k + len(exclude_ids))
-        return self._results([(i, s) for i, s in hits if i not in exclude_ids][:k])
+        return self.results_for([(i, s) for i, s in hits if i not in exclude_ids][:k])
 
     def similar(self, image: str | int, k: int = 50, focus: str | None = None, detail: float = 0.0) -> list[Result]:
         """Photos like this one. `focus` narrows likeness to one concept; `detail` (0..1) moves
@@ -104,7 +108,7 @@ class Searcher:
             hits = self._detailed(vec, photo_id, path, detail, k + 1)
         else:
             hits = self.index.search(vec, k + 1)
-        return self._results([(i, s) for i, s in hits if i != photo_id][:k])
+        return self.results_for([(i, s) for i, s in hits if i != photo_id][:k])
 
     # -- modes that re-rank -----------------------------------------------------------------
 
@@ -153,7 +157,8 @@ class Searcher:
 
     # -- results ----------------------------------------------------------------------------
 
-    def _results(self, hits: list[tuple[int, float]]) -> list[Result]:
+    def results_for(self, hits: list[tuple[int, float]]) -> list[Result]:
+        """(photo id, score) pairs as results, in the same order (unknown ids dropped)."""
         return self._results_for(self.store, hits)
 
     @staticmethod

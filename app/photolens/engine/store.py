@@ -445,6 +445,12 @@ class Store:
                           "ORDER BY count(*) DESC, tag")
         return [{"tag": r[0], "count": r[1]} for r in rows]
 
+    def recent_photo_ids(self, limit: int) -> list[int]:
+        """Indexed photos, newest first (date taken, else the file's time)."""
+        rows = self.query("SELECT id FROM photos WHERE status = 'indexed' "
+                          "ORDER BY coalesce(taken, mtime_ns / 1e9) DESC LIMIT ?", [limit])
+        return [r[0] for r in rows]
+
     def photos_with_tag(self, tag: str) -> list[tuple[int, float]]:
         return self.query("SELECT photo_id, coalesce(score, 1.0) FROM tags WHERE tag = ? AND source != 'rejected' "
                           "ORDER BY source = 'user' DESC, score DESC", [tag])

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import threading
 import time
 
@@ -71,12 +70,12 @@ class Watcher:
         self._observer = Observer()
         handler = _Handler(self)
         folders = self.catalog.folders()
-        self.folders = {f["path"] for f in folders}
+        self.folders = {f.path for f in folders}
         for f in folders:
-            if os.path.isdir(f["path"]):
-                self._observer.schedule(handler, f["path"], recursive=True)
+            if os.path.isdir(f.path):
+                self._observer.schedule(handler, f.path, recursive=True)
             # The parent is watched too, so a folder that disappears and comes back is noticed.
-            parent = os.path.dirname(f["path"])
+            parent = os.path.dirname(f.path)
             if os.path.isdir(parent):
                 self._observer.schedule(handler, parent, recursive=False)
         self._observer.start()
@@ -115,10 +114,10 @@ class Watcher:
         scopes: list[tuple[int, str]] = []
         for d in dirs:
             for f in folders:
-                if within(d, f["path"]):
-                    scopes.append((f["id"], d))
-                elif within(f["path"], d):
-                    scopes.append((f["id"], f["path"]))  # the folder itself went or came back
+                if within(d, f.path):
+                    scopes.append((f.id, d))
+                elif within(f.path, d):
+                    scopes.append((f.id, f.path))  # the folder itself went or came back
         scopes = sorted(set(scopes))
         if not scopes:
             return {}
@@ -130,26 +129,3 @@ class Watcher:
         if self.on_change is not None:
             self.on_change(summary)
         return summary
-
-
-def run_watch(catalog: Catalog) -> int:
-    """`photolens watch`: catch up with what changed while not running, then follow the disk
-    until Ctrl-C or SIGTERM."""
-    logging.getLogger("photolens").setLevel(logging.INFO)
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    summary = catalog.index_all()
-    log.info("catching up: %s added, %s moved, %s removed, %s embedded", summary["added"], summary["moved"],
-             summary["removed"], summary["embedded"])
-    catalog.warm_up()
-    watcher = Watcher(catalog)
-    watcher.start()
-    log.info("watching %d folders (Ctrl-C to stop)", len(catalog.folders()))
-    stop.wait()
-    log.info("stopping")
-    watcher.stop()
-    catalog.close()
-    return 0

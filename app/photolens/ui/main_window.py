@@ -11,9 +11,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDockWidget, QFileD
                                QProgressBar, QPushButton, QSlider, QStackedWidget, QTableView, QToolButton,
                                QVBoxLayout, QWidget)
 
-from ..engine.catalog import Catalog
+from ..engine.catalog import SORT_DATE, SORT_RELEVANCE, Catalog
 from ..engine.config import cache_dir
-from ..engine.errors import PhotolensError
 from ..engine.imaging import thumbnail
 from ..engine.indexer import Control, Progress
 from ..engine.query import IMAGE_PREFIX
@@ -257,25 +256,9 @@ class MainWindow(QMainWindow):
 
     # -- search -----------------------------------------------------------------------------
 
-    @property
-    def threshold(self) -> float:
-        try:
-            return float(self.catalog.model.manifest.get("match_threshold", -1.0))
-        except PhotolensError:
-            return -1.0
-
     def show_recent(self) -> None:
         """Before any query: the library's photos, newest first."""
-        def work():
-            rows = self.catalog.store.query(
-                "SELECT id FROM photos WHERE status = 'indexed' ORDER BY coalesce(taken, mtime_ns / 1e9) DESC LIMIT ?",
-                [MAX_RESULTS])
-            from ..engine.search import Result
-
-            found = self.catalog.store.photos_by_ids([r[0] for r in rows])
-            return [Result(r[0], found[r[0]].path, 1.0) for r in rows if r[0] in found]
-
-        self.tasks.read(work, self._show_recent)
+        self.tasks.read(lambda: self.catalog.recent(MAX_RESULTS), self._show_recent)
 
     def _show_recent(self, results) -> None:
         if self.search.text().strip():
@@ -296,16 +279,12 @@ class MainWindow(QMainWindow):
         if text != self.last_query:
             self.show_weaker = False
         self.last_query = text
-        by_date = self.sort.currentIndex() == 1
-        weaker, threshold = self.show_weaker, self.threshold
+        sort = SORT_DATE if self.sort.currentIndex() == 1 else SORT_RELEVANCE
+        weaker = self.show_weaker
 
         def work():
-            results = self.catalog.search(text, k=MAX_RESULTS)
-            strong = [r for r in results if r.score >= threshold]
-            shown = results if weaker else strong
-            if by_date:
-                dates = self.catalog.store.taken_dates([r.id for r in shown])
-                shown = sorted(shown, key=lambda r: -dates.get(r.id, 0))
+            results = self.catalog.search(text, k=MAX_RESULTS, sort=sort)
+            shown = results if weaker else [r for r in results if r.good]
             related = self.catalog.related_words(text)
             return shown, len(results), related
 
@@ -429,26 +408,14 @@ class MainWindow(QMainWindow):
         if not name:
             return
 
-        def work():
-            teacher = self.catalog.concepts
-            with self.catalog.store.transaction():
-                for pid in ids:
-                    teacher.add_example(name, pid, True)
-                    self.catalog.store.set_user_tag(pid, name)
-
         self.teaching = name
-        self.tasks.write(work, lambda _: (self.refresh_tags(), self.show_proposals()))
+        self.tasks.write(lambda: self.catalog.teach(name, ids), lambda _: (self.refresh_tags(), self.show_proposals()))
 
     def judge_proposal(self, photo_id: int, accepted: bool) -> None:
         name = self.teaching
 
-        def work():
-            with self.catalog.store.transaction():
-                self.catalog.concepts.add_example(name, photo_id, accepted)
-                if accepted:
-                    self.catalog.store.set_user_tag(photo_id, name)
-
-        self.tasks.write(work, lambda _: (self.refresh_tags(), self.show_proposals()))
+        self.tasks.write(lambda: self.catalog.judge(name, photo_id, accepted),
+                         lambda _: (self.refresh_tags(), self.show_proposals()))
 
     def show_proposals(self) -> None:
         """Photos the taught classifier thinks show the concept, best first (refined after
@@ -457,7 +424,7 @@ class MainWindow(QMainWindow):
         self._clear_search_quietly()
         self.search_serial += 1
         serial = self.search_serial
-        self.tasks.read(lambda: self.catalog.concepts.propose(name, k=200),
+        self.tasks.read(lambda: self.catalog.propose(name, k=200),
                         lambda res: (self._show_results(serial, f"maybe {name}", res, len(res), []),
                                      self.statusBar().showMessage(
                                          f"Photos that may show “{name}”: right-click to say yes or no", 15000),
@@ -508,23 +475,16 @@ class MainWindow(QMainWindow):
     # -- tags -------------------------------------------------------------------------------
 
     def refresh_tags(self) -> None:
-        self.tasks.read(self.catalog.store.tag_counts, self.tags_model.set_tags)
+        self.tasks.read(self.catalog.tag_counts, self.tags_model.set_tags)
 
     def _tag_clicked(self, index: QModelIndex) -> None:
         tag = self.tags_proxy.index(index.row(), 0).data()
         self.show_tag(tag)
 
     def show_tag(self, tag: str) -> None:
-        from ..engine.search import Result
-
         self.teaching = None
-        def work():
-            hits = self.catalog.store.photos_with_tag(tag)
-            rows = self.catalog.store.photos_by_ids([h[0] for h in hits])
-            return [Result(pid, rows[pid].path, score) for pid, score in hits if pid in rows]
-
         self._clear_search_quietly()
-        self.tasks.read(work, lambda res: self._show_results(self.search_serial, f"tag: {tag}", res, len(res), []))
+        self.tasks.read(lambda: self.catalog.photos_with_tag(tag), lambda res: self._show_results(self.search_serial, f"tag: {tag}", res, len(res), []))
 
     # -- folders and indexing ---------------------------------------------------------------
 
@@ -575,11 +535,11 @@ class MainWindow(QMainWindow):
         def show(folders):
             self.folder_list.clear()
             for f in folders:
-                state = "" if f["online"] else "  (offline)"
-                self.folder_list.addItem(f"{os.path.basename(f['path']) or f['path']}  ·  {f['photos']:,}{state}")
+                state = "" if f.online else "  (offline)"
+                self.folder_list.addItem(f"{os.path.basename(f.path) or f.path}  ·  {f.photos:,}{state}")
                 item = self.folder_list.item(self.folder_list.count() - 1)
-                item.setData(Qt.UserRole, f["path"])
-                item.setToolTip(f["path"])
+                item.setData(Qt.UserRole, f.path)
+                item.setToolTip(f.path)
 
         self.tasks.read(self.catalog.folders, show)
 
@@ -679,7 +639,7 @@ class MainWindow(QMainWindow):
         through the same serial writer as everything else."""
         if not self.watch:
             return
-        folders = {f["path"] for f in self.catalog.folders()}
+        folders = {f.path for f in self.catalog.folders()}
         if self.watcher is not None and self.watcher.folders == folders:
             return
         self._stop_watching()
@@ -725,7 +685,7 @@ class MainWindow(QMainWindow):
 
     def show_failures(self) -> None:
         failures = self.catalog.failures()
-        text = "\n".join(f"{f['path']}\n    {f['reason']}" for f in failures[:500])
+        text = "\n".join(f"{f.path}\n    {f.reason}" for f in failures[:500])
         box = QMessageBox(QMessageBox.Information, "Photos that could not be read",
                           f"{len(failures)} files could not be indexed. They are left as they are on disk.",
                           parent=self)

@@ -7,6 +7,7 @@ from PySide6.QtCore import QAbstractListModel, QAbstractTableModel, QModelIndex,
 from PySide6.QtGui import QColor, QImage, QPixmap
 
 from ..engine.imaging import thumbnail
+from ..engine.records import TagCount
 from ..engine.search import Result
 from .tasks import Pool
 
@@ -118,9 +119,9 @@ class TagsModel(QAbstractTableModel):
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
-        self.rows: list[dict] = []
+        self.rows: list[TagCount] = []
 
-    def set_tags(self, rows: list[dict]) -> None:
+    def set_tags(self, rows: list[TagCount]) -> None:
         self.beginResetModel()
         self.rows = list(rows)
         self.endResetModel()
@@ -136,7 +137,7 @@ class TagsModel(QAbstractTableModel):
             return None
         row = self.rows[index.row()]
         if role in (Qt.DisplayRole, Qt.EditRole):
-            return row["tag"] if index.column() == 0 else row["count"]
+            return row.tag if index.column() == 0 else row.count
         if role == Qt.TextAlignmentRole and index.column() == 1:
             return int(Qt.AlignRight | Qt.AlignVCenter)
         return None

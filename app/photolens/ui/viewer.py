@@ -63,32 +63,32 @@ class Viewer(QDialog):
         img = reader.read()
         self.pixmap = QPixmap.fromImage(img) if not img.isNull() else QPixmap()
         self.setWindowTitle(f"{os.path.basename(r.path)} — Photolens")
-        d = self.catalog.store.photo_details(r.id) or {}
-        taken = datetime.fromtimestamp(d["taken"]).strftime("%d %b %Y %H:%M") if d.get("taken") else "unknown"
-        size = f"{d.get('width')}×{d.get('height')}, {d.get('size', 0) / 1e6:.1f} MB" if d.get("width") else ""
-        self.info.setText(f"<b>{os.path.basename(r.path)}</b><br>Taken: {taken}<br>Camera: {d.get('camera') or '—'}"
+        d = self.catalog.photo_info(r.id)
+        taken = datetime.fromtimestamp(d.taken).strftime("%d %b %Y %H:%M") if d and d.taken else "unknown"
+        size = f"{d.width}×{d.height}, {d.size / 1e6:.1f} MB" if d and d.width else ""
+        self.info.setText(f"<b>{os.path.basename(r.path)}</b><br>Taken: {taken}<br>Camera: {(d and d.camera) or '—'}"
                           f"<br>{size}<br><small>{r.path}</small>")
         self.refresh_tags()
         self.fit()
 
     def refresh_tags(self) -> None:
         self.tags.clear()
-        for t in self.catalog.store.tags_of(self.result.id):
-            score = f"  {t['score']:.2f}" if t["source"] == "auto" and t["score"] is not None else ""
-            self.tags.addItem(f"{t['tag']}{score}  ({t['source']})")
-            self.tags.item(self.tags.count() - 1).setData(Qt.UserRole, t["tag"])
+        for t in self.catalog.tags_of(self.result.id):
+            score = f"  {t.score:.2f}" if t.source == "auto" and t.score is not None else ""
+            self.tags.addItem(f"{t.tag}{score}  ({t.source})")
+            self.tags.item(self.tags.count() - 1).setData(Qt.UserRole, t.tag)
 
     def remove_tag(self) -> None:
         item = self.tags.currentItem()
         if item is not None:
             tag, pid = item.data(Qt.UserRole), self.result.id
-            self.tasks.write(lambda: self.catalog.store.remove_tag(pid, tag), lambda _: self.refresh_tags())
+            self.tasks.write(lambda: self.catalog.remove_tag(pid, tag), lambda _: self.refresh_tags())
 
     def add_tag(self) -> None:
-        tag, pid = self.new_tag.text().strip().lower(), self.result.id
+        tag, pid = self.new_tag.text().strip(), self.result.id
         if tag:
             self.new_tag.clear()
-            self.tasks.write(lambda: self.catalog.store.set_user_tag(pid, tag), lambda _: self.refresh_tags())
+            self.tasks.write(lambda: self.catalog.add_tag(pid, tag), lambda _: self.refresh_tags())
 
     def step(self, delta: int) -> None:
         self.row = (self.row + delta) % self.model.rowCount()

@@ -1,0 +1,56 @@
+"""Commands that find photos: by words, and by likeness to an image."""
+from __future__ import annotations
+
+import os
+
+from ..engine.errors import PhotolensError
+from .common import QUERY_HELP, emit, open_catalog, printable
+
+
+def print_results(data) -> None:
+    if data.get("related"):
+        print("related: " + ", ".join(data["related"]))
+    results = data["results"]
+    good = [r for r in results if r.get("good", True)]
+    if not good:
+        print("no good matches" + (f" ({len(results)} weaker ones below)" if results else ""))
+    for r in results:
+        marks = ("" if r.get("good", True) else "  (weak)") + ("  (offline)" if r.get("offline") else "")
+        print(f"{r['score']:.3f}  {r['path']}{marks}")
+
+
+def cmd_search(args) -> int:
+    text = " ".join(args.query)
+    with open_catalog(args) as cat:
+        results = cat.search(args.query, k=args.n, sort=args.sort)
+        data = {"query": text, "results": [r.to_json() for r in results]}
+        try:
+            data["related"] = cat.related_words(text)
+        except PhotolensError:
+            data["related"] = []
+    emit(args, data, print_results)
+    return 0
+
+
+def cmd_similar(args) -> int:
+    with open_catalog(args) as cat:
+        results = cat.similar(args.image, k=args.n, focus=args.focus, detail=args.detail)
+    data = {"query": printable(os.path.abspath(args.image)), "focus": args.focus,
+            "results": [r.to_json() for r in results]}
+    emit(args, data, print_results)
+    return 0
+
+
+def register(command) -> None:
+    sp = command("search", cmd_search, "find photos by words (see the query syntax below)", epilog=QUERY_HELP)
+    sp.add_argument("query", nargs="+", help="words, phrases, + and -")
+    sp.add_argument("-n", type=int, default=20, help="number of results (default 20)")
+    sp.add_argument("--sort", choices=["relevance", "date"], default="relevance",
+                    help="best matches first (default), or newest first")
+
+    sp = command("similar", cmd_similar, "find photos like an image (in the library or not)")
+    sp.add_argument("image", help="an image file")
+    sp.add_argument("-n", type=int, default=20, help="number of results (default 20)")
+    sp.add_argument("--focus", help="similar with respect to one concept, e.g. --focus cat")
+    sp.add_argument("--detail", type=float, default=0.0,
+                    help="0 = the same kind of scene (default) ... 1 = near-duplicates")
