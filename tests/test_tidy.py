@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT, dataset, needs_builtin, use_model, write_photo
+from conftest import ROOT, cli_json, dataset, needs_builtin, run_cli, use_model, write_photo
 
 COPY_KINDS = ("exact", "half", "crop", "rotated")
 
@@ -263,3 +263,54 @@ def test_trash_leaves_changed_and_unknown_files_alone(catalog, tmp_path):
     assert sent == [] and done.moved == ()
     assert [Path(p).name for p, _ in done.failed] == ["a.png", "elsewhere.png"]
     assert a.exists() and stranger.exists() and catalog.status().photos == 1
+
+
+# -- the command line ------------------------------------------------------------------------
+
+def test_cli_lists_duplicates_and_trashes_only_with_confirmation(tmp_path, library):
+    photos = tmp_path / "photos"
+    keep = pattern_photo(photos / "keep.png", 8, size=(192, 128))
+    small = photos / "small.png"
+    Image.open(keep).resize((96, 64), Image.LANCZOS).save(small)
+    shutil.copy(keep, photos / "same.png")
+    pattern_photo(photos / "other.png", 9)
+    run_cli("add", photos, library=library)
+    groups = cli_json("duplicates", library=library)["groups"]
+    assert len(groups) == 1 and groups[0]["kind"] == "near" and groups[0]["keep"] in (str(keep), str(photos / "same.png"))
+    assert sorted(groups[0]["photos"]) == sorted([str(keep), str(photos / "same.png"), str(small)])
+
+    dry = run_cli("duplicates", "--trash-others", keep, "--json", library=library, check=False)
+    assert dry.returncode == 1 and "--yes" in dry.stderr
+    assert sorted(json.loads(dry.stdout)["would_move_to_trash"]) == sorted([str(photos / "same.png"), str(small)])
+    assert small.exists() and (photos / "same.png").exists()
+
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"HOME": str(home), "XDG_DATA_HOME": str(home / "data")}
+    proc = run_cli("duplicates", "--trash-others", "1", "--yes", "--json", library=library, env=env)
+    out = json.loads(proc.stdout)
+    assert sorted(out["moved"]) == sorted(p for p in groups[0]["photos"] if p != groups[0]["keep"])
+    assert out["failed"] == [] and out["kept"] == [groups[0]["keep"]]
+    assert Path(groups[0]["keep"]).exists() and (photos / "other.png").exists()
+    assert sorted(p.name for p in (home / "data" / "Trash" / "files").iterdir()) == sorted(
+        Path(p).name for p in out["moved"])
+    assert cli_json("duplicates", library=library)["groups"] == []
+
+
+def test_cli_albums(tmp_path, library):
+    photos = tmp_path / "photos"
+    shots = [pattern_photo(photos / f"{i}.png", 20 + i) for i in range(3)]
+    run_cli("add", photos, library=library)
+    run_cli("album", "Trip", "--add", shots[0], shots[1], library=library)
+    got = cli_json("album", "Trip", library=library)
+    assert got["name"] == "Trip" and got["query"] is None
+    assert sorted(p["path"] for p in got["photos"]) == sorted(map(str, shots[:2]))
+    run_cli("album", "Trip", "--remove", shots[0], library=library)
+    assert [p["path"] for p in cli_json("album", "Trip", library=library)["photos"]] == [str(shots[1])]
+    assert cli_json("album", "--list", library=library) == {"albums": [{"name": "Trip", "query": None, "count": 1}]}
+    # The tiny model names no relevance cut-off: every photo is a good match of any query.
+    smart = cli_json("album", "Any", "--query", "red", "--exclude", shots[2], library=library)
+    assert smart["query"] == "red" and sorted(p["path"] for p in smart["photos"]) == sorted(map(str, shots[:2]))
+    assert [p["path"] for p in smart["excluded"]] == [str(shots[2])]
+    missing = run_cli("album", "Nope", library=library, check=False)
+    assert missing.returncode == 1 and "no album" in missing.stderr

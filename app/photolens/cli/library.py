@@ -37,7 +37,8 @@ def _index(cat, args) -> None:
         f"{s['embedded']} embedded, {s['failed']} failed"
         + (f", tag details added to {s['tag_details_added']}" if s.get("tag_details_added") else "")
         + (f", tags updated on {s['retagged']}" if s.get("retagged") else "") + f" in {s['seconds']:.1f}s"
-        + (f"; offline: {', '.join(s['offline_folders'])}" if s["offline_folders"] else "")))
+        + (f"; offline: {', '.join(s['offline_folders'])}" if s["offline_folders"] else "")
+        + "".join(f"; {len(ids)} new in the album {name}" for name, ids in s.get("smart_albums", {}).items())))
 
 
 def cmd_status(args) -> int:

@@ -19,6 +19,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from .errors import PhotolensError
+from .fsutil import printable
 from .library import hash_file
 from .query import parse_query
 from .search import Searcher
@@ -52,13 +53,20 @@ class Album:
     def smart(self) -> bool:
         return self.query is not None
 
+    def to_json(self) -> dict:
+        return {"name": self.name, "query": self.query, "count": self.count}
+
 
 @dataclass(frozen=True)
 class AlbumPhoto:
     id: int
     path: str
-    state: str  # MEMBER, MATCHED or PINNED
+    state: str  # MEMBER, MATCHED or PINNED (EXCLUDED in AlbumContents.excluded)
     score: float | None  # a smart album's match score when it took the photo in
+
+    def to_json(self) -> dict:
+        return {"path": printable(self.path), "id": self.id, "state": self.state,
+                "score": None if self.score is None else round(self.score, 4)}
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,10 @@ class AlbumContents:
     query: str | None
     photos: tuple[AlbumPhoto, ...]
     excluded: tuple[AlbumPhoto, ...]  # excluded photos still in the library (to undo)
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "query": self.query, "photos": [p.to_json() for p in self.photos],
+                "excluded": [p.to_json() for p in self.excluded]}
 
 
 class Albums:

@@ -20,6 +20,7 @@ from typing import Callable
 import numpy as np
 
 from .embedder import normalize
+from .fsutil import printable
 from .signature import pixel_stats_for, signature_similarity
 from .store import Store
 
@@ -91,7 +92,8 @@ class DuplicateSet:
         return tuple(p for p in self.photos if p.id != self.keep.id)
 
     def to_json(self) -> dict:
-        return {"kind": self.kind, "photos": [p.path for p in self.photos], "keep": self.keep.path}
+        return {"kind": self.kind, "photos": [printable(p.path) for p in self.photos],
+                "keep": printable(self.keep.path)}
 
 
 def describe(store: Store, group: DuplicateGroup, keep: int | None = None) -> DuplicateSet:

@@ -30,6 +30,10 @@ class Trashed:
     ids: tuple[int, ...]
     failed: tuple[tuple[str, str], ...]
 
+    def to_json(self) -> dict:
+        return {"moved": [printable(p) for p in self.moved],
+                "failed": [{"path": printable(p), "reason": r} for p, r in self.failed]}
+
 
 def move_to_trash(store: Store, paths: Iterable[str], send: Callable[[str], None] = send2trash) -> Trashed:
     """Move these library photos to the trash, one by one, and forget each that went. A path
