@@ -158,12 +158,22 @@ def main() -> None:
                     hits += o in grouped_with.get(id_of[str(p)], ())
         recall[kind] = round(hits / total, 4)
     mixed = [g for g in copies if len({family_of[p] for p in g.ids}) > 1]
-    pairs = same = 0
-    for g in copies:
-        for i, a in enumerate(g.ids):
-            for b in g.ids[i + 1:]:
-                pairs += 1
-                same += family_of[a] == family_of[b]
+    # Pair precision per kind of group: pairs of one photo's copies over all pairs. For copies
+    # (exact, near) a pan counts as another photo; for similar shots, the same scene is right.
+    precision = {}
+    for kind in ("exact", "near", "similar"):
+        pairs = same = 0
+        for g in groups:
+            if g.kind != kind:
+                continue
+            for i, a in enumerate(g.ids):
+                for b in g.ids[i + 1:]:
+                    pairs += 1
+                    one_photo = family_of[a] == family_of[b]
+                    if kind != "similar":
+                        one_photo &= not (kind_of[a].startswith(PAN) or kind_of[b].startswith(PAN))
+                    same += one_photo
+        precision[kind] = round(same / pairs, 4) if pairs else None
     similar = [g for g in groups if g.kind == "similar"]
     mixed_similar = [g for g in similar if len({family_of[p] for p in g.ids}) > 1]
     pan_families = sum(1 for f in planted if any(
@@ -171,7 +181,7 @@ def main() -> None:
     emit({"originals": len(srcs), "photos": len(family_of), "index_s": round(index_s, 1),
           "find_s": round(find_s, 2), "scores": scores, "recall": recall,
           "groups": len(copies), "groups_with_two_photos": len(mixed),
-          "pair_precision": round(same / pairs, 4) if pairs else None,
+          "pair_precision": precision,
           "keep_is_original": round(sum(family_of[g.keep] is not None and kind_of[g.keep] in ("original", "exact")
                                         for g in copies) / max(1, len(copies)), 4),
           "keep_kinds": {k: sum(kind_of[g.keep] == k for g in copies)

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -205,6 +206,30 @@ def test_smart_album_takes_in_matching_photos_indexed_later(tmp_path):
     assert out not in {p.id for p in got.photos} and out in {p.id for p in got.excluded}
     assert pinned in {p.id for p in got.photos if p.state == "pinned"}
     cat.close()
+
+
+def test_the_watcher_brings_new_photos_into_smart_albums_and_says_so(tmp_path, catalog):
+    from photolens.engine.watcher import Watcher
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    catalog.add_folder(photos)
+    catalog.index_all()
+    # The tiny model names no relevance cut-off: every new photo is a good match.
+    catalog.albums.create("Everything", query="anything")
+    summaries = []
+    watcher = Watcher(catalog, on_change=summaries.append)
+    watcher.start()
+    try:
+        shot = pattern_photo(photos / "new.png", 30)
+        deadline = time.monotonic() + 30
+        while not any(s.get("smart_albums") for s in summaries) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        watcher.stop()
+    pid = catalog.photo_id(str(shot))
+    assert [s["smart_albums"] for s in summaries if s.get("smart_albums")] == [{"Everything": [pid]}]
+    assert [p.id for p in catalog.albums.get("Everything").photos] == [pid]
 
 
 # -- trash -----------------------------------------------------------------------------------
