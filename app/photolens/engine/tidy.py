@@ -46,9 +46,10 @@ class Tidy:
                     return describe(self.store, g, keep=p.id)
         raise QueryError(f"{path} has no duplicates in the library")
 
-    def trash(self, paths: list[str], keep: str | None = None) -> Trashed:
+    def trash(self, paths: list[str], keep: str | None = None, send: Callable[[str], None] | None = None) -> Trashed:
         """Move exactly these photos to the system trash (trash.move_to_trash) and forget them.
-        With `keep` (the copy that stays), the albums the trashed photos were in take it in."""
+        With `keep` (the copy that stays), the albums the trashed photos were in take it in.
+        `send` replaces send2trash (tests: a process's trash folder is fixed when it is imported)."""
         before = {p: self.store.photo_by_path(os.path.abspath(p)) for p in paths}
         hashes = {os.path.abspath(p): r.hash for p, r in before.items() if r is not None and r.hash}
         keep_row = self.store.photo_by_path(os.path.abspath(keep)) if keep else None
@@ -56,7 +57,7 @@ class Tidy:
             raise QueryError(f"{keep} is not in the library")
         if keep_row is not None and any(os.path.abspath(p) == keep_row.path for p in paths):
             raise QueryError("the photo to keep is among those to move to the trash")
-        result = move_to_trash(self.store, paths)
+        result = move_to_trash(self.store, paths, send) if send else move_to_trash(self.store, paths)
         if result.ids:
             self._forget(list(result.ids))
             if keep_row is not None:
