@@ -18,17 +18,21 @@ import numpy as np
 
 from . import models as model_registry
 from .albums import Albums
+from .concepts import ConceptTeacher
 from .config import DB_NAME, Settings, default_library_dir
 from .duplicates import DuplicateSet
 from .embedder import Embedder
 from .errors import LibraryError, PhotolensError, QueryError
 from .index import VectorIndex
-from .indexer import DETAIL_KINDS, Control, Indexer, Progress
+from .indexer import Indexer
+from .jobs import Control, Progress
 from .library import Changes, reconcile, within
+from .outputs import DETAIL_KINDS
 from .query import parse_query
 from .records import Failure, Folder, PhotoInfo, PhotoTag, Status, TagCount
 from .search import Result, Searcher
 from .store import Store
+from .tagger import Tagger
 from .tidy import Tidy
 from .trash import Trashed
 
@@ -88,8 +92,6 @@ class Catalog:
 
     @property
     def tagger(self):
-        from .tagging import Tagger
-
         with self._lock:
             if self._tagger is None:
                 self._tagger = Tagger.for_model(self.store, self.embedder)
@@ -357,8 +359,6 @@ class Catalog:
 
     @property
     def concepts(self):
-        from .tagging import ConceptTeacher
-
         return ConceptTeacher(self.store, self.embedder.model.name)
 
     def teach(self, concept: str, positive: list[int], negative: list[int] = ()) -> str:

@@ -1,0 +1,72 @@
+"""The library database's schema, as ordered, named migration steps.
+
+Each step is a function that takes the database inside the migrating transaction; the
+database's `user_version` records how many steps have run (Store._migrate runs the rest). A new
+feature that needs a table or a column appends a step with a docstring saying why: never edit
+or reorder a step that has shipped, libraries out there have already run it.
+"""
+from __future__ import annotations
+
+import sqlite_utils
+
+__all__ = ["MIGRATIONS"]
+
+
+def _m1_initial(db: sqlite_utils.Database) -> None:
+    """The first schema: folders, photos, vectors per model, tags."""
+    db.execute("""CREATE TABLE folders (
+        id INTEGER PRIMARY KEY, path BLOB NOT NULL UNIQUE, added_at REAL NOT NULL,
+        online INTEGER NOT NULL DEFAULT 1, last_scan REAL)""")
+    db.execute("""CREATE TABLE photos (
+        id INTEGER PRIMARY KEY, folder_id INTEGER NOT NULL REFERENCES folders(id),
+        path BLOB NOT NULL UNIQUE, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+        hash TEXT, width INTEGER, height INTEGER, taken REAL, camera TEXT,
+        gps_lat REAL, gps_lon REAL, status TEXT NOT NULL DEFAULT 'pending',
+        error_kind TEXT, error TEXT, added_at REAL NOT NULL, indexed_at REAL,
+        tagged_with TEXT)""")
+    db.execute("CREATE INDEX photos_folder ON photos(folder_id)")
+    db.execute("CREATE INDEX photos_size ON photos(size)")
+    db.execute("CREATE INDEX photos_status ON photos(status)")
+    db.execute("""CREATE TABLE vectors (
+        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        model TEXT NOT NULL, kind TEXT NOT NULL, vec BLOB NOT NULL,
+        PRIMARY KEY (photo_id, model, kind)) WITHOUT ROWID""")
+    db.execute("CREATE INDEX vectors_model ON vectors(model, kind)")
+    db.execute("""CREATE TABLE tags (
+        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        tag TEXT NOT NULL, source TEXT NOT NULL, score REAL, model TEXT,
+        PRIMARY KEY (photo_id, tag)) WITHOUT ROWID""")
+    db.execute("CREATE INDEX tags_tag ON tags(tag)")
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+
+
+def _m2_concepts(db: sqlite_utils.Database) -> None:
+    """Concepts the user teaches (a tag name with example photos); the classifier is small and
+    retrained from the examples, so only the examples are stored."""
+    db.execute("""CREATE TABLE concept_examples (
+        concept TEXT NOT NULL, photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        positive INTEGER NOT NULL, PRIMARY KEY (concept, photo_id)) WITHOUT ROWID""")
+
+
+def _m5_albums(db: sqlite_utils.Database) -> None:
+    """Albums, and the pixel signatures (and sharpness) that tell duplicates apart. Both are
+    keyed by photo content (hash), so they survive a photo's move, its folder's removal and a
+    re-index; an album is user data and never goes with a photo. `state` of an album photo:
+    'member' (the user put it in), 'matched' (a smart album's query took it in), 'pinned' (kept
+    in whatever the query says), 'excluded' (kept out whatever the query says); `score`, a
+    match's score when taken in. Issue 21; it follows steps 3 and 4 of the branches that add
+    them when they merge."""
+    db.execute("""CREATE TABLE albums (
+        id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, query TEXT, created REAL NOT NULL)""")
+    db.execute("""CREATE TABLE album_photos (
+        album_id INTEGER NOT NULL REFERENCES albums(id) ON DELETE CASCADE, hash TEXT NOT NULL,
+        state TEXT NOT NULL, added REAL NOT NULL, score REAL, PRIMARY KEY (album_id, hash)) WITHOUT ROWID""")
+    db.execute("CREATE INDEX album_photos_hash ON album_photos(hash)")
+    db.execute("""CREATE TABLE photo_signatures (
+        hash TEXT PRIMARY KEY, version INTEGER NOT NULL, sig BLOB NOT NULL, sharpness REAL NOT NULL)
+        WITHOUT ROWID""")
+    db.execute("CREATE INDEX IF NOT EXISTS photos_hash ON photos(hash)")
+
+
+# Ordered, named steps; user_version records how many have run. Append, never edit.
+MIGRATIONS = [_m1_initial, _m2_concepts, _m5_albums]
