@@ -108,8 +108,10 @@ def test_exact_copies_group_by_hash_and_keep_the_biggest_first(catalog, tmp_path
     assert exact[0].to_json()["keep"] == str(photos / "a.png")
 
 
-def test_graph_neighbours_find_the_pairs_exact_scoring_finds():
-    from photolens.engine.duplicates import exact_pairs, graph_pairs, link_groups
+def test_graph_neighbours_find_the_pairs_exact_scoring_finds(tmp_path):
+    from photolens.engine.duplicates import exact_pairs, graph_pairs, link_groups, neighbour_pairs
+    from photolens.engine.index import VectorIndex
+    from photolens.engine.store import Store
 
     rng = np.random.default_rng(0)
     base = rng.standard_normal((3000, 64)).astype(np.float32)
@@ -120,6 +122,13 @@ def test_graph_neighbours_find_the_pairs_exact_scoring_finds():
     graph, _ = graph_pairs(vecs, 0.8)
     assert len(exact) >= 300 and (exact_scores >= 0.8).all()
     assert {tuple(p) for p in graph.tolist()} == {tuple(p) for p in exact.tolist()}
+    # A large library's pairs come from its own saved graph, over photo ids.
+    ids = np.arange(10, 10 + len(vecs), dtype=np.int64)
+    index = VectorIndex(Store(tmp_path / "x.db"), "m", tmp_path, exact_max=100)
+    index.build_from(ids, vecs)
+    assert not index.exact
+    library, _ = neighbour_pairs(vecs, 0.8, library=(ids, index), exact_max=100)
+    assert {tuple(p) for p in library.tolist()} == {tuple(p) for p in exact.tolist()}
     groups = link_groups(len(vecs), exact)
     assert sorted(sorted(g.tolist()) for g in groups)[:3] == [[0, 3000], [1, 3001], [2, 3002]]
 

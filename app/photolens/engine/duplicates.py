@@ -21,6 +21,7 @@ import numpy as np
 
 from .embedder import normalize
 from .fsutil import printable
+from .index import VectorIndex
 from .signature import pixel_stats_for, signature_similarity
 from .store import Store
 
@@ -148,15 +149,32 @@ def graph_pairs(vecs: np.ndarray, min_score: float, k: int = NEIGHBOURS,
     return _unique_pairs([np.stack([rows[keep], labels[keep].astype(np.int64)], axis=1)], [sims[keep]])
 
 
-def neighbour_pairs(vecs: np.ndarray, min_score: float, k: int = NEIGHBOURS) -> tuple[np.ndarray, np.ndarray]:
+def neighbour_pairs(vecs: np.ndarray, min_score: float, k: int = NEIGHBOURS,
+                    library: tuple[np.ndarray, VectorIndex] | None = None,
+                    exact_max: int = EXACT_PAIRS_MAX) -> tuple[np.ndarray, np.ndarray]:
     """Pairs of rows with cosine >= min_score among each row's k nearest: exact up to
-    EXACT_PAIRS_MAX rows, from an HNSW graph above."""
+    EXACT_PAIRS_MAX rows; above, from the library's own saved graph when `library` gives it
+    (the rows' photo ids, sorted, and the index), else from a graph built here."""
     if len(vecs) < 2:
         return np.zeros((0, 2), np.int64), np.zeros(0, np.float32)
     vecs = np.ascontiguousarray(vecs, dtype=np.float32)
-    if len(vecs) <= EXACT_PAIRS_MAX:
+    if len(vecs) <= exact_max:
         return exact_pairs(vecs, min_score, k)
+    if library is not None:
+        ids, index = library
+        found = index.graph_neighbours(vecs, k + 1, GRAPH_EF)
+        if found is not None:
+            return _pairs_from_labels(ids, *found, min_score)
     return graph_pairs(vecs, min_score, k)
+
+
+def _pairs_from_labels(ids: np.ndarray, labels: np.ndarray, sims: np.ndarray,
+                       min_score: float) -> tuple[np.ndarray, np.ndarray]:
+    """Neighbours given as photo ids turned into pairs of rows of `ids` (sorted)."""
+    rows = np.repeat(np.arange(len(labels)), labels.shape[1]).reshape(labels.shape)
+    at = np.clip(np.searchsorted(ids, labels), 0, len(ids) - 1)
+    keep = (ids[at] == labels) & (sims >= min_score) & (at != rows)  # a photo the index holds, not itself
+    return _unique_pairs([np.stack([rows[keep], at[keep]], axis=1)], [sims[keep]])
 
 
 def _unique_pairs(pairs: list[np.ndarray], scores: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -211,9 +229,11 @@ def _features_cosine(feats: dict[int, np.ndarray], a: int, b: int) -> float:
 
 # -- the library -----------------------------------------------------------------------------
 
-def find_duplicates(store: Store, model: str, with_similar: bool = False) -> list[DuplicateGroup]:
+def find_duplicates(store: Store, model: str, with_similar: bool = False,
+                    index: VectorIndex | None = None) -> list[DuplicateGroup]:
     """Every group of copies in the library (exact, near) and, with `with_similar`, groups of
-    similar shots, each with the copy to keep; biggest groups first."""
+    similar shots, each with the copy to keep; biggest groups first. `index`: the library's
+    vector index of `model`, whose saved graph gives a large library's neighbours."""
     ids, emb = store.vectors(model)
     hashes = dict(store.query("SELECT id, hash FROM photos WHERE hash IS NOT NULL AND status = 'indexed'"))
     # Exact copies by hash, including photos that have no vector of this model yet.
@@ -227,7 +247,8 @@ def find_duplicates(store: Store, model: str, with_similar: bool = False) -> lis
     if len(ids) > 1:
         emb_rows = np.array([row_of[int(p)] for p in ids], np.int64)
         floor = min(CANDIDATE_MIN, SIMILAR_EMBEDDING_MIN) if with_similar else CANDIDATE_MIN
-        pairs, scores = neighbour_pairs(normalize(emb), floor)
+        library = (ids, index) if index is not None else None
+        pairs, scores = neighbour_pairs(normalize(emb), floor, library=library)
         feats = _unit_features(store, model, ids, pairs)
         near = copy_links(pairs, scores, lambda p: _same_pixels(store, ids, p), feats)
         links.append(emb_rows[pairs[near]])

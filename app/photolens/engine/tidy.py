@@ -33,13 +33,15 @@ class Tidy:
     def duplicates(self, with_similar: bool = False) -> list[DuplicateSet]:
         """Groups of copies (kinds "exact" and "near") and, with `with_similar`, of similar
         shots ("similar"), biggest first, each with the copy to keep (duplicates.keep_order)."""
-        groups = find_duplicates(self.store, self._searcher().model, with_similar)
+        searcher = self._searcher()
+        groups = find_duplicates(self.store, searcher.model, with_similar, searcher.index)
         return [describe(self.store, g) for g in groups]
 
     def group_of(self, path: str, with_similar: bool = False) -> DuplicateSet:
         """The group holding this photo, with it as the copy to keep."""
         path = os.path.abspath(path)
-        for g in find_duplicates(self.store, self._searcher().model, with_similar):
+        searcher = self._searcher()
+        for g in find_duplicates(self.store, searcher.model, with_similar, searcher.index):
             found = describe(self.store, g)
             for p in found.photos:
                 if p.path == path:
