@@ -56,6 +56,9 @@ PAIR_BLOCK = 1024  # rows per matrix product: 1024 x 20k float32 scores is 80 MB
 # HNSW settings for neighbours that are near-duplicates: such pairs sit very close, so a small
 # graph finds them (bench/duplicates.py measures recall against exact pairs).
 GRAPH_M, GRAPH_EF_CONSTRUCTION, GRAPH_EF = 16, 80, 48
+# Search width in the library's own graph (M 32, built wide for text queries): at 40k synthetic
+# photos, 24 finds the same planted pairs as 48 (recall 0.999) in 23% less time; 8 misses some.
+LIBRARY_GRAPH_EF = 24
 # Sharpness within this share of the sharpest counts as equal: re-encoding a photo adds JPEG
 # noise, which raises the Laplacian's variance by a few percent without making it sharper.
 SHARPNESS_TIE = 0.10
@@ -162,7 +165,7 @@ def neighbour_pairs(vecs: np.ndarray, min_score: float, k: int = NEIGHBOURS,
         return exact_pairs(vecs, min_score, k)
     if library is not None:
         ids, index = library
-        found = index.graph_neighbours(vecs, k + 1, GRAPH_EF)
+        found = index.graph_neighbours(vecs, k + 1, LIBRARY_GRAPH_EF)
         if found is not None:
             return _pairs_from_labels(ids, *found, min_score)
     return graph_pairs(vecs, min_score, k)
