@@ -18,13 +18,18 @@ import numpy as np
 
 from . import models as model_registry
 from .albums import Albums
+from .archive import keep, kept_counts
 from .concepts import ConceptTeacher
 from .config import DB_NAME, Settings, default_library_dir
+from .dbfile import open_library_dir
 from .duplicates import DuplicateSet
 from .embedder import Embedder
+from .health import backup_user_data
+from .health import check as check_library
+from .health import repair as repair_library
 from .errors import LibraryError, PhotolensError, QueryError
 from .index import VectorIndex
-from .indexer import Indexer
+from .indexer import CLOSER, SEARCHABLE, Indexer
 from .jobs import Control, Progress
 from .library import Changes, reconcile, within
 from .outputs import DETAIL_KINDS
@@ -47,7 +52,7 @@ class Catalog:
     def __init__(self, library_dir: Path | None = None, device: str | None = None, model: str | None = None,
                  threads: int | None = None):
         self.dir = Path(library_dir or default_library_dir()).expanduser().resolve()
-        self.dir.mkdir(parents=True, exist_ok=True)
+        open_library_dir(self.dir)
         self.settings = Settings.load(self.dir)
         self.store = Store(self.dir / DB_NAME)
         self.device = device or self.settings.device
@@ -145,6 +150,7 @@ class Catalog:
         self._closed = True
         if self._index is not None:
             self._index.save()
+        self.backup()
         if self._embedder is not None:
             self._embedder.release()
         self.store.close()
@@ -168,7 +174,9 @@ class Catalog:
 
     def remove_folder(self, path_or_id: str | int) -> int:
         folder_id = path_or_id if isinstance(path_or_id, int) else self._folder_id(path_or_id)
-        n = self.store.remove_folder(folder_id)
+        with self.store.transaction():  # reliability: what its photos carry is kept by content
+            keep(self.store, [p.id for p in self.store.photos_in_folder(folder_id).values()])
+            n = self.store.remove_folder(folder_id)
         for model in self.store.models_with_vectors() or [self.embedder.model.name]:
             self.store.bump_generation(model)
         return n
@@ -181,7 +189,8 @@ class Catalog:
         raise LibraryError(f"{folder} is not a library folder")
 
     def folders(self) -> list[Folder]:
-        return [Folder(f["id"], f["path"], f["photos"], f["online"], f["last_scan"]) for f in self.store.folders()]
+        return [Folder(f["id"], f["path"], f["photos"], f["online"], f["last_scan"], f["offline_reason"],
+                       f["unreachable"]) for f in self.store.folders()]
 
     # -- indexing ---------------------------------------------------------------------------
 
@@ -191,41 +200,61 @@ class Catalog:
         if scopes is None:
             scopes = list(roots.items())
         changes = reconcile(self.store, scopes, roots)
-        if changes.removed_ids:
-            for model in set(self.store.models_with_vectors()) | {self.embedder.model.name}:
+        if changes.removed_ids or changes.revived_ids:
+            name = self.embedder.model.name
+            back = self.store.vectors_for(changes.revived_ids, name, "embedding")  # revived: no embedding
+            for model in set(self.store.models_with_vectors()) | {name}:
                 generation = self.store.bump_generation(model)
-                if model == self.embedder.model.name:
-                    self.index.apply({}, changes.removed_ids, generation)
+                if model == name:
+                    self.index.apply(back, changes.removed_ids, generation)
         return changes
 
     def embed_pending(self, progress: Callable[[Progress], None] | None = None,
                       control: Control | None = None) -> dict:
+        """Make new and changed photos searchable: the search model on the whole photo, its
+        whole-photo tags. The closer look (add_tag_details) comes after, for all of them."""
         self._forget_vectors_of_another_build()
         pending = self.store.pending_photos(self.embedder.model.name)
         tagger = self.tagger
         indexer = Indexer(self.store, self.embedder, self.index, on_batch=tagger.on_batch if tagger else None,
-                          tag_detail=self.settings.thorough_tags)
+                          pass_=SEARCHABLE)
         result = indexer.run(pending, progress, control)
         # Smart albums take in the new photos that match them (issue 21): {album: [photo ids]}.
         result["smart_albums"] = self.albums.refresh_smart_albums(p.id for p in pending) if pending else {}
         return result
 
+    def _closer_kind(self) -> str | None:
+        """The stored output a photo lacks until the closer look has reached it: the tag detail
+        pass's with thorough tags on, else the tag views'; None for a model with neither."""
+        model = self.model
+        if model.tag_detail is not None and self.settings.thorough_tags:
+            return DETAIL_KINDS[-1]
+        return "view_features" if model.tag_views else None
+
+    def closer_look_pending(self) -> int:
+        """How many searchable photos still wait for the closer look."""
+        kind = self._closer_kind()
+        return 0 if kind is None else len(self.store.photos_lacking(self.model.name, kind))
+
     def add_tag_details(self, progress: Callable[[Progress], None] | None = None,
                         control: Control | None = None, limit: int | None = None) -> dict:
-        """Photos indexed without the model's tag detail pass (by an older version, or with
-        thorough tags off) get it now, after new photos: they are decoded and run through the
-        model again and retagged. Search is untouched meanwhile: the embeddings it uses come out
-        the same. At most `limit` photos per call (the app goes in chunks, so that the watcher's
-        updates are not held up behind hours of work); "remaining" says how many are left."""
-        if self.model.tag_detail is None or not self.settings.thorough_tags:
+        """The closer look, after photos are searchable: the model's tag views and (with
+        thorough tags on) its tag detail pass, for photos that lack them (new ones, and those
+        indexed by an older version or with thorough tags off); their tags are refined. Search
+        is untouched: the embeddings it uses are not recomputed. Resumable: a photo is done once
+        its outputs are stored. At most `limit` photos per call (the app and the watcher go in
+        chunks, so live updates are not held up behind hours of work); "remaining" says how
+        many are left."""
+        kind = self._closer_kind()
+        if kind is None:
             return {"embedded": 0, "failed": 0, "remaining": 0}
-        todo = self.store.photos_lacking(self.model.name, DETAIL_KINDS[-1])
+        todo = self.store.photos_lacking(self.model.name, kind)
         batch = todo[:limit] if limit else todo
         if not batch:
             return {"embedded": 0, "failed": 0, "remaining": 0}
         tagger = self.tagger
-        indexer = Indexer(self.store, self.embedder, self.index, on_batch=tagger.on_batch if tagger else None,
-                          stage="adding tag details")
+        indexer = Indexer(self.store, self.embedder, None, on_batch=tagger.on_batch if tagger else None,
+                          tag_detail=self.settings.thorough_tags, pass_=CLOSER)
         # Progress counts against every photo left, not only this call's share.
         overall = None if progress is None else (lambda p: progress(replace(p, total=len(todo))))
         result = indexer.run(batch, overall, control)
@@ -269,6 +298,8 @@ class Catalog:
         # brought up to date from the stored vectors; a scoped run (the watcher) tags what it embeds.
         retagged = self.retag(progress, control) if scopes is None else 0
         return {"added": changes.added, "updated": changes.updated, "moved": changes.moved,
+                "revived": changes.revived, "offline_reasons": changes.offline_reasons,
+                "unreadable": changes.unreadable,
                 "removed": changes.removed, "failed": changes.failed + result["failed"], "retagged": retagged,
                 "tag_details_added": detailed, "smart_albums": result["smart_albums"],
                 "failed_total": self.store.counts(self.embedder.model.name)["failed"],
@@ -392,12 +423,41 @@ class Catalog:
         return Status(**counts, model=self.embedder.model.name, device=self.embedder.device_name,
                       provider=self.embedder.provider, library=str(self.dir), folders=self.folders(),
                       models_with_vectors=self.store.models_with_vectors(),
-                      index="exact" if len(self.index) <= self.index.exact_max else "hnsw",
-                      thorough_tags=self.settings.thorough_tags,
+                      index="exact" if counts["indexed"] <= self.index.exact_max else "hnsw",
+                      thorough_tags=self.settings.thorough_tags, **kept_counts(self.store),
+                      bytes_per_photo=self._bytes_per_photo(counts["photos"]),
                       failures=self.failures() if with_failures else None)
+
+    def _bytes_per_photo(self, photos: int) -> int | None:
+        """The library folder's size on disk over its photos (None while it has none)."""
+        if not photos:
+            return None
+        size = sum(p.stat().st_size for p in self.dir.iterdir() if p.is_file())
+        return round(size / photos)
 
     def failures(self) -> list[Failure]:
         return [Failure(f["path"], f["kind"], f["reason"]) for f in self.store.failures()]
+
+    # -- reliability: backup, check, repair -------------------------------------------------
+
+    def backup(self, force: bool = False) -> Path | None:
+        """Export the user's own facts (at most daily unless `force`); see health.py."""
+        try:
+            return backup_user_data(self.store, self.dir, force)
+        except (OSError, PhotolensError) as e:  # a full disk, a read-only or damaged library
+            log.warning("could not back up your tags to %s: %s", self.dir, getattr(e, "strerror", None) or e)
+            return None
+
+    @staticmethod
+    def check_at(library_dir: Path | None = None) -> dict:
+        """What is wrong with a library, changing nothing (health.check): works on a library
+        too damaged to open."""
+        return check_library(Path(library_dir or default_library_dir()).expanduser().resolve())
+
+    @staticmethod
+    def repair_at(library_dir: Path | None = None) -> dict:
+        """Rebuild what can be derived, keeping the user's facts (health.repair)."""
+        return repair_library(Path(library_dir or default_library_dir()).expanduser().resolve())
 
     # -- duplicates, albums, trash (issue 21): the operations live in tidy.py ----------------
 

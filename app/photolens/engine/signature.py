@@ -18,7 +18,8 @@ import numpy as np
 from PIL import Image
 
 from .errors import ImageError
-from .imaging import open_image, read_file
+from .imaging import open_image
+from .reading import open_regular
 from .store import MAX_PARAMS, Store
 
 __all__ = ["PixelStats", "measure", "signature_similarity", "pixel_stats_for"]
@@ -45,8 +46,9 @@ class PixelStats:
 def measure(path: str) -> PixelStats | None:
     """Decode once (EXIF orientation applied) and measure; None if the file cannot be decoded."""
     try:
-        img = open_image(path, read_file(path), min_size=SHARPNESS_SIZE).convert("L")
-    except ImageError:
+        with open_regular(path) as f:
+            img = open_image(path, f, min_size=SHARPNESS_SIZE).convert("L")
+    except (ImageError, OSError):
         return None
     w, h = img.size
     sigs = []

@@ -16,6 +16,7 @@ from typing import Callable, Iterable
 from send2trash import send2trash
 from send2trash.exceptions import TrashPermissionError
 
+from .archive import keep
 from .fsutil import printable
 from .store import Store
 
@@ -58,6 +59,7 @@ def move_to_trash(store: Store, paths: Iterable[str], send: Callable[[str], None
             failed.append((path, f"could not be moved to the trash ({printable(str(e))})"))
             continue
         with store.transaction():
+            keep(store, [row.id])  # its tags and other user facts stay, by content (archive.py)
             store.remove_photos([row.id])
         moved.append(path)
         ids.append(row.id)
