@@ -97,3 +97,30 @@ def test_albums_pane_makes_albums_shows_them_and_takes_photos(qtbot, catalog, co
         pane.add_paths("Trip", [str(copies / "a.png")])
     qtbot.waitUntil(lambda: next(a.count for a in pane.albums if a.name == "Trip") == 2, timeout=10_000)
     tasks.wait()
+
+
+def test_the_window_has_albums_duplicates_and_add_to_album(qtbot, catalog, copies):
+    from photolens.ui.main_window import MainWindow
+
+    w = MainWindow(catalog, welcome=False, watch=False)
+    qtbot.addWidget(w)
+    w.show()
+    with qtbot.waitSignal(w.index_done, timeout=20_000):
+        pass
+    tools = next(a.menu() for a in w.menuBar().actions() if a.text() == "&Tools")
+    assert [a.text() for a in tools.actions()] == ["Find &duplicates..."]
+    assert w.tidy.dock.objectName() == "albums" and w.tidy.dock.toggleViewAction() in \
+        next(a.menu() for a in w.menuBar().actions() if a.text() == "&View").actions()
+    dialog = w.tidy.review_duplicates()
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.list.count() == 1, timeout=10_000)
+    dialog.close()
+
+    qtbot.waitUntil(lambda: w.results.rowCount() > 0, timeout=10_000)
+    menu = w.context_menu(w.results.index(0))
+    add = next(a for a in menu.actions() if a.text().startswith("Add to album"))
+    assert [a.text() for a in add.menu().actions()] == ["New album..."]
+    w.tidy.notify({"smart_albums": {"Pets": [1, 2, 3]}})
+    assert "3 new photos in Pets" in w.status_bar.currentMessage()
+    w.tasks.wait()
+    w.close()
