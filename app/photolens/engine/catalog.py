@@ -17,12 +17,10 @@ from typing import Callable
 import numpy as np
 
 from . import models as model_registry
-from .albums import Albums
 from .archive import keep, kept_counts
 from .concepts import ConceptTeacher
 from .config import DB_NAME, Settings, default_library_dir
 from .dbfile import open_library_dir
-from .duplicates import DuplicateSet
 from .embedder import DEVICES, Embedder, load_embedder
 from .errors import LibraryError, PhotolensError, QueryError
 from .exclusions import excluded_roots
@@ -40,7 +38,6 @@ from .search import Result, Searcher
 from .store import Store
 from .tagger import Tagger
 from .tidy import Tidy
-from .trash import Trashed
 
 log = logging.getLogger("photolens.catalog")
 
@@ -66,8 +63,9 @@ class Catalog:
         self._lock = threading.RLock()
         self._closed = False
         self._model_warning: str | None = None
-        # Duplicates, albums, the trash (issue 21).
-        self.tidy = Tidy(self.store, lambda: self.searcher, lambda: self.match_threshold, self._forget)
+        # Duplicates, albums, the trash (issue 21; tidy.py): catalog.albums, .duplicates(), .trash().
+        self.tidy = Tidy(self.store, lambda: self.searcher, lambda: self.match_threshold)
+        self.albums, self.duplicates, self.trash = self.tidy.albums, self.tidy.duplicates, self.tidy.trash
 
     # -- model ------------------------------------------------------------------------------
 
@@ -484,25 +482,6 @@ class Catalog:
     def repair_at(library_dir: Path | None = None) -> dict:
         """Rebuild what can be derived, keeping the user's facts (health.repair)."""
         return repair_library(Path(library_dir or default_library_dir()).expanduser().resolve())
-
-    # -- duplicates, albums, trash (issue 21): the operations live in tidy.py ----------------
-
-    @property
-    def albums(self) -> Albums:
-        return self.tidy.albums
-
-    def duplicates(self, with_similar: bool = False) -> list[DuplicateSet]:
-        return self.tidy.duplicates(with_similar)
-
-    def trash(self, paths: list[str], keep: str | None = None) -> Trashed:
-        return self.tidy.trash(paths, keep)
-
-    def _forget(self, ids: list[int]) -> None:
-        """Photos the library no longer holds (moved to the trash) leave the vector index."""
-        for model in set(self.store.models_with_vectors()) | {self.embedder.model.name}:
-            generation = self.store.bump_generation(model)
-            if model == self.embedder.model.name:
-                self.index.apply({}, ids, generation)
 
 
 def clean_tag(tag: str) -> str:

@@ -20,14 +20,11 @@ __all__ = ["Tidy"]
 
 class Tidy:
     """`searcher` and `threshold` give the current model's searcher and relevance cut-off
-    (called when needed: the model loads lazily); `forget` is told which photo ids left the
-    library, so the vector index drops them."""
+    (called when needed: the model loads lazily)."""
 
-    def __init__(self, store: Store, searcher: Callable[[], Searcher], threshold: Callable[[], float],
-                 forget: Callable[[list[int]], None]):
+    def __init__(self, store: Store, searcher: Callable[[], Searcher], threshold: Callable[[], float]):
         self.store = store
         self._searcher = searcher
-        self._forget = forget
         self.albums = Albums(store, searcher, threshold)
 
     def duplicates(self, with_similar: bool = False) -> list[DuplicateSet]:
@@ -65,3 +62,11 @@ class Tidy:
             if keep_row is not None:
                 self.albums.carry_over([hashes[p] for p in result.moved if p in hashes], keep_row.id)
         return result
+
+    def _forget(self, ids: list[int]) -> None:
+        """Photos the library no longer holds (moved to the trash) leave the vector index."""
+        searcher = self._searcher()
+        for model in set(self.store.models_with_vectors()) | {searcher.model}:
+            generation = self.store.bump_generation(model)
+            if model == searcher.model:
+                searcher.index.apply({}, ids, generation)
