@@ -23,6 +23,7 @@ from .search_bar import SearchBar
 from .settings import SettingsDialog
 from .status import StatusBar
 from .tasks import Tasks
+from .tidy_actions import TidyActions
 from .viewer import Viewer
 from .welcome import show_welcome
 from .when_where import WhenWhereControls
@@ -158,6 +159,7 @@ class MainWindow(QMainWindow):
         for dock in (self.tags, self.folders, self.when_where.places, self.when_where.timeline, self.similar):
             view.addAction(dock.toggleViewAction())
         view.addAction(QAction("Full screen", self, shortcut=QKeySequence("F11"), triggered=self._toggle_full_screen))
+        self.tidy = TidyActions(self, cache_dir() / "thumbnails", view, self.menuBar().addMenu("&Tools"))
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(QAction("&Keyboard shortcuts", self, shortcut=QKeySequence("F1"),
                                     triggered=lambda: show_shortcuts(self)))
@@ -312,6 +314,7 @@ class MainWindow(QMainWindow):
             menu.addAction(f"Yes, this is “{self.teaching}”", lambda: self.judge_proposal(photo_id, True))
             menu.addAction(f"No, this is not “{self.teaching}”", lambda: self.judge_proposal(photo_id, False))
         menu.addAction("Teach a tag from the selected photos...", self.teach_from_selection)
+        self.tidy.add_to_menu(menu, self.selected_photo_ids() or [photo_id])
         return menu
 
     def copy_to_folder(self, paths: list[str], folder: str | None = None) -> None:
