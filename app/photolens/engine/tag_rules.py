@@ -1,0 +1,95 @@
+"""The user's decisions about tags across the library: rename or merge, delete, never suggest.
+
+Rules live in the `tag_rules` table (migration _m8_tag_rules) so that they outlast re-indexing
+and retagging: the tagger asks `TagRules.suggestable` before it stores auto tags. Everything the
+user decides wins over the tagger: a user tag is never replaced by an auto tag, a rejected tag
+stays rejected, and a "never" tag is never suggested again (the user may still add it by hand).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .store import SOURCE_AUTO, SOURCE_REJECTED, SOURCE_USER, Store
+
+__all__ = ["RULE_NEVER", "RULE_RENAME", "TagRules", "migrate_tag_rules"]
+
+RULE_NEVER = "never"  # never suggest this tag
+RULE_RENAME = "rename"  # suggest it under `target` (the user renamed or merged it)
+
+
+def migrate_tag_rules(db) -> None:
+    """The user's library-wide tag decisions: "never suggest" and renames, kept apart from the
+    tags so that retagging, which rewrites every auto tag, cannot forget them."""
+    db.execute("""CREATE TABLE IF NOT EXISTS tag_rules (
+        tag TEXT PRIMARY KEY, rule TEXT NOT NULL, target TEXT, created REAL NOT NULL DEFAULT (julianday('now')))""")
+
+
+class TagRules:
+    """The queries behind tag management, over one library's Store."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    # -- rules ------------------------------------------------------------------------------
+
+    def rules(self) -> dict[str, tuple[str, str | None]]:
+        """tag -> (rule, target)."""
+        return {r[0]: (r[1], r[2]) for r in self.store.query("SELECT tag, rule, target FROM tag_rules ORDER BY tag")}
+
+    def set_rule(self, tag: str, rule: str, target: str | None = None) -> None:
+        self.store.execute("INSERT OR REPLACE INTO tag_rules(tag, rule, target) VALUES (?, ?, ?)", [tag, rule, target])
+
+    def drop_rule(self, tag: str) -> bool:
+        return self.store.execute("DELETE FROM tag_rules WHERE tag = ?", [tag]).rowcount > 0
+
+    def suggestable(self, tags: Iterable[tuple[str, float]], rules: dict | None = None) -> list[tuple[str, float]]:
+        """Auto tags after the user's rules: "never" tags left out, renamed ones under their new
+        name (the best score where two land on one name)."""
+        rules = self.rules() if rules is None else rules
+        out: dict[str, float] = {}
+        for tag, score in tags:
+            seen = set()
+            while tag in rules and rules[tag][0] == RULE_RENAME and tag not in seen:  # a chain of renames
+                seen.add(tag)
+                tag = rules[tag][1]
+            if tag in rules and rules[tag][0] == RULE_NEVER:
+                continue
+            out[tag] = max(score, out.get(tag, score))
+        return sorted(out.items(), key=lambda t: -t[1])
+
+    # -- tags across the library --------------------------------------------------------------
+
+    def photos_with(self, tag: str, sources: tuple[str, ...] = (SOURCE_AUTO, SOURCE_USER, SOURCE_REJECTED)) -> list[int]:
+        marks = ",".join("?" * len(sources))
+        return [r[0] for r in self.store.query(f"SELECT photo_id FROM tags WHERE tag = ? AND source IN ({marks})",
+                                               [tag, *sources])]
+
+    def rename(self, old: str, new: str) -> int:
+        """Every photo's `old` becomes `new`; where a photo has both, they merge: a user tag
+        wins over an auto tag, a rejection over an auto tag, the best auto score is kept.
+        Returns the photos changed."""
+        rows = self.store.query("SELECT photo_id, source, score FROM tags WHERE tag = ?", [old])
+        rank = {SOURCE_USER: 2, SOURCE_REJECTED: 1, SOURCE_AUTO: 0}
+        for pid, source, score in rows:
+            have = self.store.query("SELECT source, score FROM tags WHERE photo_id = ? AND tag = ?", [pid, new])
+            if have:
+                h_source, h_score = have[0]
+                if rank[source] > rank[h_source] or (source == h_source == SOURCE_AUTO and (score or 0) > (h_score or 0)):
+                    self.store.execute("UPDATE tags SET source = ?, score = ? WHERE photo_id = ? AND tag = ?",
+                                       [source, score, pid, new])
+                self.store.execute("DELETE FROM tags WHERE photo_id = ? AND tag = ?", [pid, old])
+            else:
+                self.store.execute("UPDATE tags SET tag = ? WHERE photo_id = ? AND tag = ?", [new, pid, old])
+        return len(rows)
+
+    def delete(self, tag: str) -> int:
+        """Take `tag` off every photo: user tags go, auto tags become rejections (the tagger
+        does not put them back on those photos). Returns the photos changed."""
+        n = self.store.execute("DELETE FROM tags WHERE tag = ? AND source = ?", [tag, SOURCE_USER]).rowcount
+        n += self.store.execute("UPDATE tags SET source = ?, score = NULL, model = NULL WHERE tag = ? AND source = ?",
+                                [SOURCE_REJECTED, tag, SOURCE_AUTO]).rowcount
+        return n
+
+    def drop_auto(self, tag: str) -> int:
+        """Remove the tagger's `tag` from every photo (user tags and rejections stay)."""
+        return self.store.execute("DELETE FROM tags WHERE tag = ? AND source = ?", [tag, SOURCE_AUTO]).rowcount
