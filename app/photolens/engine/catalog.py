@@ -17,16 +17,20 @@ from typing import Callable
 import numpy as np
 
 from . import models as model_registry
+from .concepts import ConceptTeacher
 from .config import DB_NAME, Settings, default_library_dir
 from .embedder import Embedder
 from .errors import LibraryError, PhotolensError, QueryError
 from .index import VectorIndex
-from .indexer import DETAIL_KINDS, Control, Indexer, Progress
+from .indexer import Indexer
+from .jobs import Control, Progress
 from .library import Changes, reconcile, within
+from .outputs import DETAIL_KINDS
 from .query import parse_query
 from .records import Failure, Folder, PhotoInfo, PhotoTag, Status, TagCount
 from .search import Result, Searcher
 from .store import Store
+from .tagger import Tagger
 
 log = logging.getLogger("photolens.catalog")
 
@@ -82,8 +86,6 @@ class Catalog:
 
     @property
     def tagger(self):
-        from .tagging import Tagger
-
         with self._lock:
             if self._tagger is None:
                 self._tagger = Tagger.for_model(self.store, self.embedder)
@@ -348,8 +350,6 @@ class Catalog:
 
     @property
     def concepts(self):
-        from .tagging import ConceptTeacher
-
         return ConceptTeacher(self.store, self.embedder.model.name)
 
     def teach(self, concept: str, positive: list[int], negative: list[int] = ()) -> str:

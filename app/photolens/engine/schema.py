@@ -1,0 +1,52 @@
+"""The library database's schema, as ordered, named migration steps.
+
+Each step is a function that takes the database inside the migrating transaction; the
+database's `user_version` records how many steps have run (Store._migrate runs the rest). A new
+feature that needs a table or a column appends a step with a docstring saying why: never edit
+or reorder a step that has shipped, libraries out there have already run it.
+"""
+from __future__ import annotations
+
+import sqlite_utils
+
+__all__ = ["MIGRATIONS"]
+
+
+def _m1_initial(db: sqlite_utils.Database) -> None:
+    """The first schema: folders, photos, vectors per model, tags."""
+    db.execute("""CREATE TABLE folders (
+        id INTEGER PRIMARY KEY, path BLOB NOT NULL UNIQUE, added_at REAL NOT NULL,
+        online INTEGER NOT NULL DEFAULT 1, last_scan REAL)""")
+    db.execute("""CREATE TABLE photos (
+        id INTEGER PRIMARY KEY, folder_id INTEGER NOT NULL REFERENCES folders(id),
+        path BLOB NOT NULL UNIQUE, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+        hash TEXT, width INTEGER, height INTEGER, taken REAL, camera TEXT,
+        gps_lat REAL, gps_lon REAL, status TEXT NOT NULL DEFAULT 'pending',
+        error_kind TEXT, error TEXT, added_at REAL NOT NULL, indexed_at REAL,
+        tagged_with TEXT)""")
+    db.execute("CREATE INDEX photos_folder ON photos(folder_id)")
+    db.execute("CREATE INDEX photos_size ON photos(size)")
+    db.execute("CREATE INDEX photos_status ON photos(status)")
+    db.execute("""CREATE TABLE vectors (
+        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        model TEXT NOT NULL, kind TEXT NOT NULL, vec BLOB NOT NULL,
+        PRIMARY KEY (photo_id, model, kind)) WITHOUT ROWID""")
+    db.execute("CREATE INDEX vectors_model ON vectors(model, kind)")
+    db.execute("""CREATE TABLE tags (
+        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        tag TEXT NOT NULL, source TEXT NOT NULL, score REAL, model TEXT,
+        PRIMARY KEY (photo_id, tag)) WITHOUT ROWID""")
+    db.execute("CREATE INDEX tags_tag ON tags(tag)")
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+
+
+def _m2_concepts(db: sqlite_utils.Database) -> None:
+    """Concepts the user teaches (a tag name with example photos); the classifier is small and
+    retrained from the examples, so only the examples are stored."""
+    db.execute("""CREATE TABLE concept_examples (
+        concept TEXT NOT NULL, photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        positive INTEGER NOT NULL, PRIMARY KEY (concept, photo_id)) WITHOUT ROWID""")
+
+
+# Ordered, named steps; user_version records how many have run. Append, never edit.
+MIGRATIONS = [_m1_initial, _m2_concepts]
