@@ -36,12 +36,27 @@ sys.path.insert(0, str(HERE.parent / "app"))
 from tag_outputs import outputs_for  # noqa: E402
 
 from photolens.engine.captions import CaptionIndex, caption_words  # noqa: E402
-from photolens.engine.tag_policy import load_sensitive_terms  # noqa: E402
 from photolens.engine.tag_terms import load_term_map  # noqa: E402
 
-TERM_PRECISION = 0.6  # a shown tag is named by the photo's captions at least this often
-CONFIDENCE = 0.8  # ... with this posterior probability (as the COCO threshold: tagging.CALIBRATION_CONFIDENCE)
+# A shown tag is named by the photo's captions at least this often, and at least BASE_LIFT of
+# the way from the term's base rate to certainty: "person" is in 78% of flickr8k-train's
+# photos, so 0.6 alone would put it on every photo.
+TERM_PRECISION = 0.6
+BASE_LIFT = 0.25
+CONFIDENCE = 0.8  # ... with this confidence (as the COCO threshold: calibration.CALIBRATION_CONFIDENCE)
 MIN_SUPPORT = 4.0  # weighed photos above a threshold: fewer cannot show a precision
+# Words captions use in another sense than the tag's ("does" is not a doe, "watches" not a
+# watch, "fans" not a fan), or that name a person's role, which a tag must not guess ("groom",
+# "driver"), or say too little to browse by ("equipment"): never shown, however often named.
+NOT_SHOWN = {"empty", "facing", "round", "balance", "lead", "hind", "doe", "steep", "light brown", "knit", "rough",
+             "bottom", "cross", "match", "place", "stop", "catch", "course", "fight", "tug", "float", "patch",
+             "pack", "block", "star", "ring", "display", "frame", "corner", "fan", "driver", "runner",
+             "ballplayer", "racer", "groom", "yellow jacket", "structure", "instrument", "equipment", "hole",
+             "step", "track", "spray", "gear", "tackle", "watch", "swing", "slide", "dive", "wave", "sport",
+             "stick", "goal", "muzzle", "collar", "plate", "tank", "glass", "deck", "bar", "tube", "net", "rail",
+             "trunk", "seat", "platform", "court", "concrete", "wood", "sign", "pipe", "fire", "pole", "skate",
+             "harness", "ramp", "wheel", "box", "pants", "lead", "back", "top", "front", "side", "end", "pass",
+             "jump", "run", "walk", "play", "kick", "hit", "ride", "climb", "throw", "shot", "pool"}
 FLICKR_PHOTOS = 1500  # flickr8k-train photos run through the model (models/tag_outputs.py)
 
 
@@ -85,30 +100,53 @@ def lower_bound(k: np.ndarray, n: np.ndarray, confidence: float) -> np.ndarray:
     return (centre - spread) / (1 + z * z / n)
 
 
-def term_thresholds(scores: np.ndarray, y: np.ndarray, weights: np.ndarray, can_label: np.ndarray,
+def _threshold(s: np.ndarray, hit: np.ndarray, wt: np.ndarray) -> tuple[float, float, float] | None:
+    """(threshold, precision, photos) for one term on weighed photos, or None: the lowest score
+    whose photos above reach the target with CONFIDENCE."""
+    order = np.argsort(-s)
+    s_sorted, hit, wt = s[order], hit[order], wt[order]
+    n = np.cumsum(wt)
+    k = np.cumsum(wt * hit)
+    valid = (s_sorted > 0) & (n >= MIN_SUPPORT) & np.append(s_sorted[1:] < s_sorted[:-1], True)
+    if not valid.any():
+        return None
+    idx = np.flatnonzero(valid)
+    target = max(TERM_PRECISION, k[-1] / n[-1] + BASE_LIFT * (1 - k[-1] / n[-1]))
+    ok = idx[lower_bound(k[idx], n[idx], CONFIDENCE) >= target]
+    if not len(ok):
+        return None
+    last = ok.max()  # the lowest threshold that still reaches the target
+    return float(s_sorted[last]), float(k[last] / n[last]), float(n[last])
+
+
+def term_thresholds(sets: list[tuple[np.ndarray, np.ndarray, np.ndarray]], can_label: np.ndarray,
                     words: list[str]) -> dict[str, dict]:
+    """Each term's threshold on all sets together, raised where one set on its own (a set
+    with MIN_SUPPORT * 2 photos above it) does not reach the target there: photos unlike
+    flickr8k-train's (coco-mini's) must not pay for its base rates."""
+    scores = np.concatenate([s for s, _, _ in sets])
+    y = np.concatenate([t for _, t, _ in sets])
+    weights = np.concatenate([w for _, _, w in sets])
     out = {}
     for j, w in enumerate(words):
-        if not can_label[j]:
+        if not can_label[j] or w in NOT_SHOWN:
             continue
-        s = scores[:, j]
-        order = np.argsort(-s)
-        s_sorted, hit, wt = s[order], y[order, j], weights[order]
-        n = np.cumsum(wt)
-        k = np.cumsum(wt * hit)
-        valid = (s_sorted > 0) & (n >= MIN_SUPPORT)
-        # a threshold only between distinct scores
-        valid &= np.append(s_sorted[1:] < s_sorted[:-1], True)
-        if not valid.any():
+        found = _threshold(scores[:, j], y[:, j], weights)
+        if found is None:
             continue
-        idx = np.flatnonzero(valid)
-        lb = lower_bound(k[idx], n[idx], CONFIDENCE)
-        ok = idx[lb >= TERM_PRECISION]
-        if not len(ok):
+        thr = found[0]
+        for s, t, wt in sets:
+            if wt[s[:, j] >= thr].sum() >= 2 * MIN_SUPPORT:
+                own = _threshold(s[:, j], t[:, j], wt)
+                thr = max(thr, own[0]) if own is not None else np.inf
+        if not np.isfinite(thr):
             continue
-        last = ok.max()  # the lowest threshold that still reaches the target
-        out[w] = {"threshold": round(float(s_sorted[last]), 4), "precision": round(float(k[last] / n[last]), 3),
-                  "photos": round(float(n[last]), 1)}
+        above = scores[:, j] >= thr
+        n = float(weights[above].sum())
+        if n < MIN_SUPPORT:
+            continue
+        out[w] = {"threshold": round(thr, 4), "precision": round(float((weights * y[:, j])[above].sum()) / n, 3),
+                  "photos": round(n, 1)}
     return out
 
 
@@ -118,21 +156,21 @@ def main() -> None:
     args = ap.parse_args()
     from photolens.engine.embedder import Embedder
     from photolens.engine.models import get_model
-    from photolens.engine.tagging import Tagger, natural_weights, vocabulary
+    from photolens.engine.calibration import COCO_PRECISION, coco_terms, natural_weights, threshold_for_precision
+    from photolens.engine.shown_tags import ShownTags
+    from photolens.engine.tagger import Tagger, vocabulary
 
     vocab = vocabulary()
     words = [t["term"] for t in vocab["terms"]]
     model = get_model("builtin")
     tagger = Tagger(None, Embedder(model, "cpu"), words)
-    terms, sensitive = load_term_map(), load_sensitive_terms()
+    shown = ShownTags(words, tagger.threshold, True)  # everything but the per-term thresholds
     sets = []
     for name, n in (("coco-mini", None), ("flickr8k-train", args.photos)):
         entries, out = outputs_for(name, n)
         out = {k: v.astype(np.float32) for k, v in out.items()}
-        raw = tagger.scores(out, tagger.stats(out["embedding"]))
-        merged = terms.merge(raw, words)
-        people = sensitive.shows_people(raw, words)
-        held = sensitive.hold_back(merged, words, people)
+        raw = tagger.raw_scores(out, tagger.stats(out["embedding"]))
+        held, people = shown(raw), shown.people(raw)
         coco = name == "coco-mini"
         weights = natural_weights([set(e.get("classes") or []) for e in entries]) if coco else np.ones(len(entries))
         y = weak_labels(entries, words, vocab, coco)
@@ -140,16 +178,27 @@ def main() -> None:
         print(f"{name}: photos with people by their labels {truth_people.sum()}/{len(entries)}; the policy "
               f"finds {(people & truth_people).sum()} of them, and {(people & ~truth_people).sum()} others", flush=True)
         sets.append((held, y, weights))
-    scores = np.concatenate([s for s, _, _ in sets])
-    y = np.concatenate([t for _, t, _ in sets])
-    weights = np.concatenate([w for _, _, w in sets])
-    result = term_thresholds(scores, y, weights, labelled(words, vocab), words)
+    result = term_thresholds(sets, labelled(words, vocab), words)
+    # The COCO terms without a threshold of their own get one for the group (the same precision target), on coco-mini's
+    # exact labels (weighed as in a natural library), as `photolens eval` calibrates.
+    entries, out = outputs_for("coco-mini", None)
+    out = {k: v.astype(np.float32) for k, v in out.items()}
+    group = np.array([w in set(vocab["coco_map"].values()) and w not in result for w in words])
+    allowed, mapping = coco_terms(words)
+    cal = threshold_for_precision(shown(tagger.raw_scores(out, tagger.stats(out["embedding"]))),
+                                  [{mapping.get(c, c) for c in e.get("classes") or []} for e in entries],
+                                  words, group, TERM_PRECISION)
+    for w in np.array(words)[group]:
+        result[str(w)] = {"threshold": round(cal.threshold, 4), "group": "coco"}
+    print(f"{int(group.sum())} COCO terms as a group: threshold {cal.threshold:.3f}, precision {cal.precision:.3f}, "
+          f"recall {cal.recall:.3f} on coco-mini", flush=True)
     sha = hashlib.sha256((model.folder / model.manifest["tagger"]["file"]).read_bytes()).hexdigest()
     path = HERE / "data" / "tag_calibration.json"
     path.write_text(json.dumps({
         "about": "Per-term thresholds of the built-in model's tagger (engine/tag_terms.py); terms left out "
                  "are never suggested. Made by models/calibrate_tags.py on flickr8k-train and coco-mini.",
         "tagger_sha256": sha, "term_precision": TERM_PRECISION, "confidence": CONFIDENCE,
+        "coco_precision": COCO_PRECISION,
         "terms": dict(sorted(result.items()))}, indent=1) + "\n")
     coco_terms = set(vocab["coco_map"].values())
     print(f"{len(result)} terms can be shown ({sum(t in coco_terms for t in result)} COCO terms); wrote {path}")

@@ -50,6 +50,8 @@ NOT_SYNONYMS = {"glove", "cod", "hammerhead", "measure", "booster", "cosmos", "c
 # Where two spellings merge, these name the tag (the more common word, not WordNet's first).
 PREFERRED = {"trash can", "affenpinscher", "tandem bicycle", "factory", "telephone", "seashore", "vacation"}
 
+IMAGENET_ANIMALS = 398  # ImageNet-1k's classes 0-397 are animals (tench ... puffer)
+IMAGENET_PRIMATES = (365, 385)  # orangutan ... indri: its apes, monkeys and lemurs
 ANIMAL, PRIMATE = "00015388", "02469914"
 UNDERGARMENT, NIGHTWEAR, SWIMSUIT = "04508163", "03825080", "04371563"
 WEAPON, EXECUTION, PUNISHMENT = "04565375", "03575691", "03575958"
@@ -212,11 +214,19 @@ def main() -> None:
         "weapons": (WEAPON,), "punishment_death": (EXECUTION, PUNISHMENT), "medical": (MEDICAL_INSTRUMENT,),
         "bathroom": (PLUMBING_FIXTURE,)}
     vocab_set = set(words)
+    # ImageNet-1k's classes 0-397 are animals; their names in the vocabulary are used in that
+    # sense by the tagger's ImageNet evidence whatever WordNet's first sense is ("monarch", "chow")
+    classes = json.loads((DATA / "imagenet_classes.json").read_text())["classes"]
+    imagenet_animals = {n for c in classes[:IMAGENET_ANIMALS] for n in c["names"] if n in vocab_set}
     policy = {}
     taken: set[str] = set()
     for name, (rule, hand) in HAND.items():  # primates first: a monkey is never "just" an animal
         found = {w for w in words if name in wordnet_groups and wn.under(w, wordnet_groups[name])}
         found |= {w for w in hand if w in vocab_set}
+        if name == "animals":
+            found |= imagenet_animals
+        if name == "primates":  # the apes, monkeys and lemurs of ImageNet-1k
+            found |= {n for c in classes[IMAGENET_PRIMATES[0]:IMAGENET_PRIMATES[1]] for n in c["names"] if n in vocab_set}
         # every term that rolls up or merges into one of these is as sensitive
         found |= {w for w in words if canonical[w] in found or rollup.get(w) in found}
         found -= taken | NOT_SENSITIVE

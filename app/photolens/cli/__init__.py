@@ -14,12 +14,12 @@ from pathlib import Path
 
 from .. import __version__
 from ..engine.errors import PhotolensError
-from . import library, models, search, tags
+from . import export, library, models, search, tags
 from .common import QUERY_HELP
 
 __all__ = ["build_parser", "main"]
 
-COMMAND_GROUPS = (library, search, tags, models)
+COMMAND_GROUPS = (library, search, tags, export, models)
 
 
 def build_parser() -> argparse.ArgumentParser:

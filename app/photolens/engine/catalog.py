@@ -12,7 +12,7 @@ import threading
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -20,6 +20,7 @@ from . import models as model_registry
 from .concepts import ConceptTeacher
 from .config import DB_NAME, Settings, default_library_dir
 from .embedder import Embedder
+from .export import PhotoRecord, export_records
 from .errors import LibraryError, PhotolensError, QueryError
 from .index import VectorIndex
 from .indexer import Indexer
@@ -27,9 +28,10 @@ from .jobs import Control, Progress
 from .library import Changes, reconcile, within
 from .outputs import DETAIL_KINDS
 from .query import parse_query
-from .records import Failure, Folder, PhotoInfo, PhotoTag, Status, TagCount
+from .records import Failure, Folder, PhotoInfo, PhotoTag, Status, TagChange, TagCount, TagRule
 from .search import Result, Searcher
 from .store import Store
+from .tag_rules import RULE_NEVER, RULE_RENAME, TagRules
 from .tagger import Tagger
 
 log = logging.getLogger("photolens.catalog")
@@ -337,6 +339,51 @@ class Catalog:
 
     def photos_with_tag(self, tag: str) -> list[Result]:
         return self.searcher.results_for(self.store.photos_with_tag(tag))
+
+    # -- tag management across the library (tag_rules.py) ----------------------------------
+
+    def rename_tag(self, old: str, new: str) -> TagChange:
+        """Rename a tag on every photo, or merge it into `new` where that tag exists already
+        (a user tag wins over an auto tag). The tagger suggests it as `new` from now on."""
+        old, new = clean_tag(old), clean_tag(new)
+        if old == new:
+            return TagChange("rename", old, 0, new)
+        rules = TagRules(self.store)
+        with self.store.transaction():
+            merge = bool(rules.photos_with(new)) or new in rules.rules()
+            n = rules.rename(old, new)
+            if rules.rules().get(new, (None, None)) == (RULE_RENAME, old):
+                rules.drop_rule(new)  # renaming back: no loop
+            rules.set_rule(old, RULE_RENAME, new)
+        return TagChange("merge" if merge else "rename", old, n, new)
+
+    def delete_tag(self, tag: str) -> TagChange:
+        """Take a tag off every photo (the tagger does not put it back on them; it may still
+        suggest it for new photos: see never_suggest)."""
+        with self.store.transaction():
+            return TagChange("delete", tag, TagRules(self.store).delete(tag))
+
+    def never_suggest(self, tag: str) -> TagChange:
+        """Never suggest this tag again: the tagger's are removed now and it is left out of every
+        retag; the user's own tags stay."""
+        tag = clean_tag(tag)
+        rules = TagRules(self.store)
+        with self.store.transaction():
+            rules.set_rule(tag, RULE_NEVER)
+            return TagChange("never", tag, rules.drop_auto(tag))
+
+    def allow_suggest(self, tag: str) -> TagChange:
+        """Undo never_suggest (the tag comes back at the next retag)."""
+        with self.store.transaction():
+            TagRules(self.store).drop_rule(clean_tag(tag))
+        return TagChange("allow", clean_tag(tag), 0)
+
+    def tag_rules(self) -> list[TagRule]:
+        return [TagRule(t, r, target) for t, (r, target) in TagRules(self.store).rules().items()]
+
+    def export_records(self) -> Iterator[PhotoRecord]:
+        """Every photo as an export record (export.py: where exported fields are added)."""
+        return export_records(self.store)
 
     def related_words(self, text: str, k: int = 5) -> list[str]:
         tagger = self.tagger

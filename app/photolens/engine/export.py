@@ -12,7 +12,8 @@ from dataclasses import asdict, dataclass, field
 
 from .fsutil import printable
 from .records import PhotoTag
-from .store import MAX_PARAMS, SOURCE_REJECTED, Store
+from .store import MAX_PARAMS, Store
+from .tag_rules import SOURCE_REJECTED
 
 __all__ = ["PhotoRecord", "export_records"]
 

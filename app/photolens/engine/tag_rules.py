@@ -9,19 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .store import SOURCE_AUTO, SOURCE_REJECTED, SOURCE_USER, Store
+from .store import Store
 
-__all__ = ["RULE_NEVER", "RULE_RENAME", "TagRules", "migrate_tag_rules"]
+__all__ = ["RULE_NEVER", "RULE_RENAME", "SOURCE_AUTO", "SOURCE_REJECTED", "SOURCE_USER", "TagRules"]
 
+# A tag's source in the tags table (store.py writes the same words).
+SOURCE_AUTO, SOURCE_USER = "auto", "user"
+SOURCE_REJECTED = "rejected"  # the user removed it from that photo: the tagger must not bring it back
 RULE_NEVER = "never"  # never suggest this tag
 RULE_RENAME = "rename"  # suggest it under `target` (the user renamed or merged it)
-
-
-def migrate_tag_rules(db) -> None:
-    """The user's library-wide tag decisions: "never suggest" and renames, kept apart from the
-    tags so that retagging, which rewrites every auto tag, cannot forget them."""
-    db.execute("""CREATE TABLE IF NOT EXISTS tag_rules (
-        tag TEXT PRIMARY KEY, rule TEXT NOT NULL, target TEXT, created REAL NOT NULL DEFAULT (julianday('now')))""")
 
 
 class TagRules:

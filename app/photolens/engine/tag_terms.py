@@ -91,14 +91,18 @@ class TermThresholds:
     def applies_to(self, tagger_sha256: str | None) -> bool:
         return tagger_sha256 is not None and tagger_sha256 == self.tagger_sha256
 
-    def shift(self, scores: np.ndarray, words: list[str], threshold: float) -> np.ndarray:
+    def shift(self, scores: np.ndarray, words: list[str], threshold: float,
+              group_terms: frozenset[str] = frozenset()) -> np.ndarray:
         """[N, T] probabilities moved so each term's own threshold lands on `threshold`:
-        logit(s) - logit(own) + logit(threshold); terms without a threshold go to 0."""
+        logit(s) - logit(own) + logit(threshold). Terms without a threshold go to 0, but those
+        in `group_terms` (calibrated as a group) keep their score."""
         own = np.array([self.thresholds.get(w, np.nan) for w in words], np.float64)
         shown = ~np.isnan(own)
         delta = np.where(shown, _logit(np.array(threshold)) - _logit(np.where(shown, own, 0.5)), 0.0)
         moved = 1 / (1 + np.exp(-(_logit(scores.astype(np.float64)) + delta)))
-        return np.where(shown, moved, 0.0).astype(scores.dtype)
+        moved = np.where(scores <= 0, 0.0, moved)  # held back stays held back
+        keep = np.array([w in group_terms for w in words]) & ~shown
+        return np.where(shown, moved, np.where(keep, scores, 0.0)).astype(scores.dtype)
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
