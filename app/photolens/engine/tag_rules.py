@@ -79,12 +79,10 @@ class TagRules:
         return len(rows)
 
     def delete(self, tag: str) -> int:
-        """Take `tag` off every photo: user tags go, auto tags become rejections (the tagger
-        does not put them back on those photos). Returns the photos changed."""
-        n = self.store.execute("DELETE FROM tags WHERE tag = ? AND source = ?", [tag, SOURCE_USER]).rowcount
-        n += self.store.execute("UPDATE tags SET source = ?, score = NULL, model = NULL WHERE tag = ? AND source = ?",
-                                [SOURCE_REJECTED, tag, SOURCE_AUTO]).rowcount
-        return n
+        """Take `tag` off every photo: each becomes a rejection, as when the user removes it from
+        one photo (the tagger does not put it back on those photos). Returns the photos changed."""
+        return self.store.execute("UPDATE tags SET source = ?, score = NULL, model = NULL WHERE tag = ? AND source IN "
+                                  "(?, ?)", [SOURCE_REJECTED, tag, SOURCE_USER, SOURCE_AUTO]).rowcount
 
     def drop_auto(self, tag: str) -> int:
         """Remove the tagger's `tag` from every photo (user tags and rejections stay)."""
