@@ -91,18 +91,19 @@ HAND = {
     "body": ("never", ["wig", "toupee", "belly", "potbelly", "pimple", "wart", "wrinkle", "nipple",
                        "oral cavity", "chest", "hip", "organ", "vein", "marrow", "tail", "fat", "obesity"]),
     "waste": ("overwhelming", ["garbage", "garbage heap", "junk", "trash can", "waste basket", "dumpster",
-                               "manure", "dung", "sewage", "rag", "dummy", "mannequin", "scarecrow",
-                               "gargoyle", "puppet", "muzzle", "trap", "bait"]),
+                               "manure", "dung", "sewage", "rag", "muzzle", "trap", "bait"]),
+    # a person is not a thing made to look like one, nor a creature of fiction
+    "likeness": ("never", ["statue", "sculpture", "doll", "dolly", "dummy", "mannequin", "scarecrow",
+                           "puppet", "gargoyle", "robot", "clown", "monster", "devil", "zombie", "ghost",
+                           "alien", "witch", "mask", "half mask", "ski mask"]),
 }
 # WordNet files these under a sensitive root, but their everyday sense in a photo is harmless
 # ("pants" are trousers, "bat" there is mostly a baseball bat's neighbour).
 NOT_SENSITIVE = {"pants"}
 # The audit is broader than the policy: things a careful reviewer would not want on a person
 # either, though the policy lets them through with strong evidence or never sees them.
-AUDIT_EXTRA = ["mask", "half mask", "ski mask", "fencing mask", "collar", "leash", "hay", "nest", "broom",
-               "mop", "bib", "pacifier", "doll", "dolly", "teddy", "teddy bear", "toy", "clown",
-               "monster", "devil", "zombie", "witch", "ghost", "alien", "robot", "statue", "sculpture",
-               "scarf", "hood", "veil", "balaclava", "hay bale", "straw", "beard", "mustache"]
+AUDIT_EXTRA = ["fencing mask", "gasmask", "collar", "leash", "hay", "nest", "broom", "mop", "bib", "pacifier",
+               "balaclava", "cage", "kennel", "doghouse", "pigsty", "barn", "stable", "trough", "feeder"]
 
 
 class WordNet:

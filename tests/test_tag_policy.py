@@ -87,11 +87,14 @@ def test_the_audit_counts_unnamed_sensitive_tags_on_people_only():
     entries = [{"path": "a", "captions": ["A woman sits in a tree ."]},
                {"path": "b", "captions": ["A man walks his dog ."]},
                {"path": "c", "captions": ["A monkey in a tree ."]},
-               {"path": "d", "classes": ["person", "toilet"]}]
-    tags = [[("monkey", 0.9), ("tree", 0.8)], [("dog", 0.95)], [("monkey", 0.9)], [("toilet", 0.9)]]
+               {"path": "d", "classes": ["person", "toilet"]},
+               {"path": "e", "classes": ["person", "cat"]},
+               {"path": "f", "captions": ["Two girls pose by a fountain ."]}]
+    tags = [[("monkey", 0.9), ("tree", 0.8)], [("dog", 0.95)], [("monkey", 0.9)], [("toilet", 0.9)],
+            [("dog", 0.97)], [("statue", 0.5)]]
     report = audit(entries, tags, vocab)
-    assert [(h.path, h.tag) for h in report.hits] == [("a", "monkey")]
-    assert report.photos_with_people == 3 and shows_people(entries[0]) and not shows_people(entries[2])
+    assert [(h.path, h.tag) for h in report.hits] == [("a", "monkey"), ("f", "statue")]
+    assert report.photos_with_people == 5 and shows_people(entries[0]) and not shows_people(entries[2])
 
 
 def _people_entries(name: str) -> list[dict]:

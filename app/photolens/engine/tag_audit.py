@@ -4,7 +4,8 @@ Broader than the policy (tag_policy.py) and independent of it: its list
 (models/data/tag_audit_terms.json) holds every animal and every word of the policy's groups and
 more, and a photo's *labels* (COCO's "person" class, or captions that mention people) say which
 photos show people, not the tagger. A hit is an audit word among a people photo's tags that the
-photo's own labels do not name (a "dog" tag on "a man walks his dog" is right, not a hit).
+photo's own labels do not name (a "dog" tag on "a man walks his dog" is right, not a hit), nor
+anything of the word's policy group (a "dog" tag on a cat in a lap is wrong, but about the cat).
 `photolens eval` reports the count and tests/test_tag_policy.py fails on any hit.
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from .captions import CAPTION_WORDS, CaptionIndex
 from .config import bundled_models_dir
+from .tag_policy import SensitiveTerms, load_sensitive_terms
 from .tag_terms import load_term_map
 
 __all__ = ["AuditHit", "AuditReport", "audit", "load_audit_terms", "shows_people"]
@@ -57,9 +59,10 @@ class AuditReport:
 
 
 def audit(entries: list[dict], tags: list[list[tuple[str, float]]], vocab: dict,
-          terms: frozenset[str] | None = None) -> AuditReport:
+          terms: frozenset[str] | None = None, policy: SensitiveTerms | None = None) -> AuditReport:
     """Audit labelled photos (`entries`: classes, captions, path) and their tags."""
     terms = load_audit_terms() if terms is None else terms
+    policy = load_sensitive_terms() if policy is None else policy
     index = CaptionIndex(vocab)
     words = [t["term"] for t in vocab["terms"]]
     family = load_term_map().family(words)
@@ -72,7 +75,11 @@ def audit(entries: list[dict], tags: list[list[tuple[str, float]]], vocab: dict,
         report.tags_checked += len(photo_tags)
         named = index.named(" \n ".join(e.get("captions") or []))
         named |= {coco_map.get(c, c) for c in e.get("classes") or []}
+        groups = {g[0] for g in map(policy.rule_of, named) if g is not None}
         for tag, score in photo_tags:
+            group = policy.rule_of(tag)
+            if group is not None and group[0] in groups:
+                continue  # named: something of its kind is in the photo, the tag is about that
             if tag in terms and not (family.get(tag, {tag}) & named):
                 report.hits.append(AuditHit(e.get("path", e.get("file", "?")), tag, round(float(score), 3)))
     return report
