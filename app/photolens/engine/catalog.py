@@ -19,11 +19,16 @@ import numpy as np
 from . import models as model_registry
 from .concepts import ConceptTeacher
 from .config import DB_NAME, Settings, default_library_dir
+from .archive import keep, kept_counts
+from .dbfile import open_library_dir
 from .embedder import Embedder
 from .export import PhotoRecord, export_records
+from .health import backup_user_data
+from .health import check as check_library
+from .health import repair as repair_library
 from .errors import LibraryError, PhotolensError, QueryError
 from .index import VectorIndex
-from .indexer import Indexer
+from .indexer import CLOSER, SEARCHABLE, Indexer
 from .jobs import Control, Progress
 from .library import Changes, reconcile, within
 from .outputs import DETAIL_KINDS
@@ -31,7 +36,7 @@ from .query import parse_query
 from .records import Failure, Folder, PhotoInfo, PhotoTag, Status, TagChange, TagCount, TagRule
 from .search import Result, Searcher
 from .store import Store
-from .tag_rules import RULE_NEVER, RULE_RENAME, TagRules
+from .tag_rules import TagRules
 from .tagger import Tagger
 
 log = logging.getLogger("photolens.catalog")
@@ -45,7 +50,7 @@ class Catalog:
     def __init__(self, library_dir: Path | None = None, device: str | None = None, model: str | None = None,
                  threads: int | None = None):
         self.dir = Path(library_dir or default_library_dir()).expanduser().resolve()
-        self.dir.mkdir(parents=True, exist_ok=True)
+        open_library_dir(self.dir)
         self.settings = Settings.load(self.dir)
         self.store = Store(self.dir / DB_NAME)
         self.device = device or self.settings.device
@@ -141,6 +146,7 @@ class Catalog:
         self._closed = True
         if self._index is not None:
             self._index.save()
+        self.backup()
         if self._embedder is not None:
             self._embedder.release()
         self.store.close()
@@ -164,7 +170,9 @@ class Catalog:
 
     def remove_folder(self, path_or_id: str | int) -> int:
         folder_id = path_or_id if isinstance(path_or_id, int) else self._folder_id(path_or_id)
-        n = self.store.remove_folder(folder_id)
+        with self.store.transaction():  # reliability: what its photos carry is kept by content
+            keep(self.store, [p.id for p in self.store.photos_in_folder(folder_id).values()])
+            n = self.store.remove_folder(folder_id)
         for model in self.store.models_with_vectors() or [self.embedder.model.name]:
             self.store.bump_generation(model)
         return n
@@ -177,7 +185,8 @@ class Catalog:
         raise LibraryError(f"{folder} is not a library folder")
 
     def folders(self) -> list[Folder]:
-        return [Folder(f["id"], f["path"], f["photos"], f["online"], f["last_scan"]) for f in self.store.folders()]
+        return [Folder(f["id"], f["path"], f["photos"], f["online"], f["last_scan"], f["offline_reason"],
+                       f["unreachable"]) for f in self.store.folders()]
 
     # -- indexing ---------------------------------------------------------------------------
 
@@ -187,38 +196,58 @@ class Catalog:
         if scopes is None:
             scopes = list(roots.items())
         changes = reconcile(self.store, scopes, roots)
-        if changes.removed_ids:
-            for model in set(self.store.models_with_vectors()) | {self.embedder.model.name}:
+        if changes.removed_ids or changes.revived_ids:
+            name = self.embedder.model.name
+            back = self.store.vectors_for(changes.revived_ids, name, "embedding")  # revived: no embedding
+            for model in set(self.store.models_with_vectors()) | {name}:
                 generation = self.store.bump_generation(model)
-                if model == self.embedder.model.name:
-                    self.index.apply({}, changes.removed_ids, generation)
+                if model == name:
+                    self.index.apply(back, changes.removed_ids, generation)
         return changes
 
     def embed_pending(self, progress: Callable[[Progress], None] | None = None,
                       control: Control | None = None) -> dict:
+        """Make new and changed photos searchable: the search model on the whole photo, its
+        whole-photo tags. The closer look (add_tag_details) comes after, for all of them."""
         self._forget_vectors_of_another_build()
         pending = self.store.pending_photos(self.embedder.model.name)
         tagger = self.tagger
         indexer = Indexer(self.store, self.embedder, self.index, on_batch=tagger.on_batch if tagger else None,
-                          tag_detail=self.settings.thorough_tags)
+                          pass_=SEARCHABLE)
         return indexer.run(pending, progress, control)
+
+    def _closer_kind(self) -> str | None:
+        """The stored output a photo lacks until the closer look has reached it: the tag detail
+        pass's with thorough tags on, else the tag views'; None for a model with neither."""
+        model = self.model
+        if model.tag_detail is not None and self.settings.thorough_tags:
+            return DETAIL_KINDS[-1]
+        return "view_features" if model.tag_views else None
+
+    def closer_look_pending(self) -> int:
+        """How many searchable photos still wait for the closer look."""
+        kind = self._closer_kind()
+        return 0 if kind is None else len(self.store.photos_lacking(self.model.name, kind))
 
     def add_tag_details(self, progress: Callable[[Progress], None] | None = None,
                         control: Control | None = None, limit: int | None = None) -> dict:
-        """Photos indexed without the model's tag detail pass (by an older version, or with
-        thorough tags off) get it now, after new photos: they are decoded and run through the
-        model again and retagged. Search is untouched meanwhile: the embeddings it uses come out
-        the same. At most `limit` photos per call (the app goes in chunks, so that the watcher's
-        updates are not held up behind hours of work); "remaining" says how many are left."""
-        if self.model.tag_detail is None or not self.settings.thorough_tags:
+        """The closer look, after photos are searchable: the model's tag views and (with
+        thorough tags on) its tag detail pass, for photos that lack them (new ones, and those
+        indexed by an older version or with thorough tags off); their tags are refined. Search
+        is untouched: the embeddings it uses are not recomputed. Resumable: a photo is done once
+        its outputs are stored. At most `limit` photos per call (the app and the watcher go in
+        chunks, so live updates are not held up behind hours of work); "remaining" says how
+        many are left."""
+        kind = self._closer_kind()
+        if kind is None:
             return {"embedded": 0, "failed": 0, "remaining": 0}
-        todo = self.store.photos_lacking(self.model.name, DETAIL_KINDS[-1])
+        todo = self.store.photos_lacking(self.model.name, kind)
         batch = todo[:limit] if limit else todo
         if not batch:
             return {"embedded": 0, "failed": 0, "remaining": 0}
         tagger = self.tagger
-        indexer = Indexer(self.store, self.embedder, self.index, on_batch=tagger.on_batch if tagger else None,
-                          stage="adding tag details")
+        indexer = Indexer(self.store, self.embedder, None, on_batch=tagger.on_batch if tagger else None,
+                          tag_detail=self.settings.thorough_tags, pass_=CLOSER)
         # Progress counts against every photo left, not only this call's share.
         overall = None if progress is None else (lambda p: progress(replace(p, total=len(todo))))
         result = indexer.run(batch, overall, control)
@@ -262,6 +291,8 @@ class Catalog:
         # brought up to date from the stored vectors; a scoped run (the watcher) tags what it embeds.
         retagged = self.retag(progress, control) if scopes is None else 0
         return {"added": changes.added, "updated": changes.updated, "moved": changes.moved,
+                "revived": changes.revived, "offline_reasons": changes.offline_reasons,
+                "unreadable": changes.unreadable,
                 "removed": changes.removed, "failed": changes.failed + result["failed"], "retagged": retagged,
                 "tag_details_added": detailed,
                 "failed_total": self.store.counts(self.embedder.model.name)["failed"],
@@ -343,43 +374,24 @@ class Catalog:
     # -- tag management across the library (tag_rules.py) ----------------------------------
 
     def rename_tag(self, old: str, new: str) -> TagChange:
-        """Rename a tag on every photo, or merge it into `new` where that tag exists already
-        (a user tag wins over an auto tag). The tagger suggests it as `new` from now on."""
-        old, new = clean_tag(old), clean_tag(new)
-        if old == new:
-            return TagChange("rename", old, 0, new)
-        rules = TagRules(self.store)
-        with self.store.transaction():
-            merge = bool(rules.photos_with(new)) or new in rules.rules()
-            n = rules.rename(old, new)
-            if rules.rules().get(new, (None, None)) == (RULE_RENAME, old):
-                rules.drop_rule(new)  # renaming back: no loop
-            rules.set_rule(old, RULE_RENAME, new)
-        return TagChange("merge" if merge else "rename", old, n, new)
+        """Rename a tag on every photo, merged where `new` exists (a user tag wins over an auto
+        tag); the tagger suggests it as `new` from now on."""
+        return TagRules(self.store).rename_everywhere(clean_tag(old), clean_tag(new))
 
     def delete_tag(self, tag: str) -> TagChange:
-        """Take a tag off every photo (the tagger does not put it back on them; it may still
-        suggest it for new photos: see never_suggest)."""
-        with self.store.transaction():
-            return TagChange("delete", tag, TagRules(self.store).delete(tag))
+        """Take a tag off every photo; the tagger does not put it back on them."""
+        return TagRules(self.store).delete_everywhere(tag)
 
     def never_suggest(self, tag: str) -> TagChange:
-        """Never suggest this tag again: the tagger's are removed now and it is left out of every
-        retag; the user's own tags stay."""
-        tag = clean_tag(tag)
-        rules = TagRules(self.store)
-        with self.store.transaction():
-            rules.set_rule(tag, RULE_NEVER)
-            return TagChange("never", tag, rules.drop_auto(tag))
+        """Never suggest this tag again, through re-indexing and retagging (user tags stay)."""
+        return TagRules(self.store).never(clean_tag(tag))
 
     def allow_suggest(self, tag: str) -> TagChange:
         """Undo never_suggest (the tag comes back at the next retag)."""
-        with self.store.transaction():
-            TagRules(self.store).drop_rule(clean_tag(tag))
-        return TagChange("allow", clean_tag(tag), 0)
+        return TagRules(self.store).allow(clean_tag(tag))
 
     def tag_rules(self) -> list[TagRule]:
-        return [TagRule(t, r, target) for t, (r, target) in TagRules(self.store).rules().items()]
+        return TagRules(self.store).rule_records()
 
     def export_records(self) -> Iterator[PhotoRecord]:
         """Every photo as an export record (export.py: where exported fields are added)."""
@@ -430,12 +442,41 @@ class Catalog:
         return Status(**counts, model=self.embedder.model.name, device=self.embedder.device_name,
                       provider=self.embedder.provider, library=str(self.dir), folders=self.folders(),
                       models_with_vectors=self.store.models_with_vectors(),
-                      index="exact" if len(self.index) <= self.index.exact_max else "hnsw",
-                      thorough_tags=self.settings.thorough_tags,
+                      index="exact" if counts["indexed"] <= self.index.exact_max else "hnsw",
+                      thorough_tags=self.settings.thorough_tags, **kept_counts(self.store),
+                      bytes_per_photo=self._bytes_per_photo(counts["photos"]),
                       failures=self.failures() if with_failures else None)
+
+    def _bytes_per_photo(self, photos: int) -> int | None:
+        """The library folder's size on disk over its photos (None while it has none)."""
+        if not photos:
+            return None
+        size = sum(p.stat().st_size for p in self.dir.iterdir() if p.is_file())
+        return round(size / photos)
 
     def failures(self) -> list[Failure]:
         return [Failure(f["path"], f["kind"], f["reason"]) for f in self.store.failures()]
+
+    # -- reliability: backup, check, repair -------------------------------------------------
+
+    def backup(self, force: bool = False) -> Path | None:
+        """Export the user's own facts (at most daily unless `force`); see health.py."""
+        try:
+            return backup_user_data(self.store, self.dir, force)
+        except (OSError, PhotolensError) as e:  # a full disk, a read-only or damaged library
+            log.warning("could not back up your tags to %s: %s", self.dir, getattr(e, "strerror", None) or e)
+            return None
+
+    @staticmethod
+    def check_at(library_dir: Path | None = None) -> dict:
+        """What is wrong with a library, changing nothing (health.check): works on a library
+        too damaged to open."""
+        return check_library(Path(library_dir or default_library_dir()).expanduser().resolve())
+
+    @staticmethod
+    def repair_at(library_dir: Path | None = None) -> dict:
+        """Rebuild what can be derived, keeping the user's facts (health.repair)."""
+        return repair_library(Path(library_dir or default_library_dir()).expanduser().resolve())
 
 
 def clean_tag(tag: str) -> str:

@@ -16,6 +16,10 @@ from .store import Store
 
 # How many candidates the blended similarity modes re-rank; the exact scores come after.
 RERANK_CANDIDATES = 400
+# Candidates focused similarity re-ranks by features: the photos nearest to the subject moved
+# toward the concept, and to the subject itself. A few thousand rows read in milliseconds, and
+# the best focused matches lie among them (they share the concept and the scene).
+FOCUS_CANDIDATES = 2000
 
 
 @dataclass
@@ -91,6 +95,8 @@ class Searcher:
     def similar(self, image: str | int, k: int = 50, focus: str | None = None, detail: float = 0.0) -> list[Result]:
         """Photos like this one. `focus` narrows likeness to one concept; `detail` (0..1) moves
         from "the same kind of scene" (0) to "near-duplicates" (1)."""
+        if not 0.0 <= detail <= 1.0:  # also refuses nan
+            raise QueryError(f"detail must be between 0 and 1, not {detail}")
         if isinstance(image, int):
             photo_id = image
             vec = self.store.vector(photo_id, self.model)
@@ -119,7 +125,10 @@ class Searcher:
                 return f
         if path is None or "features" not in self.embedder.image_outputs():
             return None
-        pixels = load_query_image(path, self.embedder.model.preprocess)
+        try:
+            pixels = load_query_image(path, self.embedder.model.preprocess)
+        except ImageError as e:
+            raise QueryError(f"cannot use {path} as a query: {e}") from e
         return self.embedder.embed_images(pixels[None])["features"][0]
 
     def _detailed(self, vec, photo_id, path, detail: float, k: int) -> list[tuple[int, float]]:
@@ -139,6 +148,9 @@ class Searcher:
         return scored[:k]
 
     def _focused(self, vec, photo_id, path, focus: str, k: int) -> list[tuple[int, float]]:
+        """Likeness re-weighted toward one concept's features. The candidates are the photos
+        nearest to the photo moved toward the concept (FOCUS_CANDIDATES of them, from the vector
+        index), so a query reads a bounded number of feature rows, never the whole library."""
         from .focus import focus_weights
 
         concept = self.text_vector(focus)
@@ -147,9 +159,13 @@ class Searcher:
         if weights is None or feats is None:
             # CLIP-family: move the photo's vector toward the concept's words.
             return self.index.search(normalize(vec + concept), k)
-        ids, mat = self.store.vectors(self.model, "features")
-        if len(ids) == 0:
+        candidates = {i for i, _ in self.index.search(normalize(vec + concept), FOCUS_CANDIDATES)}
+        candidates |= {i for i, _ in self.index.search(vec, FOCUS_CANDIDATES // 2)}
+        found = self.store.vectors_for(sorted(candidates), self.model, "features")
+        if not found:
             return []
+        ids = np.fromiter(found, dtype=np.int64, count=len(found))
+        mat = np.stack([found[int(i)] for i in ids])
         q = normalize(feats * weights)
         scores = normalize(mat * weights) @ q
         top = np.argsort(-scores)[:k]

@@ -6,6 +6,7 @@ rankings do not change at that precision for these unit vectors.
 """
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
@@ -17,6 +18,7 @@ from typing import Iterable, Iterator
 import numpy as np
 import sqlite_utils
 
+from .dbfile import DIR_MODE, SessionMarker, check_library_file, ensure_sound, library_error, make_private
 from .fsutil import path_key, path_str
 from .schema import MIGRATIONS
 
@@ -48,18 +50,33 @@ class Store:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        check_library_file(self.path)
+        self.path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        new = not self.path.exists()
+        self._marker = SessionMarker(self.path)
+        unclean = not new and self._marker.unclean_before()
+        try:
+            self._open(new, unclean)
+        except sqlite3.Error as e:
+            raise library_error(self.path, e) from e
+        self._marker.enter()
+
+    def _open(self, new: bool, unclean: bool) -> None:
         conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False,
                                isolation_level=None)
         self.db = sqlite_utils.Database(conn)
         self._lock = threading.RLock()
         self._depth = 0
+        if unclean:  # a process died with the library open: check it before trusting it
+            ensure_sound(conn, self.path)
         # 16 KiB pages for a new library (an existing one keeps its own: changing it means a full
         # VACUUM). A photo's vectors are 0.75-2.5 kB rows: in 4 KiB pages of this WITHOUT ROWID
         # table they spill into overflow pages and the table takes 1.9x their size; in 16 KiB
         # pages, 1.1x (tests/test_engine_units.py measures it).
         conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
         conn.execute("PRAGMA journal_mode=WAL")
+        if new:
+            make_private(self.path)  # SQLite gives its -wal and -shm files the same permissions
         # FULL: a commit survives a power cut, which is what "nothing lost" means; with batched
         # transactions the extra fsync costs little.
         conn.execute("PRAGMA synchronous=FULL")
@@ -92,29 +109,41 @@ class Store:
                 finally:
                     self._depth -= 1
                 return
-            self.db.execute("BEGIN IMMEDIATE")
+            self.execute("BEGIN IMMEDIATE")
             self._depth = 1
             try:
                 yield
-            except BaseException:
-                self.db.execute("ROLLBACK")
+            except BaseException as e:
+                try:
+                    self.db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # SQLite already rolled back (a full disk does)
+                if isinstance(e, sqlite3.Error):
+                    raise library_error(self.path, e) from e
                 raise
             else:
-                self.db.execute("COMMIT")
+                self.execute("COMMIT")
             finally:
                 self._depth = 0
 
     def query(self, sql: str, params: Iterable = ()) -> list[tuple]:
         with self._lock:
-            return self.db.execute(sql, tuple(params)).fetchall()
+            try:
+                return self.db.execute(sql, tuple(params)).fetchall()
+            except sqlite3.Error as e:
+                raise library_error(self.path, e) from e
 
     def execute(self, sql: str, params: Iterable = ()) -> sqlite3.Cursor:
         with self._lock:
-            return self.db.execute(sql, tuple(params))
+            try:
+                return self.db.execute(sql, tuple(params))
+            except sqlite3.Error as e:
+                raise library_error(self.path, e) from e
 
     def close(self) -> None:
         with self._lock:
             self.db.conn.close()
+        self._marker.leave()
 
     # -- meta -------------------------------------------------------------------------------
 
@@ -162,10 +191,10 @@ class Store:
 
     def folders(self) -> list[dict]:
         rows = self.query("""SELECT f.id, f.path, f.online, f.last_scan,
-                                    (SELECT count(*) FROM photos p WHERE p.folder_id = f.id)
-                             FROM folders f ORDER BY f.path""")
-        return [{"id": r[0], "path": path_str(r[1]), "online": bool(r[2]), "last_scan": r[3], "photos": r[4]}
-                for r in rows]
+                                    (SELECT count(*) FROM photos p WHERE p.folder_id = f.id), f.offline_reason,
+                                    f.unreachable FROM folders f ORDER BY f.path""")
+        return [{"id": r[0], "path": path_str(r[1]), "online": bool(r[2]), "last_scan": r[3], "photos": r[4],
+                 "offline_reason": r[5], "unreachable": [tuple(u) for u in json.loads(r[6] or "[]")]} for r in rows]
 
     def remove_folder(self, folder_id: int) -> int:
         """Forget a folder and everything indexed in it (the photos on disk are untouched)."""
@@ -275,9 +304,11 @@ class Store:
         return [self._photo(r) for r in rows]
 
     def photos_lacking(self, model: str, kind: str) -> list[PhotoRow]:
-        """Indexed photos that have `model`'s embedding but no vector of `kind` (indexed before
-        the model had that output, or with it turned off)."""
+        """Indexed photos that have `model`'s embedding but no vector of `kind` (not yet given a
+        later pass, indexed before the model had that output, or with it turned off); photos in
+        offline folders wait until their folder is back."""
         rows = self.query(f"""SELECT {self._PHOTO_COLS} FROM photos p WHERE p.status = 'indexed'
+                              AND p.folder_id IN (SELECT id FROM folders WHERE online = 1)
                               AND EXISTS (SELECT 1 FROM vectors v WHERE v.photo_id = p.id AND v.model = ?
                                           AND v.kind = 'embedding')
                               AND NOT EXISTS (SELECT 1 FROM vectors v WHERE v.photo_id = p.id AND v.model = ?
@@ -324,6 +355,11 @@ class Store:
         rows = self.query("SELECT vec FROM vectors WHERE photo_id = ? AND model = ? AND kind = ?",
                           [photo_id, model, kind])
         return np.frombuffer(rows[0][0], dtype=np.float16).astype(np.float32) if rows else None
+
+    def vector_ids(self, model: str, kind: str = "embedding") -> np.ndarray:
+        """The ids of the photos that have a vector of this kind (the index alone is read)."""
+        rows = self.query("SELECT photo_id FROM vectors WHERE model = ? AND kind = ? ORDER BY photo_id", [model, kind])
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
     def vectors_for(self, ids: Iterable[int], model: str, kind: str) -> dict[int, np.ndarray]:
         out = {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from .records import TagChange, TagRule
 from .store import Store
 
 __all__ = ["RULE_NEVER", "RULE_RENAME", "SOURCE_AUTO", "SOURCE_REJECTED", "SOURCE_USER", "TagRules"]
@@ -87,3 +88,33 @@ class TagRules:
     def drop_auto(self, tag: str) -> int:
         """Remove the tagger's `tag` from every photo (user tags and rejections stay)."""
         return self.store.execute("DELETE FROM tags WHERE tag = ? AND source = ?", [tag, SOURCE_AUTO]).rowcount
+
+    # -- what Catalog offers: one transaction each, a TagChange for the front ends ----------------
+
+    def rename_everywhere(self, old: str, new: str) -> TagChange:
+        if old == new:
+            return TagChange("rename", old, 0, new)
+        with self.store.transaction():
+            merge = bool(self.photos_with(new)) or new in self.rules()
+            n = self.rename(old, new)
+            if self.rules().get(new) == (RULE_RENAME, old):
+                self.drop_rule(new)  # renaming back: no loop
+            self.set_rule(old, RULE_RENAME, new)
+        return TagChange("merge" if merge else "rename", old, n, new)
+
+    def delete_everywhere(self, tag: str) -> TagChange:
+        with self.store.transaction():
+            return TagChange("delete", tag, self.delete(tag))
+
+    def never(self, tag: str) -> TagChange:
+        with self.store.transaction():
+            self.set_rule(tag, RULE_NEVER)
+            return TagChange("never", tag, self.drop_auto(tag))
+
+    def allow(self, tag: str) -> TagChange:
+        with self.store.transaction():
+            self.drop_rule(tag)
+        return TagChange("allow", tag, 0)
+
+    def rule_records(self) -> list[TagRule]:
+        return [TagRule(t, r, target) for t, (r, target) in self.rules().items()]
