@@ -18,6 +18,7 @@ from ..engine.jobs import Control, Progress
 from ..engine.query import IMAGE_PREFIX
 from ..engine.watcher import Watcher
 from .models import IdRole, PathRole, ResultsModel, TagsModel
+from .tag_menu import TagMenu
 from .tasks import Tasks
 
 TAG_DETAIL_CHUNK = 256  # photos per writer job when adding tag details (about 15 s on a 2-core CPU)
@@ -204,6 +205,8 @@ class MainWindow(QMainWindow):
         self.tags_view.verticalHeader().hide()
         self.tags_view.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
         self.tags_view.clicked.connect(self._tag_clicked)
+        self.tag_menu = TagMenu(self.tags_view, self.catalog, self.tasks, self.selected_photo_ids,
+                                self.refresh_tags, self)  # rename, merge, delete, never; accept/reject
         v.addWidget(self.tag_filter)
         v.addWidget(self.tags_view, 1)
 
