@@ -47,6 +47,8 @@ TOO_GENERAL = {"animal", "person", "adult", "food", "structure", "equipment", "i
 NOT_SYNONYMS = {"glove", "cod", "hammerhead", "measure", "booster", "cosmos", "carriage", "home plate",
                 "long horse", "mini", "palace", "pointer", "scope", "stamp", "slug", "saddle horse", "water rat",
                 "safety belt", "bundle", "denim", "random memory", "packet", "american coot", "terrace", "tub"}
+# Spellings WordNet does not join (a plural that is a term of its own): merged by hand.
+HAND_SYNONYMS = {"sunglass": "sunglasses", "ski": "skis", "flowers": "flower"}
 # Where two spellings merge, these name the tag (the more common word, not WordNet's first).
 PREFERRED = {"trash can", "affenpinscher", "tandem bicycle", "factory", "telephone", "seashore", "vacation"}
 
@@ -88,7 +90,7 @@ HAND = {
     "weapons": ("overwhelming", ["gun", "rifle", "pistol", "revolver", "sword", "dagger", "bomb", "grenade",
                                  "hand grenade", "car bomb", "missile", "cannon", "machine gun", "spear",
                                  "hatchet", "bullet", "flick knife", "hunting knife", "tear gas", "pepper spray"]),
-    "body": ("never", ["wig", "toupee", "belly", "potbelly", "pimple", "wart", "wrinkle", "nipple",
+    "body": ("never", ["tattoo", "wig", "toupee", "belly", "potbelly", "pimple", "wart", "wrinkle", "nipple",
                        "oral cavity", "chest", "hip", "organ", "vein", "marrow", "tail", "fat", "obesity"]),
     "waste": ("overwhelming", ["garbage", "garbage heap", "junk", "trash can", "waste basket", "dumpster",
                                "manure", "dung", "sewage", "rag", "muzzle", "trap", "bait"]),
@@ -175,6 +177,7 @@ def main() -> None:
     everyday |= set(groups["ranges"]) | set(groups["names"]) | set(vocab["coco_map"].values())
     everyday |= {t for t, n in counts.items() if n >= MIN_CAPTIONS}
 
+    vocab_set_ = set(words)
     # synonyms: one synset, one tag
     by_synset = collections.defaultdict(list)
     for w in words:
@@ -186,6 +189,7 @@ def main() -> None:
         if len(ws) > 1:
             head = max(ws, key=lambda w: (w in PREFERRED, w in everyday, counts[w], -len(w.split()), -len(w), w))
             synonyms.update({w: head for w in ws if w != head})
+    synonyms.update({w: h for w, h in HAND_SYNONYMS.items() if w in vocab_set_ and h in vocab_set_})
     # roll-ups: a fine term to its nearest everyday ancestor
     canonical = {w: synonyms.get(w, w) for w in words}
     lemma_terms = collections.defaultdict(list)
