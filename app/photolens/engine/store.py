@@ -81,6 +81,9 @@ class Store:
         # transactions the extra fsync costs little.
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
+        # REPLACE deletes the row it replaces: with this, that delete fires the delete triggers
+        # too, so the tag counts (schema.py) stay right when a tag is replaced.
+        conn.execute("PRAGMA recursive_triggers=ON")
         conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         self._migrate()
 
@@ -399,9 +402,18 @@ class Store:
         return [{"tag": r[0], "score": r[1], "source": r[2]} for r in rows]
 
     def tag_counts(self) -> list[dict]:
-        rows = self.query("SELECT tag, count(*) FROM tags WHERE source != 'rejected' GROUP BY tag "
-                          "ORDER BY count(*) DESC, tag")
+        rows = self.query("SELECT tag, n FROM tag_counts ORDER BY n DESC, tag")
         return [{"tag": r[0], "count": r[1]} for r in rows]
+
+    def has_tag(self, tag: str) -> bool:
+        return bool(self.query("SELECT 1 FROM tags WHERE tag = ? AND source != 'rejected' LIMIT 1", [tag]))
+
+    def tag_scores(self, tag: str, limit: int) -> dict[int, float]:
+        """The photos with a tag and its score (1 for the user's own), best first; a tag the user
+        removed from a photo is not there."""
+        rows = self.query("SELECT photo_id, coalesce(score, 1.0) FROM tags WHERE tag = ? AND source != 'rejected' "
+                          "ORDER BY coalesce(score, 1.0) DESC LIMIT ?", [tag, limit])
+        return {r[0]: float(r[1]) for r in rows}
 
     def recent_photo_ids(self, limit: int) -> list[int]:
         """Indexed photos, newest first (date taken, else the file's time)."""
