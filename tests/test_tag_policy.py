@@ -76,9 +76,10 @@ def test_the_policy_data_holds_every_primate_and_animal_and_the_audit_is_broader
                  "bathing cap", "koala", "three-toed sloth", "dog", "pig"):
         if word in vocab:
             assert policy.rule_of(word) is not None, word
-    # every ImageNet-1k animal class (0-397) that is a vocabulary term is in the policy
+    # every ImageNet-1k animal class (0-397) that is a vocabulary term is in the policy, but for
+    # the two whose sense in a photo is a COCO thing (a kite in the sky, a computer mouse)
     classes = json.loads((DATA / "imagenet_classes.json").read_text())["classes"]
-    animals = {n for c in classes[:398] for n in c["names"] if n in vocab}
+    animals = {n for c in classes[:398] for n in c["names"] if n in vocab} - {"kite", "mouse"}
     assert animals and animals <= policy.terms, sorted(animals - policy.terms)[:10]
 
 
