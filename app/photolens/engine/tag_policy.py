@@ -37,9 +37,14 @@ NEVER, OVERWHELMING_RULE = "never", "overwhelming"
 # reach it only when the thing dominates the photo (most COCO animals and fixtures in their own
 # photos score 0.95 and more; on photos of people without them, they stay far below).
 OVERWHELMING = 0.9
-# The words the tagger has for people; the best of their scores is the photo's person evidence.
+# The words the tagger has for people, and for what only people do or wear (surfers far out on a
+# wave show as "surfing" and "surfboard" before they show as "person"); the best of their scores
+# is the photo's person evidence.
 PEOPLE_TERMS = ("person", "child", "baby", "crowd", "family", "friends", "portrait", "selfie", "team",
-                "adult", "people")
+                "adult", "people", "surfing", "skiing", "snowboarding", "skateboarding", "climbing",
+                "rock climbing", "cycling", "hiking", "dancing", "reading", "playing tennis", "playing soccer",
+                "horse riding", "surfboard", "skateboard", "snowboard", "skis", "costume", "helmet", "hat",
+                "shirt", "jacket")
 # Person evidence from which a photo counts as showing people. Low on purpose: a photo of people
 # missed here could get an offensive tag, a photo without people counted here only loses a few
 # sensitive tags. Measured by models/calibrate_tags.py on coco-mini and flickr8k-train (see README).
