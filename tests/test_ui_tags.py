@@ -30,7 +30,7 @@ def window(qtbot, catalog, tmp_path):
 
 
 def counts(window) -> dict[str, int]:
-    m = window.tags_model
+    m = window.tags.model
     return {m.index(r, 0).data(): int(m.index(r, 1).data()) for r in range(m.rowCount())}
 
 

@@ -21,22 +21,23 @@ from .concepts import ConceptTeacher
 from .config import DB_NAME, Settings, default_library_dir
 from .archive import keep, kept_counts
 from .dbfile import open_library_dir
-from .embedder import Embedder
+from .embedder import DEVICES, Embedder, load_embedder
+from .errors import LibraryError, PhotolensError, QueryError
+from .exclusions import excluded_roots
 from .export import PhotoRecord, export_records
 from .health import backup_user_data
 from .health import check as check_library
 from .health import repair as repair_library
-from .errors import LibraryError, PhotolensError, QueryError
 from .index import VectorIndex
 from .indexer import CLOSER, SEARCHABLE, Indexer
 from .jobs import Control, Progress
 from .library import Changes, reconcile, within
 from .outputs import DETAIL_KINDS
 from .query import parse_query
-from .records import Failure, Folder, PhotoInfo, PhotoTag, Status, TagChange, TagCount, TagRule
+from .records import Failure, Folder, PhotoInfo, PhotoTag, Status, TagCount
 from .search import Result, Searcher
 from .store import Store
-from .tag_rules import TagRules
+from .tag_rules import TagManagement
 from .tagger import Tagger
 
 log = logging.getLogger("photolens.catalog")
@@ -46,7 +47,7 @@ SORT_DATE = "date"
 SORTS = (SORT_RELEVANCE, SORT_DATE)
 
 
-class Catalog:
+class Catalog(TagManagement):
     def __init__(self, library_dir: Path | None = None, device: str | None = None, model: str | None = None,
                  threads: int | None = None):
         self.dir = Path(library_dir or default_library_dir()).expanduser().resolve()
@@ -62,6 +63,7 @@ class Catalog:
         self._tagger = None
         self._lock = threading.RLock()
         self._closed = False
+        self._model_warning: str | None = None
 
     # -- model ------------------------------------------------------------------------------
 
@@ -71,11 +73,20 @@ class Catalog:
 
     @property
     def embedder(self) -> Embedder:
+        """The active model's sessions. A chosen model that is not installed or fails to load
+        gives way to the built-in one, and `warnings` says so: a setting never breaks the app."""
         with self._lock:
             if self._embedder is None:
-                name = model_registry.default_model_name(self._model_name)
-                self._embedder = Embedder(model_registry.get_model(name), self.device, self.threads)
+                self._embedder, self._model_warning = load_embedder(self._model_name, self.device, self.threads)
             return self._embedder
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the library fell back on, for the user: a device or a model that could not be
+        used (the app shows them in its status bar, the CLI on stderr). Nothing is loaded to
+        answer: before the model is first used there is nothing to warn about."""
+        embedder = self._embedder
+        return ([self._model_warning] if self._model_warning else []) + (embedder.warnings if embedder else [])
 
     @property
     def index(self) -> VectorIndex:
@@ -109,14 +120,20 @@ class Catalog:
             if self._embedder is not None:
                 self._embedder.release()
             self._embedder = self._index = self._searcher = self._tagger = None
+            self._model_warning = None
 
     def set_device(self, device: str) -> None:
+        """Choose "auto", "cpu" or "cuda" (kept in the library's settings). A device that is not
+        available falls back to the CPU with a warning (`warnings`) rather than failing."""
+        if device not in DEVICES:
+            raise QueryError(f"unknown device {device!r}: one of {', '.join(DEVICES)}")
         with self._lock:
             self.settings.device = self.device = device
             self.settings.save(self.dir)
             if self._embedder is not None:
                 self._embedder.release()
             self._embedder = self._index = self._searcher = self._tagger = None
+            self._model_warning = None
 
     def set_thorough_tags(self, on: bool) -> None:
         """Whether indexing runs the model's tag detail pass. Photos already indexed keep what
@@ -184,6 +201,12 @@ class Catalog:
                 return f.id
         raise LibraryError(f"{folder} is not a library folder")
 
+    @property
+    def excluded_dirs(self) -> frozenset[str]:
+        """Folders never indexed, even inside a library folder: Photolens's own (this library
+        included) and other applications' caches (the scan and the watcher both skip them)."""
+        return excluded_roots(self.dir)
+
     def folders(self) -> list[Folder]:
         return [Folder(f["id"], f["path"], f["photos"], f["online"], f["last_scan"], f["offline_reason"],
                        f["unreachable"]) for f in self.store.folders()]
@@ -195,7 +218,7 @@ class Catalog:
         roots = {f["id"]: f["path"] for f in self.store.folders()}
         if scopes is None:
             scopes = list(roots.items())
-        changes = reconcile(self.store, scopes, roots)
+        changes = reconcile(self.store, scopes, roots, self.excluded_dirs)
         if changes.removed_ids or changes.revived_ids:
             name = self.embedder.model.name
             back = self.store.vectors_for(changes.revived_ids, name, "embedding")  # revived: no embedding
@@ -374,31 +397,10 @@ class Catalog:
     def photos_with_tag(self, tag: str) -> list[Result]:
         return self.searcher.results_for(self.store.photos_with_tag(tag))
 
-    # -- tag management across the library (tag_rules.py) ----------------------------------
-
-    def rename_tag(self, old: str, new: str) -> TagChange:
-        """Rename a tag on every photo, merged where `new` exists (a user tag wins over an auto
-        tag); the tagger suggests it as `new` from now on."""
-        return TagRules(self.store).rename_everywhere(clean_tag(old), clean_tag(new))
-
-    def delete_tag(self, tag: str) -> TagChange:
-        """Take a tag off every photo; the tagger does not put it back on them."""
-        return TagRules(self.store).delete_everywhere(tag)
-
-    def never_suggest(self, tag: str) -> TagChange:
-        """Never suggest this tag again, through re-indexing and retagging (user tags stay)."""
-        return TagRules(self.store).never(clean_tag(tag))
-
-    def allow_suggest(self, tag: str) -> TagChange:
-        """Undo never_suggest (the tag comes back at the next retag)."""
-        return TagRules(self.store).allow(clean_tag(tag))
-
-    def tag_rules(self) -> list[TagRule]:
-        return TagRules(self.store).rule_records()
-
     def export_records(self) -> Iterator[PhotoRecord]:
         """Every photo as an export record (export.py: where exported fields are added)."""
         return export_records(self.store)
+    # rename_tag, delete_tag, never_suggest, allow_suggest, tag_rules: TagManagement (tag_rules.py)
 
     def related_words(self, text: str, k: int = 5) -> list[str]:
         tagger = self.tagger
@@ -448,7 +450,7 @@ class Catalog:
                       index="exact" if counts["indexed"] <= self.index.exact_max else "hnsw",
                       thorough_tags=self.settings.thorough_tags, **kept_counts(self.store),
                       bytes_per_photo=self._bytes_per_photo(counts["photos"]),
-                      failures=self.failures() if with_failures else None)
+                      failures=self.failures() if with_failures else None, warnings=self.warnings)
 
     def _bytes_per_photo(self, photos: int) -> int | None:
         """The library folder's size on disk over its photos (None while it has none)."""

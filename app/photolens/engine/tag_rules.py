@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from .errors import QueryError
 from .records import TagChange, TagRule
 from .store import Store
 
-__all__ = ["RULE_NEVER", "RULE_RENAME", "SOURCE_AUTO", "SOURCE_REJECTED", "SOURCE_USER", "TagRules"]
+__all__ = ["RULE_NEVER", "RULE_RENAME", "SOURCE_AUTO", "SOURCE_REJECTED", "SOURCE_USER", "TagManagement", "TagRules"]
 
 # A tag's source in the tags table (store.py writes the same words).
 SOURCE_AUTO, SOURCE_USER = "auto", "user"
@@ -118,3 +119,38 @@ class TagRules:
 
     def rule_records(self) -> list[TagRule]:
         return [TagRule(t, r, target) for t, (r, target) in self.rules().items()]
+
+
+def clean_name(tag: str) -> str:
+    """A tag as the user meant it: spaces trimmed and collapsed (as catalog.clean_tag)."""
+    name = " ".join(str(tag).split())
+    if not name:
+        raise QueryError("a tag needs at least one letter")
+    return name
+
+
+class TagManagement:
+    """Catalog's tag management across the library (Catalog inherits it: the one API), over
+    the catalog's `store`."""
+
+    store: Store
+
+    def rename_tag(self, old: str, new: str) -> TagChange:
+        """Rename a tag on every photo, merged where `new` exists (a user tag wins over an auto
+        tag); the tagger suggests it as `new` from now on."""
+        return TagRules(self.store).rename_everywhere(clean_name(old), clean_name(new))
+
+    def delete_tag(self, tag: str) -> TagChange:
+        """Take a tag off every photo; the tagger does not put it back on them."""
+        return TagRules(self.store).delete_everywhere(tag)
+
+    def never_suggest(self, tag: str) -> TagChange:
+        """Never suggest this tag again, through re-indexing and retagging (user tags stay)."""
+        return TagRules(self.store).never(clean_name(tag))
+
+    def allow_suggest(self, tag: str) -> TagChange:
+        """Undo never_suggest (the tag comes back at the next retag)."""
+        return TagRules(self.store).allow(clean_name(tag))
+
+    def tag_rules(self) -> list[TagRule]:
+        return TagRules(self.store).rule_records()
