@@ -17,9 +17,8 @@ from typing import Callable, Iterator
 import numpy as np
 
 from . import models as model_registry
-from .concepts import ConceptTeacher
-from .config import DB_NAME, Settings, default_library_dir
 from .archive import keep, kept_counts
+from .config import DB_NAME, Settings, default_library_dir
 from .dbfile import open_library_dir
 from .embedder import DEVICES, Embedder, load_embedder
 from .errors import LibraryError, PhotolensError, QueryError
@@ -28,17 +27,20 @@ from .export import PhotoRecord, export_records
 from .health import backup_user_data
 from .health import check as check_library
 from .health import repair as repair_library
+from .filters import Filters
 from .index import VectorIndex
 from .indexer import CLOSER, SEARCHABLE, Indexer
 from .jobs import Control, Progress
 from .library import Changes, reconcile, within
 from .outputs import DETAIL_KINDS
-from .query import parse_query
-from .records import Failure, Folder, PhotoInfo, PhotoTag, Status, TagCount
+from .records import Failure, Folder, PhotoInfo, Status
 from .search import Result, Searcher
 from .store import Store
 from .tag_rules import TagManagement
 from .tagger import Tagger
+from .tagfacade import TagsFacade
+from .whenwhere import WhenWhere, WhenWhereFacade
+from .tidy import Tidy
 
 log = logging.getLogger("photolens.catalog")
 
@@ -47,7 +49,7 @@ SORT_DATE = "date"
 SORTS = (SORT_RELEVANCE, SORT_DATE)
 
 
-class Catalog(TagManagement):
+class Catalog(WhenWhereFacade, TagsFacade, TagManagement):
     def __init__(self, library_dir: Path | None = None, device: str | None = None, model: str | None = None,
                  threads: int | None = None):
         self.dir = Path(library_dir or default_library_dir()).expanduser().resolve()
@@ -64,6 +66,10 @@ class Catalog(TagManagement):
         self._lock = threading.RLock()
         self._closed = False
         self._model_warning: str | None = None
+        self.when_where = WhenWhere(self.store)
+        # Duplicates, albums, the trash (issue 21; tidy.py): catalog.albums, .duplicates(), .trash().
+        self.tidy = Tidy(self.store, lambda: self.searcher, lambda: self.match_threshold)
+        self.albums, self.duplicates, self.trash = self.tidy.albums, self.tidy.duplicates, self.tidy.trash
 
     # -- model ------------------------------------------------------------------------------
 
@@ -237,7 +243,10 @@ class Catalog(TagManagement):
         tagger = self.tagger
         indexer = Indexer(self.store, self.embedder, self.index, on_batch=tagger.on_batch if tagger else None,
                           pass_=SEARCHABLE)
-        return indexer.run(pending, progress, control)
+        result = indexer.run(pending, progress, control)
+        # Smart albums take in the new photos that match them (issue 21): {album: [photo ids]}.
+        result["smart_albums"] = self.albums.refresh_smart_albums(p.id for p in pending) if pending else {}
+        return result
 
     def _closer_kind(self) -> str | None:
         """The stored output a photo lacks until the closer look has reached it: the tag detail
@@ -313,11 +322,11 @@ class Catalog(TagManagement):
         # Tags computed by another model, tagger or vocabulary (a model switch, an update) are
         # brought up to date from the stored vectors; a scoped run (the watcher) tags what it embeds.
         retagged = self.retag(progress, control) if scopes is None else 0
-        return {"added": changes.added, "updated": changes.updated, "moved": changes.moved,
+        return {**self.when_where.refresh(), "added": changes.added, "updated": changes.updated, "moved": changes.moved,
                 "revived": changes.revived, "offline_reasons": changes.offline_reasons,
                 "unreadable": changes.unreadable,
                 "removed": changes.removed, "failed": changes.failed + result["failed"], "retagged": retagged,
-                "tag_details_added": detailed,
+                "tag_details_added": detailed, "smart_albums": result["smart_albums"],
                 "failed_total": self.store.counts(self.embedder.model.name)["failed"],
                 "embedded": result["embedded"], "seconds": round(time.monotonic() - start, 3),
                 "offline_folders": changes.offline_folders}
@@ -333,14 +342,20 @@ class Catalog(TagManagement):
         except PhotolensError:
             return -1.0
 
-    def search(self, query, k: int = 50, sort: str = SORT_RELEVANCE) -> list[Result]:
-        """The k best matches for a query, each marked `good` or not against the model's
-        cut-off; `sort` is SORT_RELEVANCE (best first) or SORT_DATE (newest first)."""
+    def search(self, query, k: int = 50, sort: str = SORT_RELEVANCE, filters: Filters | None = None) -> list[Result]:
+        """The k best matches within the filters (given, in the query: see understand()), each marked
+        `good` or not against the cut-off; `sort`: SORT_RELEVANCE or SORT_DATE. Filters only: newest first."""
         if sort not in SORTS:
             raise QueryError(f"unknown sort {sort!r}: one of {', '.join(SORTS)}")
+        understood = self.when_where.understand(query, filters)
+        if understood.filters.empty:
+            found = self.searcher.search(query, k)
+        elif understood.text is None:  # all good: they are what was asked for
+            return self._sorted(self.searcher.results_for(self.when_where.newest(understood.filters, k)), sort)
+        found = found if understood.filters.empty else \
+            self.searcher.search(understood.text, k, self.when_where.candidates(understood.filters))
         cut = self.match_threshold
-        results = [replace(r, good=r.score >= cut) for r in self.searcher.search(query, k)]
-        return self._sorted(results, sort)
+        return self._sorted([replace(r, good=r.score >= cut) for r in found], sort)
 
     def _sorted(self, results: list[Result], sort: str) -> list[Result]:
         if sort != SORT_DATE:
@@ -349,12 +364,12 @@ class Catalog(TagManagement):
         return sorted(results, key=lambda r: -dates.get(r.id, 0))
 
     def similar(self, image: str | int, k: int = 50, focus: str | None = None, detail: float = 0.0,
-                region: tuple[float, float, float, float] | None = None) -> list[Result]:
-        """Photos like an image (a library photo's id or any image file); `region` (x, y, w, h
-        as shares of the photo) searches by that part of it."""
+                region: tuple[float, ...] | None = None, filters: Filters | None = None) -> list[Result]:
+        """Photos like an image (a photo's id or a file) within `filters`; `region`: x, y, w, h shares."""
         if not 0.0 <= detail <= 1.0:
             raise QueryError(f"detail must be between 0 and 1, not {detail}")
-        return self.searcher.similar(image, k, focus=focus, detail=detail, region=region)
+        return self.searcher.similar(image, k, focus=focus, detail=detail, region=region,
+                                     candidates=self.when_where.candidates(filters))
 
     def recent(self, k: int) -> list[Result]:
         """The library's indexed photos, newest first: what the app shows before any query."""
@@ -370,75 +385,9 @@ class Catalog(TagManagement):
         d = self.store.photo_details(photo_id)
         return None if d is None else PhotoInfo(**{k: d.get(k) for k in PhotoInfo.__dataclass_fields__})
 
-    # -- tags -------------------------------------------------------------------------------
-
-    def tags_of(self, photo_id: int) -> list[PhotoTag]:
-        """The tags a user sees on a photo: theirs first, then the tagger's, best first."""
-        return [PhotoTag(t["tag"], t["score"], t["source"]) for t in self.store.tags_of(photo_id)]
-
-    def add_tag(self, photo_ids: int | list[int], tag: str) -> str:
-        """Give photos a user tag (kept through re-indexing and retagging). Returns the tag as
-        stored: surrounding and repeated spaces dropped, its case kept ("Minou" is a name)."""
-        name = clean_tag(tag)
-        with self.store.transaction():
-            for pid in _ids(photo_ids):
-                self.store.set_user_tag(pid, name)
-        return name
-
-    def remove_tag(self, photo_ids: int | list[int], tag: str) -> None:
-        """Take a tag off photos; the tagger will not put it back on them."""
-        with self.store.transaction():
-            for pid in _ids(photo_ids):
-                self.store.remove_tag(pid, tag)
-
-    def tag_counts(self) -> list[TagCount]:
-        return [TagCount(t["tag"], t["count"]) for t in self.store.tag_counts()]
-
-    def photos_with_tag(self, tag: str) -> list[Result]:
-        return self.searcher.results_for(self.store.photos_with_tag(tag))
-
     def export_records(self) -> Iterator[PhotoRecord]:
         """Every photo as an export record (export.py: where exported fields are added)."""
         return export_records(self.store)
-    # rename_tag, delete_tag, never_suggest, allow_suggest, tag_rules: TagManagement (tag_rules.py)
-
-    def related_words(self, text: str, k: int = 5) -> list[str]:
-        tagger = self.tagger
-        phrase = parse_query(text).positive_text
-        return tagger.related_words(phrase, k) if tagger is not None and phrase else []
-
-    def retag(self, progress: Callable[[Progress], None] | None = None, control: Control | None = None) -> int:
-        return self.tagger.retag_all(progress, control) if self.tagger is not None else 0
-
-    # -- concepts the user teaches ----------------------------------------------------------
-
-    @property
-    def concepts(self):
-        return ConceptTeacher(self.store, self.embedder.model.name)
-
-    def teach(self, concept: str, positive: list[int], negative: list[int] = ()) -> str:
-        """Examples of a concept the user names: the photos that show it get it as a user tag
-        (in the app and the CLI alike), those that do not are remembered as counter-examples."""
-        name = clean_tag(concept)
-        teacher = self.concepts
-        with self.store.transaction():
-            for pid in positive:
-                teacher.add_example(name, pid, True)
-                self.store.set_user_tag(pid, name)
-            for pid in negative:
-                teacher.add_example(name, pid, False)
-        return name
-
-    def judge(self, concept: str, photo_id: int, accepted: bool) -> None:
-        """The user's answer to one proposal: yes tags the photo; both refine the next proposals."""
-        if accepted:
-            self.teach(concept, [photo_id])
-        else:
-            self.teach(concept, [], [photo_id])
-
-    def propose(self, concept: str, k: int = 50) -> list[Result]:
-        """Photos the taught classifier thinks show the concept, best first."""
-        return self.concepts.propose(clean_tag(concept), k=k)
 
     # -- status -----------------------------------------------------------------------------
 
@@ -482,15 +431,3 @@ class Catalog(TagManagement):
     def repair_at(library_dir: Path | None = None) -> dict:
         """Rebuild what can be derived, keeping the user's facts (health.repair)."""
         return repair_library(Path(library_dir or default_library_dir()).expanduser().resolve())
-
-
-def clean_tag(tag: str) -> str:
-    """A tag as the user meant it: spaces trimmed and collapsed; empty is an error."""
-    name = " ".join(str(tag).split())
-    if not name:
-        raise QueryError("a tag needs at least one letter")
-    return name
-
-
-def _ids(photo_ids: int | list[int]) -> list[int]:
-    return [photo_ids] if isinstance(photo_ids, int) else list(photo_ids)

@@ -34,6 +34,17 @@ HNSW_EF_MIN, HNSW_EF_MAX = 400, 6400
 HNSW_EF_PER_VECTOR = 1 / 125
 
 
+# A filtered search over at most this many photos scores them exactly (their vectors are
+# fetched from the graph): as cheap as an exact search over a library of that size (EXACT_MAX).
+# Larger candidate sets search the graph with the filter applied while it walks.
+CANDIDATE_EXACT_MAX = EXACT_MAX
+
+
+# In exact mode, candidates that are more than a quarter of the library are scored in place
+# (one product over every row, the rest masked) rather than gathered into a copy first.
+GATHER_SHARE = 4
+
+
 def search_width(n: int) -> int:
     return int(min(HNSW_EF_MAX, max(HNSW_EF_MIN, n * HNSW_EF_PER_VECTOR)))
 
@@ -41,17 +52,21 @@ def search_width(n: int) -> int:
 # Largest difference between a stored (float16) vector and the graph's copy that still counts
 # as the same embedding: float16 rounding is ~1e-3; a photo embedded again differs by ~1e-1.
 CHANGED_TOLERANCE = 2e-2
+# Photos whose neighbours one graph_neighbours step finds while holding the lock (~0.2 s).
+NEIGHBOUR_CHUNK = 2048
 DETACHED = -2  # built from vectors handed in (benchmarks), not from the database
 
 
 class VectorIndex:
     """One model's vectors, searchable by cosine similarity. Thread-safe."""
 
-    def __init__(self, store: Store, model: str, folder: Path, exact_max: int = EXACT_MAX):
+    def __init__(self, store: Store, model: str, folder: Path, exact_max: int = EXACT_MAX,
+                 candidate_exact_max: int = CANDIDATE_EXACT_MAX):
         self.store = store
         self.model = model
         self.folder = Path(folder)
         self.exact_max = exact_max
+        self.candidate_exact_max = candidate_exact_max
         self._lock = threading.RLock()
         self._ids = np.zeros(0, np.int64)
         self._mat: np.ndarray | None = None  # exact mode: [N, D] float32 unit vectors
@@ -270,6 +285,70 @@ class VectorIndex:
                 return [(int(self._ids[i]), float(scores[i])) for i in top]
             labels, dist = self._hnsw.knn_query(q, k=k)
             return [(int(i), float(1.0 - d)) for i, d in zip(labels[0], dist[0])]
+
+    def search_within(self, query: np.ndarray, k: int, candidates: np.ndarray) -> list[tuple[int, float]]:
+        """The k nearest among `candidates` (photo ids): the best matches inside a filter, not
+        the best overall filtered down. Ids without a vector here are ignored."""
+        self.ensure_loaded()
+        with self._lock:
+            ids = np.intersect1d(self._ids, np.asarray(candidates, np.int64), assume_unique=True)
+            if len(ids) == 0 or k <= 0:
+                return []
+            k = min(k, len(ids))
+            q = np.asarray(query, np.float32).reshape(-1)
+            if self._hnsw is None and len(ids) * GATHER_SHARE >= len(self._ids):
+                # Most photos pass: score them all (no copy of their rows) and drop the rest.
+                scores = self._mat @ q
+                scores[~np.isin(self._ids, ids)] = -np.inf
+                mat, ids = None, self._ids
+            elif self._hnsw is None:
+                rows = np.searchsorted(self._ids, ids) if _ascending(self._ids) else \
+                    np.flatnonzero(np.isin(self._ids, ids))
+                mat, ids = self._mat[rows], self._ids[rows]
+            elif len(ids) > self.candidate_exact_max:
+                wanted = set(ids.tolist())
+                try:
+                    labels, dist = self._hnsw.knn_query(q, k=k, filter=wanted.__contains__)
+                    return [(int(i), float(1.0 - d)) for i, d in zip(labels[0], dist[0])]
+                except RuntimeError:  # the walk found fewer than k: score the candidates exactly
+                    mat = self._hnsw.get_items(ids, return_type="numpy")
+            else:
+                mat = self._hnsw.get_items(ids, return_type="numpy")
+            if mat is not None:
+                scores = mat @ q
+            top = np.argpartition(-scores, k - 1)[:k] if k < len(ids) else np.arange(len(ids))
+            top = top[np.argsort(-scores[top], kind="stable")]
+            return [(int(ids[i]), float(scores[i])) for i in top]
+
+
+    # -- every photo's neighbours (duplicates) ------------------------------------------------
+
+    def graph_neighbours(self, vecs: np.ndarray, k: int, ef: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """For each row of `vecs` (unit vectors: the indexed photos' own), its k nearest photos
+        in the saved graph as (photo ids [n, k], cosine scores [n, k]), searched with width `ef`
+        (narrow suffices for near pairs); None while the index is exact (no graph). The lock is
+        taken per chunk, so searches go on in between."""
+        self.ensure_loaded()
+        labels, sims = [], []
+        for start in range(0, len(vecs), NEIGHBOUR_CHUNK):
+            with self._lock:
+                if self._hnsw is None:
+                    return None
+                kk = min(k, self._hnsw.get_current_count())
+                self._hnsw.set_ef(max(ef, kk))
+                try:
+                    found, dist = self._hnsw.knn_query(vecs[start:start + NEIGHBOUR_CHUNK], k=kk)
+                finally:
+                    self._hnsw.set_ef(search_width(len(self._ids)))
+            labels.append(found.astype(np.int64))
+            sims.append(1.0 - dist)
+        if not labels:
+            return np.zeros((0, k), np.int64), np.zeros((0, k), np.float32)
+        return np.concatenate(labels), np.concatenate(sims)
+
+
+def _ascending(ids: np.ndarray) -> bool:
+    return len(ids) < 2 or bool(np.all(ids[1:] > ids[:-1]))
 
 
 def _safe(name: str) -> str:
