@@ -17,12 +17,12 @@ from pathlib import Path
 
 from .. import __version__
 from ..engine.errors import PhotolensError
-from . import health, library, models, places, search, tags, tidy
+from . import export, health, library, models, places, search, tags, tidy
 from .common import QUERY_HELP
 
 __all__ = ["build_parser", "main"]
 
-COMMAND_GROUPS = (library, search, places, tags, tidy, models, health)
+COMMAND_GROUPS = (library, search, places, tags, export, tidy, models, health)
 
 
 def build_parser() -> argparse.ArgumentParser:

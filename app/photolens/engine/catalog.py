@@ -12,7 +12,7 @@ import threading
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from .dbfile import open_library_dir
 from .embedder import DEVICES, Embedder, load_embedder
 from .errors import LibraryError, PhotolensError, QueryError
 from .exclusions import excluded_roots
+from .export import PhotoRecord, export_records
 from .health import backup_user_data
 from .health import check as check_library
 from .health import repair as repair_library
@@ -35,6 +36,7 @@ from .outputs import DETAIL_KINDS
 from .records import Failure, Folder, PhotoInfo, Status
 from .search import Result, Searcher
 from .store import Store
+from .tag_rules import TagManagement
 from .tagger import Tagger
 from .tagfacade import TagsFacade
 from .whenwhere import WhenWhere, WhenWhereFacade
@@ -47,7 +49,7 @@ SORT_DATE = "date"
 SORTS = (SORT_RELEVANCE, SORT_DATE)
 
 
-class Catalog(WhenWhereFacade, TagsFacade):
+class Catalog(WhenWhereFacade, TagsFacade, TagManagement):
     def __init__(self, library_dir: Path | None = None, device: str | None = None, model: str | None = None,
                  threads: int | None = None):
         self.dir = Path(library_dir or default_library_dir()).expanduser().resolve()
@@ -382,6 +384,10 @@ class Catalog(WhenWhereFacade, TagsFacade):
     def photo_info(self, photo_id: int) -> PhotoInfo | None:
         d = self.store.photo_details(photo_id)
         return None if d is None else PhotoInfo(**{k: d.get(k) for k in PhotoInfo.__dataclass_fields__})
+
+    def export_records(self) -> Iterator[PhotoRecord]:
+        """Every photo as an export record (export.py: where exported fields are added)."""
+        return export_records(self.store)
 
     # -- status -----------------------------------------------------------------------------
 

@@ -117,5 +117,13 @@ def _m5_albums(db: sqlite_utils.Database) -> None:
         WITHOUT ROWID""")
 
 
+def _m8_tag_rules(db: sqlite_utils.Database) -> None:
+    """The user's library-wide tag decisions ("never suggest", renames), kept apart from the
+    tags so that retagging, which rewrites every auto tag, cannot forget them (tag_rules.py)."""
+    db.execute("""CREATE TABLE IF NOT EXISTS tag_rules (
+        tag TEXT PRIMARY KEY, rule TEXT NOT NULL, target TEXT)""")
+
+
 # Ordered, named steps; user_version records how many have run. Append, never edit.
-MIGRATIONS = [_m1_initial, _m2_concepts, _m3_kept_by_content, _m9_tag_counts, _m4_dates_places, _m5_albums]
+MIGRATIONS = [_m1_initial, _m2_concepts, _m3_kept_by_content, _m9_tag_counts, _m4_dates_places, _m5_albums,
+              _m8_tag_rules]

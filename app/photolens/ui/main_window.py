@@ -20,6 +20,7 @@ from .library_jobs import LibraryJobs
 from .models import IdRole, PathRole, ResultsModel
 from .panes import FoldersPane, SimilarPane, TagsPane
 from .search_bar import SearchBar
+from .tag_menu import TagMenu
 from .settings import SettingsDialog
 from .status import StatusBar
 from .tasks import Tasks
@@ -70,6 +71,8 @@ class MainWindow(QMainWindow):
         self._build_central(catalog.settings.thumbnail_size)
         self.similar = SimilarPane(catalog, self.tasks, thumbs, self)
         self.tags = TagsPane(catalog, self.tasks, self)
+        self.tag_menu = TagMenu(self.tags.view, catalog, self.tasks, self.selected_photo_ids,
+                                self.tags.refresh, self)  # rename, merge, delete, never; accept/reject
         self.folders = FoldersPane(catalog, self.tasks, self)
         self.addDockWidget(Qt.RightDockWidgetArea, self.similar)
         self.addDockWidget(Qt.LeftDockWidgetArea, self.tags)
