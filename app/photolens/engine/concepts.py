@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import QueryError
 from .search import Searcher
 from .store import Store
 
@@ -58,11 +57,3 @@ def train_logistic(mat: np.ndarray, pos: list[int], neg: list[int], steps: int =
         w -= lr * (mat.T @ g * 10 + l2 * w)
         b -= lr * float(g.sum()) * 10
     return w, b
-
-
-def clean_tag(tag: str) -> str:
-    """A tag as the user meant it: spaces trimmed and collapsed; empty is an error."""
-    name = " ".join(str(tag).split())
-    if not name:
-        raise QueryError("a tag needs at least one letter")
-    return name
