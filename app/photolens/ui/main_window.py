@@ -161,8 +161,7 @@ class MainWindow(QMainWindow):
                   QAction("&Quit", self, shortcut=QKeySequence.Quit, triggered=self.close)):
             file_menu.addAction(a)
         view = self.menuBar().addMenu("&View")
-        for dock in (self.tags, self.folders, self.when_where.places, self.when_where.timeline, self.similar,
-                     self.people):
+        for dock in (self.tags, self.folders, self.when_where.places, self.when_where.timeline, self.similar, self.people):
             view.addAction(dock.toggleViewAction())
         view.addAction(QAction("Full screen", self, shortcut=QKeySequence("F11"), triggered=self._toggle_full_screen))
         self.tidy = TidyActions(self, cache_dir() / "thumbnails", view, self.menuBar().addMenu("&Tools"))
@@ -392,8 +391,7 @@ class MainWindow(QMainWindow):
     def show_tag(self, tag: str) -> None:
         self.show_photos(f"tag: {tag}", lambda: self.catalog.photos_with_tag(tag))
 
-    def show_photos(self, label: str, fetch) -> None:
-        """The photos `fetch` returns (run on the read pool) in the grid, titled `label`."""
+    def show_photos(self, label: str, fetch) -> None:  # fetch runs on the read pool
         self.teaching = None
         self.search.clear_quietly()
         self.search_serial += 1
