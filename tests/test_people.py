@@ -204,6 +204,8 @@ def test_cli_people_name_merge_and_search_by_person(library, tmp_path):
     assert [f["person"] for f in faces if f["person"] is not None] == [powell["id"]]
     assert all(0 <= v <= 1 for f in faces for v in f["box"])
     run_cli("people", "--name", powell["id"], "Colin Powell", library=library)
+    exported = [json.loads(line) for line in run_cli("export", "--json", library=library).stdout.splitlines()]
+    assert sorted(Path(r["path"]).name for r in exported if r["people"] == ["Colin Powell"]) == sorted(POWELL)
     found = cli_json("search", "--person", "Colin Powell", library=library)["results"]
     assert sorted(Path(r["path"]).name for r in found) == sorted(POWELL)
     found = cli_json("search", "person:Colin Powell", "smiling", library=library)["results"]  # as the shell passes it

@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 
+from .facestore import names_in_photos
 from .fsutil import printable
 from .records import PhotoTag
 from .store import MAX_PARAMS, Store
@@ -31,6 +32,7 @@ class PhotoRecord:
     taken: str | None
     camera: str | None
     tags: list[PhotoTag] = field(default_factory=list)
+    people: list[str] = field(default_factory=list)  # the named people in it (issue 19)
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -65,6 +67,7 @@ def export_records(store: Store) -> Iterator[PhotoRecord]:
                 f"SELECT photo_id, tag, score, source FROM tags WHERE photo_id IN ({marks}) AND source != ? "
                 f"ORDER BY photo_id, source = 'user' DESC, score DESC, tag", [*ids, SOURCE_REJECTED]):
             tags[pid].append(PhotoTag(tag, None if source == "user" else score, source))
+        people = names_in_photos(store, ids)
         for r in rows:
-            yield PhotoRecord(path_str(r[1]), r[2], r[3], r[4], iso_time(r[5]), r[6], tags[r[0]])
+            yield PhotoRecord(path_str(r[1]), r[2], r[3], r[4], iso_time(r[5]), r[6], tags[r[0]], people.get(r[0], []))
         last = rows[-1][1]

@@ -23,7 +23,7 @@ from .faces import EMBEDDING_DIM, MAX_FACES, Face
 from .fsutil import path_str
 from .store import Store
 
-__all__ = ["FaceRow", "FaceStore", "NOTE_IS", "NOTE_IS_NOT"]
+__all__ = ["FaceRow", "FaceStore", "NOTE_IS", "NOTE_IS_NOT", "names_in_photos"]
 
 # Face ids per photo: a face's id is photo id * FACE_SLOTS + its place (schema._m7_people).
 FACE_SLOTS = 64
@@ -77,6 +77,18 @@ SCHEMA = (
         person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE, verdict TEXT NOT NULL,
         PRIMARY KEY (hash, x, y, person_id)) WITHOUT ROWID""",
 )
+
+
+def names_in_photos(store: Store, ids: list[int]) -> dict[int, list[str]]:
+    """The named people in each of these photos (for export); none while people are unused."""
+    if not store.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'faces'"):
+        return {}
+    out: dict[int, list[str]] = {}
+    marks = ",".join("?" * len(ids))
+    for pid, name in store.query(f"SELECT DISTINCT f.photo_id, p.name FROM faces f JOIN people p ON p.id = f.person_id "
+                                 f"WHERE f.photo_id IN ({marks}) AND p.name IS NOT NULL ORDER BY p.name", ids):
+        out.setdefault(pid, []).append(name)
+    return out
 
 
 class FaceStore:
