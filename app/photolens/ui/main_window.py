@@ -395,8 +395,7 @@ class MainWindow(QMainWindow):
     def show_photos(self, label: str, fetch) -> None:  # fetch runs on the read pool
         self.teaching = None
         self.search.clear_quietly()
-        self.search_serial += 1
-        serial = self.search_serial
+        self.search_serial = serial = self.search_serial + 1
         self.tasks.read(fetch, lambda res: self._show_results(serial, label, res, len(res), []))
 
     # -- folders ------------------------------------------------------------------------------
