@@ -76,6 +76,7 @@ def test_the_window_has_a_people_dock_and_a_person_fills_the_grid(qtbot, catalog
     with qtbot.waitSignal(w.index_done, timeout=60_000):
         pass
     w.people.show()
+    w.people.raise_()  # a tab beside Tags: raised, it shows and fills itself
     qtbot.waitUntil(lambda: w.people.list.count() == 2, timeout=20_000)
     first = w.people.list.item(0)
     w.people.list.itemClicked.emit(first)
