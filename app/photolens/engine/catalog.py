@@ -27,6 +27,7 @@ from .query import parse_query
 from .records import Failure, Folder, PhotoInfo, PhotoTag, Status, TagCount
 from .search import Result, Searcher
 from .store import Store
+from .wordapi import CatalogWords
 
 log = logging.getLogger("photolens.catalog")
 
@@ -35,7 +36,7 @@ SORT_DATE = "date"
 SORTS = (SORT_RELEVANCE, SORT_DATE)
 
 
-class Catalog:
+class Catalog(CatalogWords):
     def __init__(self, library_dir: Path | None = None, device: str | None = None, model: str | None = None,
                  threads: int | None = None):
         self.dir = Path(library_dir or default_library_dir()).expanduser().resolve()
@@ -139,6 +140,8 @@ class Catalog:
             self._index.save()
         if self._embedder is not None:
             self._embedder.release()
+        if self._reader is not None:  # words
+            self._reader.release()
         self.store.close()
 
     def __enter__(self) -> "Catalog":
@@ -257,7 +260,9 @@ class Catalog:
         # Tags computed by another model, tagger or vocabulary (a model switch, an update) are
         # brought up to date from the stored vectors; a scoped run (the watcher) tags what it embeds.
         retagged = self.retag(progress, control) if scopes is None else 0
-        return {"added": changes.added, "updated": changes.updated, "moved": changes.moved,
+        # Words: text in photos is read after they are searchable (a deferred pass; the app runs it in chunks).
+        text = self.read_text(progress, control) if scopes is None and tag_details else {"done": 0}
+        return {"text_read": text["done"], "added": changes.added, "updated": changes.updated, "moved": changes.moved,
                 "removed": changes.removed, "failed": changes.failed + result["failed"], "retagged": retagged,
                 "tag_details_added": detailed,
                 "failed_total": self.store.counts(self.embedder.model.name)["failed"],
@@ -280,9 +285,7 @@ class Catalog:
         cut-off; `sort` is SORT_RELEVANCE (best first) or SORT_DATE (newest first)."""
         if sort not in SORTS:
             raise QueryError(f"unknown sort {sort!r}: one of {', '.join(SORTS)}")
-        cut = self.match_threshold
-        results = [replace(r, good=r.score >= cut) for r in self.searcher.search(query, k)]
-        return self._sorted(results, sort)
+        return self._sorted(self._fused(query, k), sort)  # meaning and words (wordapi.py)
 
     def _sorted(self, results: list[Result], sort: str) -> list[Result]:
         if sort != SORT_DATE:
@@ -322,6 +325,7 @@ class Catalog:
         with self.store.transaction():
             for pid in _ids(photo_ids):
                 self.store.set_user_tag(pid, name)
+        self._rewrite_words(_ids(photo_ids))
         return name
 
     def remove_tag(self, photo_ids: int | list[int], tag: str) -> None:
@@ -329,6 +333,7 @@ class Catalog:
         with self.store.transaction():
             for pid in _ids(photo_ids):
                 self.store.remove_tag(pid, tag)
+        self._rewrite_words(_ids(photo_ids))
 
     def tag_counts(self) -> list[TagCount]:
         return [TagCount(t["tag"], t["count"]) for t in self.store.tag_counts()]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -27,6 +27,8 @@ class Result:
     # At or above the model's calibrated match threshold (Catalog.search sets it): the app
     # shows good matches and offers the weaker ones; --json says which is which.
     good: bool = True
+    # Why it matched (words: wordapi.py): "meaning", "text", "file name", "folder", "tag", "caption".
+    matched: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         from .fsutil import printable
@@ -35,6 +37,7 @@ class Result:
              "good": bool(self.good)}
         if self.offline:
             d["offline"] = True
+        d["matched"] = list(self.matched)
         return d
 
 

@@ -18,6 +18,7 @@ import numpy as np
 import sqlite_utils
 
 from .fsutil import path_key, path_str
+from .words_schema import _m6_words  # words: OCR text, captions, full-text index
 
 # Seconds a writer waits for another process's transaction before giving up. The watcher and
 # a CLI command may write at once; batches commit in well under a second, so this is ample.
@@ -70,7 +71,7 @@ def _m2_concepts(db: sqlite_utils.Database) -> None:
 
 
 # Ordered, named steps; user_version records how many have run. Append, never edit.
-MIGRATIONS = [_m1_initial, _m2_concepts]
+MIGRATIONS = [_m1_initial, _m2_concepts, _m6_words]
 
 
 @dataclass

@@ -1,0 +1,177 @@
+"""A query searched as words, and fused with the meaning search into one ranking.
+
+    zorblax                 a word: whole words and prefixes ("zorbl" finds "ZORBLAX"), any case
+                            or accent; a word of 5+ letters also finds a misread one ("Z0RBLAX")
+    "open 24 hours"         quotes: the exact phrase, in that order
+    receipt hardware store  several words: photos with more of them first
+
+Each photo found gets a coverage (the share of the query's words it has) and a rank; the
+fusion adds, per photo, WORDS_WEIGHT * coverage^COVERAGE_POWER / (RRF_K + word rank) to
+1 / (RRF_K + meaning rank): weighted reciprocal rank fusion. Coverage keeps a long sentence
+("a dog runs on the beach") from being outranked by a photo that has one of its words written
+on it, while a made-up word that only the word index knows still comes first.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .words import COLUMNS, REASONS, WordStore, fold
+
+__all__ = ["WordQuery", "WordHit", "parse_words", "search_words", "fuse", "edit_distance",
+           "RRF_K", "WORDS_WEIGHT", "COVERAGE_POWER"]
+
+# Reciprocal rank fusion's constant (Cormack et al. 2009 use 60): flattens the top ranks so
+# that agreement between the two lists counts more than either list's first place.
+RRF_K = 60
+# Chosen by measurement (photolens eval --words, README "Words"): on flickr8k-dev the caption
+# R@1/R@10 are unchanged from the meaning search alone for weights up to 2, and a word on a photo
+# finds that photo first as often at 1 as at 4.
+WORDS_WEIGHT = 2.0
+COVERAGE_POWER = 2
+# How many hits each side contributes, at most.
+WORD_CANDIDATES = 200
+TRIGRAM_CANDIDATES = 300
+# Fuzzy matching: words this long or longer may differ by a letter (two from 9 letters):
+# shorter words have too many neighbours ("cat" ~ "car").
+FUZZY_MIN = 5
+FUZZY_TWO_FROM = 9
+# Words that carry no meaning of their own as a word search (the meaning search still sees them).
+STOPWORDS = frozenset("""a an and are as at be by for from has in into is it its of on or that the
+    their there they this to was were with while near some two three his her he she who what where""".split())
+_PHRASE = re.compile(r'"([^"]*)"')
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class WordQuery:
+    words: tuple[str, ...]      # folded, stopwords removed
+    phrases: tuple[str, ...]    # folded exact phrases (quoted)
+
+    @property
+    def empty(self) -> bool:
+        return not self.words and not self.phrases
+
+    @property
+    def size(self) -> int:
+        return len(self.words) + len(self.phrases)
+
+
+@dataclass
+class WordHit:
+    id: int
+    coverage: float
+    rank: int
+    reasons: list[str] = field(default_factory=list)
+
+
+def parse_words(source: str) -> WordQuery:
+    """The words of a query as the word index sees them (weights, '+' and '-' terms and
+    image: terms are the meaning search's business: a '-' term and image paths are left out)."""
+    phrases = []
+    for m in _PHRASE.finditer(source):
+        tokens = _WORD.findall(fold(m.group(1)))
+        if tokens:
+            phrases.append(" ".join(tokens))
+    rest = _PHRASE.sub(" ", source)
+    words: list[str] = []
+    negative = False  # inside a '-' term, up to the next '+'
+    for raw in rest.split():
+        if raw in ("+", "-"):
+            negative = raw == "-"
+            continue
+        if negative or raw.startswith("image:"):
+            continue
+        raw = re.sub(r"^[0-9]*\.?[0-9]+\*", "", raw)  # a weight, as in 2*dog
+        for token in _WORD.findall(fold(raw)):
+            if token not in STOPWORDS and token not in words:
+                words.append(token)
+    return WordQuery(tuple(words), tuple(phrases))
+
+
+def _quote(token: str) -> str:
+    return '"' + token.replace('"', '""') + '"'
+
+
+def _term(word: str) -> str:
+    """A word as an FTS5 term: a prefix query from 2 letters ("zorbl" finds "zorblax")."""
+    return _quote(word) + ("*" if len(word) >= 2 else "")
+
+
+def search_words(words: WordStore, query: WordQuery, limit: int = WORD_CANDIDATES) -> list[WordHit]:
+    """Photos having the query's words, most of them first, then by BM25; each with the
+    reasons (which of text, file name, folder, tag, caption) it matched by."""
+    if query.empty:
+        return []
+    found: dict[int, dict] = {}  # id -> {"units": set of matched query units, "bm25": best, "cols": set}
+
+    def note(pid: int, unit: int, bm: float, cols: list[str]) -> None:
+        e = found.setdefault(pid, {"units": set(), "bm25": 0.0, "cols": set()})
+        e["units"].add(unit)
+        e["bm25"] += bm
+        e["cols"].update(cols)
+
+    units = [(_quote(p), None) for p in query.phrases] + [(_term(w), w) for w in query.words]
+    for unit, (expression, word) in enumerate(units):
+        hits = words.match(expression, limit)
+        cols = words.columns_matching(expression, [pid for pid, _ in hits])
+        for pid, bm in hits:
+            note(pid, unit, bm, cols.get(pid, []))
+        if word is not None and len(word) >= FUZZY_MIN:
+            exact = {pid for pid, _ in hits}
+            for pid, cols_f in _fuzzy(words, word, exact):
+                note(pid, unit, 0.0, cols_f)
+    n = len(units)
+    # A quoted phrase is a condition: with one, only photos that have it are word hits.
+    phrase_units = set(range(len(query.phrases)))
+    ranked = [(pid, e) for pid, e in found.items() if phrase_units <= e["units"]]
+    ranked.sort(key=lambda x: (-len(x[1]["units"]), x[1]["bm25"], x[0]))
+    return [WordHit(pid, len(e["units"]) / n, rank, [REASONS[c] for c in COLUMNS if c in e["cols"]])
+            for rank, (pid, e) in enumerate(ranked[:limit])]
+
+
+def _fuzzy(words: WordStore, word: str, exclude: set[int]) -> list[tuple[int, list[str]]]:
+    """Photos with a word one letter off (two for long words): an OCR slip, a typo."""
+    grams = sorted({word[i:i + 3] for i in range(len(word) - 2)})
+    allowed = 1 if len(word) < FUZZY_TWO_FROM else 2
+    out = []
+    for pid, body in words.trigram_candidates(grams, TRIGRAM_CANDIDATES):
+        if pid in exclude:
+            continue
+        tokens = {t for t in _WORD.findall(body) if abs(len(t) - len(word)) <= allowed}
+        if any(edit_distance(word, t, allowed) <= allowed for t in tokens):
+            cols = words.columns_of(pid)
+            reasons = [c for c in COLUMNS
+                       if any(edit_distance(word, t, allowed) <= allowed for t in _WORD.findall(fold(cols.get(c, ""))))]
+            out.append((pid, reasons))
+    return out
+
+
+def edit_distance(a: str, b: str, cap: int = 99) -> int:
+    """Levenshtein distance, stopping early once it exceeds `cap`."""
+    if abs(len(a) - len(b)) > cap:
+        return cap + 1
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        if min(cur) > cap:
+            return cap + 1
+        prev = cur
+    return prev[-1]
+
+
+def fuse(meaning: list[tuple[int, float]], hits: list[WordHit], k: int,
+         weight: float = WORDS_WEIGHT, power: float = COVERAGE_POWER) -> list[tuple[int, float, list[str]]]:
+    """One ranking from the meaning search's (id, score) list, best first, and the word hits:
+    (id, fused score, word reasons), best first."""
+    fused: dict[int, float] = {}
+    for rank, (pid, _) in enumerate(meaning):
+        fused[pid] = 1.0 / (RRF_K + rank + 1)
+    reasons = {}
+    for h in hits:
+        fused[h.id] = fused.get(h.id, 0.0) + weight * h.coverage ** power / (RRF_K + h.rank + 1)
+        reasons[h.id] = h.reasons
+    order = sorted(fused.items(), key=lambda x: -x[1])[:k]
+    return [(pid, score, reasons.get(pid, [])) for pid, score in order]
