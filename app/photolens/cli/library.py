@@ -36,7 +36,8 @@ def _index(cat, args) -> None:
         f"{s['added']} added, {s['updated']} updated, {s['moved']} moved, {s['removed']} removed, "
         f"{s['embedded']} embedded, {s['failed']} failed"
         + (f", tag details added to {s['tag_details_added']}" if s.get("tag_details_added") else "")
-        + (f", tags updated on {s['retagged']}" if s.get("retagged") else "") + f" in {s['seconds']:.1f}s"
+        + (f", tags updated on {s['retagged']}" if s.get("retagged") else "")
+        + (f", text read in {s['text_read']}" if s.get("text_read") else "") + f" in {s['seconds']:.1f}s"
         + (f"; offline: {', '.join(s['offline_folders'])}" if s["offline_folders"] else "")))
 
 

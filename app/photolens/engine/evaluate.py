@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import LibraryError
+from .evaluate_words import words_report
 
 KS = (1, 5, 10)
 
@@ -94,7 +95,7 @@ def index_dataset(dataset: Path, library: Path, model: str | None, device: str):
 
 
 def evaluate(dataset: Path, model: str | None = None, device: str = "auto",
-             calibration: Path | None = None) -> dict:
+             calibration: Path | None = None, words: bool = False) -> dict:
     dataset = Path(dataset).resolve()
     entries = load_labels(dataset)
     with tempfile.TemporaryDirectory(prefix="photolens-eval-") as tmp:
@@ -113,6 +114,8 @@ def evaluate(dataset: Path, model: str | None = None, device: str = "auto",
                 "tags": tag_quality(cat, keep, dataset, calibration, device),
                 "tags_in_captions": tags_in_captions(cat, keep),
             }
+            if words:  # words found first, fusion against meaning, OCR cost (evaluate_words.py)
+                report["words"] = words_report(cat, keep, by_path, Path(tmp))
         finally:
             cat.close()
     return report

@@ -39,24 +39,25 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
-def name_words(path: str) -> str:
-    """A file name as words: "kazumbiTrip_2019-07.jpg" -> "kazumbiTrip 2019 07 kazumbi Trip"
-    (the pieces as written, then camel case and digits split)."""
-    stem = os.path.splitext(os.path.basename(path))[0]
-    pieces = [p for p in _SEPARATORS.split(stem) if p]
-    split = [w for p in pieces for w in _CAMEL.split(p) if w]
-    extra = [w for w in split if w not in pieces]
+def _split(name: str) -> str:
+    """A name's words: the pieces between _ - . and spaces as written, then the camel-case and
+    digit splits of those ("kazumbiTrip_2019-07" -> "kazumbiTrip 2019 07 kazumbi Trip")."""
+    pieces = [p for p in _SEPARATORS.split(name) if p]
+    extra = [w for p in pieces for w in _CAMEL.split(p) if w and w != p]
     return " ".join(pieces + extra)
 
 
+def name_words(path: str) -> str:
+    """A file name (without its extension) as words."""
+    return _split(os.path.splitext(os.path.basename(path))[0])
+
+
 def folder_words(path: str, root: str | None) -> str:
-    """The names of the folders a photo is in, from its library folder down."""
+    """The names of the folders a photo is in, from its library folder down, as words."""
     parent = os.path.dirname(path)
     base = os.path.dirname(root.rstrip(os.sep)) if root else os.path.dirname(parent)
     rel = os.path.relpath(parent, base) if base else parent
-    parts = [p for p in rel.split(os.sep) if p and p not in (".", "..")]
-    return " ".join(" ".join(_SEPARATORS.split(p)) + (" " + " ".join(_CAMEL.split(p)) if _CAMEL.search(p) else "")
-                    for p in parts)
+    return " ".join(_split(p) for p in rel.split(os.sep) if p and p not in (".", ".."))
 
 
 class WordStore:

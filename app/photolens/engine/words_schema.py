@@ -10,7 +10,8 @@ __all__ = ["_m6_words"]
 def _m6_words(db: sqlite_utils.Database) -> None:
     """Words: OCR lines per photo (with the reader build that made them, so another build reads
     again), captions by content hash, and the full-text tables with their bookkeeping. Triggers
-    drop a removed photo's rows and re-key a caption when its photo's content changes."""
+    drop a removed photo's rows (its caption stays, by content, for when it comes back; photo ids
+    can be reused, so the caption's photo id is cleared) and re-key a caption when its photo's content changes."""
     db.execute("""CREATE TABLE photo_text (
         photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
         build TEXT NOT NULL, lines TEXT NOT NULL, error TEXT, read_at REAL NOT NULL)""")
@@ -24,7 +25,8 @@ def _m6_words(db: sqlite_utils.Database) -> None:
                "tokenize = 'unicode61 remove_diacritics 2')")
     db.execute("CREATE VIRTUAL TABLE words_tri USING fts5(body, tokenize = 'trigram')")
     db.execute("""CREATE TRIGGER words_photo_gone AFTER DELETE ON photos BEGIN
-        DELETE FROM words_fts WHERE rowid = old.id; DELETE FROM words_tri WHERE rowid = old.id; END""")
+        DELETE FROM words_fts WHERE rowid = old.id; DELETE FROM words_tri WHERE rowid = old.id;
+        UPDATE captions SET photo_id = NULL WHERE photo_id = old.id; END""")
     # An edited photo (new content) keeps its caption: copied to the new hash, the old row kept
     # for any other copy of the old content. A photo added again points its caption at itself.
     db.execute("""CREATE TRIGGER words_caption_follows AFTER UPDATE OF hash ON photos

@@ -10,7 +10,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, ImageStat
 
 from .errors import LibraryError
 
@@ -79,8 +79,7 @@ def draw_word(image: Image.Image, word: str, rng: random.Random, font_path: str)
         draw.rectangle((x - pad, y - pad, x + tw + pad, y + th + pad), fill=(240, 236, 220))
         draw.text((x - left, y - top), text, font=font, fill=(20, 20, 20))
     else:
-        region = im.crop((x, y, x + tw, y + th)).convert("L")
-        mean = sum(region.getdata()) / max(1, tw * th)
+        mean = ImageStat.Stat(im.crop((x, y, x + tw, y + th)).convert("L")).mean[0]
         fill = (15, 15, 15) if mean > 128 else (250, 250, 250)
         draw.text((x - left, y - top), text, font=font, fill=fill)
     return im
