@@ -28,7 +28,7 @@ from builtin_parts import (CLASS_PROMPT, LITE_MEAN, LITE_STD, LITE_VARIANTS, MOD
 from export_util import OnnxText, export, export_text, sha256  # noqa: E402
 
 sys.path.insert(0, str(MODELS_DIR.parent / "app"))
-from photolens.engine.tagging import PROMPT as TAG_PROMPT, vocabulary_hash  # noqa: E402  (numpy only)
+from photolens.engine.tagger import PROMPT as TAG_PROMPT, vocabulary_hash  # noqa: E402  (numpy only)
 
 TEMPLATE = MODELS_DIR / "builtin.json"
 

@@ -11,7 +11,7 @@
 3. Calibration on coco-mini (with the model's tag views and detail pass, as the indexer runs
    them), COCO classes mapped to vocabulary terms: the stacker's weights, then the threshold with
    the most recall at precision >= 0.6 (at most MAX_TAGS per photo), with coco-mini's photos
-   weighed as in a natural library and 80% confidence (tagging.threshold_for_precision: the
+   weighed as in a natural library and 80% confidence (calibration.threshold_for_precision: the
    same function `photolens eval` calibrates with).
    The stacker has a handful of weights (tagscore.N_EVIDENCE), so 159 photos calibrate it.
    The photos come through the built model's own ONNX pipeline, exactly as at run time.
@@ -117,7 +117,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
 
-    from photolens.engine.tagging import Tagger, threshold_for_precision, vocabulary
+    from photolens.engine.calibration import threshold_for_precision
+    from photolens.engine.tagger import Tagger, vocabulary
 
     vocab = vocabulary()
     words = [t["term"] for t in vocab["terms"]]

@@ -247,7 +247,7 @@ def test_natural_weights_undo_a_one_photo_per_class_sample():
     """A stratified calibration set (two photos picked per class, as coco-mini) is re-weighted so
     each class is as common as its incidental labels say: the photos picked for a rare class
     weigh little, the ones with common classes much. A set without that structure stays even."""
-    from photolens.engine.tagging import natural_weights
+    from photolens.engine.calibration import natural_weights
 
     rng = np.random.default_rng(0)
     labels = []

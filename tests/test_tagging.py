@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import dataset, needs_builtin, use_model, write_photo
-from photolens.engine.tagging import MAX_TAGS, terms
+from photolens.engine.tagger import MAX_TAGS, terms
 
 DENY_WORDS = {"black", "white", "asian", "african", "caucasian", "hispanic", "muslim", "christian", "jewish", "hindu",
               "religion", "race", "ethnic", "fat", "obese", "skinny", "ugly", "beautiful", "attractive", "sexy",
@@ -239,7 +239,7 @@ def test_a_tagger_from_another_version_falls_back_to_zscores(catalog, caplog):
     """A tagger that weighs a different number of kinds of evidence (an older build) is not
     misread: tags fall back to z-scores, with a warning, until the model is rebuilt."""
     from photolens.engine import tagscore
-    from photolens.engine.tagging import Tagger
+    from photolens.engine.tagger import Tagger
 
     dim, folder = catalog.model.dim, catalog.model.folder
     old = tagscore.TagModel(["red"], np.zeros((dim, 1), np.float32), np.zeros(1, np.float32), np.zeros(dim, np.float32),
@@ -388,7 +388,7 @@ def test_builtin_auto_tags_name_what_the_photos_show(coco_catalog):
 
 def test_a_damaged_tagger_file_falls_back_to_zscores(catalog, caplog):
     """A model whose trained tagger cannot be read still tags (with z-scores) and says why."""
-    from photolens.engine.tagging import Tagger
+    from photolens.engine.tagger import Tagger
 
     model = catalog.model
     (model.folder / "tagger.npz").write_bytes(b"not an npz")

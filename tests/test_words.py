@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from conftest import dataset, run_cli, write_photo
-from photolens.engine.indexer import Control
+from photolens.engine.jobs import Control
 from photolens.engine.wordsearch import WordHit, edit_distance, fuse, parse_words
 from photolens.engine.words import fold, folder_words, name_words
 from photolens.engine.wordset import draw_word, find_font

@@ -1,7 +1,7 @@
 """The headless Photolens engine: indexing, storage, search and models. Never imports Qt."""
 from .catalog import Catalog
 from .errors import (ImageError, LibraryError, ModelError, ModelNotFoundError, PhotolensError, QueryError)
-from .indexer import Control, Progress
+from .jobs import Control, Progress
 from .query import Query, parse_query
 from .search import Result
 

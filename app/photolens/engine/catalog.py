@@ -17,16 +17,20 @@ from typing import Callable
 import numpy as np
 
 from . import models as model_registry
+from .concepts import ConceptTeacher
 from .config import DB_NAME, Settings, default_library_dir
 from .embedder import Embedder
 from .errors import LibraryError, PhotolensError, QueryError
 from .index import VectorIndex
-from .indexer import DETAIL_KINDS, Control, Indexer, Progress
+from .indexer import Indexer
+from .jobs import Control, Progress
 from .library import Changes, reconcile, within
+from .outputs import DETAIL_KINDS
 from .query import parse_query
 from .records import Failure, Folder, PhotoInfo, PhotoTag, Status, TagCount
 from .search import Result, Searcher
 from .store import Store
+from .tagger import Tagger
 from .wordapi import CatalogWords
 
 log = logging.getLogger("photolens.catalog")
@@ -83,8 +87,6 @@ class Catalog(CatalogWords):
 
     @property
     def tagger(self):
-        from .tagging import Tagger
-
         with self._lock:
             if self._tagger is None:
                 self._tagger = Tagger.for_model(self.store, self.embedder)
@@ -353,8 +355,6 @@ class Catalog(CatalogWords):
 
     @property
     def concepts(self):
-        from .tagging import ConceptTeacher
-
         return ConceptTeacher(self.store, self.embedder.model.name)
 
     def teach(self, concept: str, positive: list[int], negative: list[int] = ()) -> str:

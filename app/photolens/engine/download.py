@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
 import socket
 import urllib.error
 import urllib.request
@@ -121,7 +120,3 @@ def install(info: ModelInfo, progress: ByteProgress | None = None, base_url: str
     manifest = dict(info.manifest)
     (dest / MANIFEST).write_text(json.dumps(manifest, indent=2))
     return read_manifest(dest / MANIFEST, dest)
-
-
-def uninstall(name: str, root: Path | None = None) -> None:
-    shutil.rmtree((root or user_models_dir()) / name, ignore_errors=True)

@@ -1,20 +1,28 @@
-"""Search-quality measurement on a labelled photo set (the ../shared/datasets format).
+"""Search and tag quality measured on a labelled photo set (a folder with labels.json).
 
 The set is indexed into a temporary library with the chosen model, exactly as a user's photos
-would be, and measured with the standard retrieval measures. Metrics the set cannot give (no
-captions, no classes) are None.
+would be, and measured with the standard retrieval measures; auto-tags are measured against its
+classes and captions. Metrics the set cannot give (no captions, no classes) are None. Where the
+sets are is the caller's business: nothing here knows a dataset path. Evaluation only: nothing
+that runs while indexing imports this module.
 """
 from __future__ import annotations
 
 import json
 import os
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
+from .calibration import calibrate, coco_terms
+from .captions import caption_patterns
+from .catalog import Catalog
 from .errors import LibraryError
 from .evaluate_words import words_report
+from .outputs import PhotoOutputs
+from .tagger import Tagger, vocabulary
 
 KS = (1, 5, 10)
 
@@ -86,8 +94,6 @@ def image_to_image(entries, mat) -> dict | None:
 
 
 def index_dataset(dataset: Path, library: Path, model: str | None, device: str):
-    from .catalog import Catalog
-
     cat = Catalog(library, device=device, model=model)
     cat.add_folder(dataset)
     cat.index_all()
@@ -125,8 +131,6 @@ def tag_quality(cat, entries, dataset: Path, calibration: Path | None, device: s
     """Auto-tag precision and recall against the set's classes (None without classes or tags)."""
     if not any(e.get("classes") for e in entries):
         return None
-    from .tagging import measure_tags
-
     return measure_tags(cat, entries, dataset, calibration, device)
 
 
@@ -134,6 +138,78 @@ def tags_in_captions(cat, entries) -> dict | None:
     """Which share of the auto-tags the photos' captions name (None without captions or tags)."""
     if not any(e.get("captions") for e in entries):
         return None
-    from .tagging import caption_check
-
     return caption_check(cat, entries)
+
+
+# -- tags --------------------------------------------------------------------------------
+
+def _prf(tagger, scores, entries, threshold, allowed, mapping) -> tuple[float, float]:
+    tp = fp = fn = 0
+    for tags, e in zip(tagger.tags_from_scores(scores, threshold, allowed), entries):
+        truth = {mapping.get(c, c) for c in e.get("classes") or []}
+        got = {w for w, _ in tags}
+        tp += len(got & truth)
+        fp += len(got - truth)
+        fn += len(truth - got)
+    return (tp / (tp + fp) if tp + fp else 1.0), (tp / (tp + fn) if tp + fn else 0.0)
+
+
+def _labelled_outputs(tagger: Tagger, cat, entries: list[dict]) -> tuple[list[dict], PhotoOutputs]:
+    """The stored outputs of a set indexed into `cat`, in the order of its labelled entries."""
+    rows = {p.path: p.id for p in cat.store.photos_in_folder(cat.store.folders()[0]["id"]).values()}
+    ids, outputs = tagger.stored_outputs([rows[e["path"]] for e in entries if e["path"] in rows], cat.store)
+    have = set(ids)
+    keep = [e for e in entries if rows.get(e["path"]) in have]
+    return keep, outputs
+
+
+def caption_check(cat, entries: list[dict]) -> dict | None:
+    """How many of the auto-tags a photo's own captions name (CAPTION_WORDS, plurals, aliases),
+    for COCO terms and for the rest of the vocabulary, and the most frequent tags that captions
+    seldom name. A lower bound on precision: captions do not name everything a photo shows
+    ("whippet": the captions say "dog"). It is the only measure here for the thousands of terms
+    no labelled set covers."""
+    tagger = cat.tagger
+    keep, outputs = _labelled_outputs(tagger, cat, [e for e in entries if e.get("captions")])
+    if not keep:
+        return None
+    patterns = caption_patterns(vocabulary())
+    coco = set(vocabulary()["coco_map"].values())
+    named, count, per_term, per_term_named = Counter(), Counter(), Counter(), Counter()
+    for tags, e in zip(tagger.tags_for(outputs, tagger.stats(outputs.embedding)), keep):
+        text = " \n ".join(c.lower() for c in e["captions"])
+        for term, _ in tags:
+            hit = term in patterns and bool(patterns[term].search(text))
+            kind = "coco_terms" if term in coco else "other_terms"
+            count[kind] += 1
+            named[kind] += hit
+            per_term[term] += 1
+            per_term_named[term] += hit
+    seldom = [{"tag": t, "photos": n, "named": round(per_term_named[t] / n, 2)}
+              for t, n in per_term.most_common() if n >= max(3, len(keep) // 50) and per_term_named[t] / n < 0.2]
+    return {"tags_per_photo": round(sum(count.values()) / len(keep), 2),
+            **{kind: {"tags": count[kind], "named_in_captions": round(named[kind] / count[kind], 3)}
+               for kind in ("coco_terms", "other_terms") if count[kind]},
+            "seldom_named": seldom[:10]}
+
+
+def measure_tags(cat, entries, dataset: Path, calibration: Path | None, device: str) -> dict | None:
+    """Precision and recall of auto-tags against COCO classes, with the threshold calibrated on
+    the `calibration` set (the caller's choice: the CLI's default is coco-mini), never on the set
+    measured; without one, at the model's own threshold."""
+    tagger = Tagger(cat.store, cat.embedder)
+    threshold, calibrated_on = tagger.threshold, None
+    if calibration is not None and calibration.is_dir() and calibration.resolve() != dataset.resolve():
+        cal_entries = load_labels(calibration)
+        with tempfile.TemporaryDirectory() as tmp:
+            cal = index_dataset(calibration, Path(tmp), cat.model.name, device)
+            try:
+                keep, outputs = _labelled_outputs(tagger, cal, cal_entries)
+                threshold = calibrate(tagger, outputs, keep)
+                calibrated_on = str(calibration)
+            finally:
+                cal.close()
+    keep, outputs = _labelled_outputs(tagger, cat, entries)
+    allowed, mapping = coco_terms(tagger.words)
+    p, r = _prf(tagger, tagger.scores(outputs, tagger.stats(outputs.embedding)), keep, threshold, allowed, mapping)
+    return {"precision": p, "recall": r, "threshold": round(threshold, 3), "calibrated_on": calibrated_on}

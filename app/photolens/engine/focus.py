@@ -40,9 +40,3 @@ def focus_weights(model: ModelInfo, concept: np.ndarray) -> np.ndarray | None:
     if not weights.any():
         return None
     return weights / weights.max()
-
-
-def class_index(model: ModelInfo, concept: np.ndarray, n: int = FOCUS_CLASSES) -> list[int]:
-    spec = model.manifest["classifier"]
-    _, class_text = _classifier(str(model.folder), spec["weights"], spec["class_text"])
-    return np.argsort(-(class_text @ concept))[:n].tolist()

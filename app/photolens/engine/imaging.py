@@ -21,9 +21,8 @@ try:  # HEIC/HEIF (iPhone photos); optional so a missing wheel never stops the a
     import pillow_heif
 
     pillow_heif.register_heif_opener()
-    HEIF = True
 except ImportError:  # pragma: no cover - pillow-heif is a declared dependency
-    HEIF = False
+    pass
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif",
                               ".heic", ".heif"})

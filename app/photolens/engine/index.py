@@ -202,15 +202,6 @@ class VectorIndex:
             labels, dist = self._hnsw.knn_query(q, k=k)
             return [(int(i), float(1.0 - d)) for i, d in zip(labels[0], dist[0])]
 
-    def scores_for(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Every photo's score (exact), for re-ranking and evaluation."""
-        self.ensure_loaded()
-        with self._lock:
-            if self._mat is not None:
-                return self._ids.copy(), self._mat @ np.asarray(query, np.float32)
-        ids, mat = self.store.vectors(self.model)
-        return ids, mat @ np.asarray(query, np.float32)
-
 
 def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)

@@ -8,11 +8,9 @@ flight, and the next run picks up from there.
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -21,60 +19,14 @@ from .embedder import IMAGE_BATCH, Embedder
 from .errors import ImageError
 from .imaging import Decoded, decode_for_model
 from .index import VectorIndex
+from .jobs import Control, Progress
 from .models import ModelInfo
+from .outputs import PhotoOutputs
 from .store import PhotoRow, Store
 
 # Batches decoded ahead of the model: preprocessed images are small (0.6 MB at 224 px), so
 # look-ahead costs little memory and keeps the model from waiting on a slow file.
 LOOKAHEAD_BATCHES = 3
-
-
-@dataclass
-class Progress:
-    done: int
-    total: int
-    failed: int
-    started: float
-    stage: str = "indexing"  # or "adding tag details", "updating tags" (retagging from stored vectors)
-
-    @property
-    def rate(self) -> float:
-        elapsed = time.monotonic() - self.started
-        return self.done / elapsed if elapsed > 0 else 0.0
-
-    @property
-    def eta(self) -> float | None:
-        rate = self.rate
-        return (self.total - self.done) / rate if rate > 0 else None
-
-
-class Control:
-    """Pause, resume and cancel a running index from another thread."""
-
-    def __init__(self) -> None:
-        self._running = threading.Event()
-        self._running.set()
-        self.cancelled = threading.Event()
-
-    def pause(self) -> None:
-        self._running.clear()
-
-    def resume(self) -> None:
-        self._running.set()
-
-    @property
-    def paused(self) -> bool:
-        return not self._running.is_set()
-
-    def cancel(self) -> None:
-        self.cancelled.set()
-        self._running.set()
-
-    def wait_if_paused(self) -> None:
-        self._running.wait()
-
-
-DETAIL_KINDS = ("detail_features", "detail_probs")  # the tag detail pass's stored outputs
 
 
 def decode_photo(model: ModelInfo, path: str, tag_detail: bool = True) -> Decoded:
@@ -84,17 +36,17 @@ def decode_photo(model: ModelInfo, path: str, tag_detail: bool = True) -> Decode
     return decode_for_model(path, model.preprocess, model.tag_views, detail.size if detail else None)
 
 
-def embed_decoded(embedder: Embedder, decoded: list[Decoded]) -> dict[str, np.ndarray]:
-    """The model's outputs for decoded photos, with "view_features"/"view_logits" [N, V, ...]
-    where the model has tag views (their embeddings are not needed: tags use the detectors),
-    and "detail_features"/"detail_probs" where it has a tag detail pass.
-    Photos and views go through the model in one call: one larger batch runs faster than two."""
+def embed_decoded(embedder: Embedder, decoded: list[Decoded]) -> PhotoOutputs:
+    """The model's outputs for decoded photos, with the tag views' where the model has tag
+    views (their embeddings are not needed: tags use the detectors), and the tag detail pass's
+    where it has one. Photos and views go through the model in one call: one larger batch runs
+    faster than two."""
     if not decoded:
-        return {}
+        return PhotoOutputs.empty()
     outputs = _embed_with_views(embedder, decoded)
     if decoded[0].detail is not None:  # one decode call: all or none
         outputs.update(embedder.embed_detail(np.stack([d.detail for d in decoded])))
-    return outputs
+    return PhotoOutputs(**outputs)
 
 
 def _embed_with_views(embedder: Embedder, decoded: list[Decoded]) -> dict[str, np.ndarray]:
@@ -110,7 +62,7 @@ def _embed_with_views(embedder: Embedder, decoded: list[Decoded]) -> dict[str, n
     return outputs
 
 
-BatchHook = Callable[[list[int], dict[str, np.ndarray]], None]
+BatchHook = Callable[[list[int], PhotoOutputs], None]
 
 
 class Indexer:
@@ -177,14 +129,14 @@ class Indexer:
         return {"embedded": embedded, "failed": state.failed}
 
     def _commit(self, ok: list[tuple[PhotoRow, Decoded]], failures: list[tuple[PhotoRow, ImageError]],
-                outputs: dict[str, np.ndarray]) -> None:
+                outputs: PhotoOutputs) -> None:
         model = self.embedder.model.name
         ids = [p.id for p, _ in ok]
         with self.store.transaction():
             live = set(self.store.photos_by_ids([p.id for p, _ in ok] + [p.id for p, _ in failures]))
             keep = [i for i, pid in enumerate(ids) if pid in live]  # removed meanwhile (watcher)
             ids = [ids[i] for i in keep]
-            outputs = {k: v[keep] for k, v in outputs.items()}
+            outputs = outputs.take(keep)
             for i in keep:
                 photo, decoded = ok[i]
                 self.store.record_indexed(photo.id, decoded.content_hash, decoded.info)
@@ -192,17 +144,9 @@ class Indexer:
                 if photo.id in live:
                     self.store.record_failure(photo.id, err.kind, str(err))
             if ids:
-                self.store.put_vectors(model, "embedding", zip(ids, outputs["embedding"]))
-                if "features" in outputs:
-                    self.store.put_vectors(model, "features", zip(ids, outputs["features"]))
-                if "view_features" in outputs:  # kept so that retagging need not decode again
-                    self.store.put_vectors(model, "view_features",
-                                           zip(ids, outputs["view_features"].reshape(len(ids), -1)))
-                for kind in DETAIL_KINDS:
-                    if kind in outputs:
-                        self.store.put_vectors(model, kind, zip(ids, outputs[kind]))
+                outputs.save(self.store, model, ids)
                 if self.on_batch is not None:
                     self.on_batch(ids, outputs)
             generation = self.store.bump_generation(model)
         if self.index is not None and ids:
-            self.index.apply(dict(zip(ids, outputs["embedding"])), [], generation)
+            self.index.apply(dict(zip(ids, outputs.embedding)), [], generation)

@@ -47,15 +47,6 @@ class Changes:
     removed_ids: list[int] = field(default_factory=list)
     offline_folders: list[str] = field(default_factory=list)
 
-    def merge(self, other: "Changes") -> None:
-        self.added += other.added
-        self.updated += other.updated
-        self.moved += other.moved
-        self.removed += other.removed
-        self.failed += other.failed
-        self.removed_ids += other.removed_ids
-        self.offline_folders += other.offline_folders
-
 
 def is_skipped_dir(name: str) -> bool:
     return name.startswith(".") or name in SKIP_DIRS

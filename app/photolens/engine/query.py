@@ -35,10 +35,6 @@ class Query:
     source: str
 
     @property
-    def is_plain_text(self) -> bool:
-        return len(self.terms) == 1 and not self.terms[0].is_image and self.terms[0].weight == 1.0
-
-    @property
     def positive_text(self) -> str:
         return " ".join(t.text for t in self.terms if t.weight > 0 and not t.is_image)
 

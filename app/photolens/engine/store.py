@@ -1,4 +1,4 @@
-"""SQLite schema, migrations, and every query the engine makes.
+"""The library database: every query the engine makes (the schema and its migrations: schema.py).
 
 Paths are stored as the file system's bytes (BLOB) so names that are not valid UTF-8 round
 trip exactly. Vectors are stored as float16 blobs: half the space of float32, and cosine
@@ -18,7 +18,7 @@ import numpy as np
 import sqlite_utils
 
 from .fsutil import path_key, path_str
-from .words_schema import _m6_words  # words: OCR text, captions, full-text index
+from .schema import MIGRATIONS
 
 # Seconds a writer waits for another process's transaction before giving up. The watcher and
 # a CLI command may write at once; batches commit in well under a second, so this is ample.
@@ -26,52 +26,7 @@ BUSY_TIMEOUT_MS = 30_000
 MAX_PARAMS = 900  # ids per statement: under SQLite's limit on bound parameters
 PAGE_SIZE = 16384
 
-STATUS_PENDING = "pending"
-STATUS_INDEXED = "indexed"
 STATUS_FAILED = "failed"
-SOURCE_AUTO = "auto"
-SOURCE_USER = "user"
-SOURCE_REJECTED = "rejected"  # the user removed this tag: auto-tagging must not bring it back
-
-
-def _m1_initial(db: sqlite_utils.Database) -> None:
-    """The first schema: folders, photos, vectors per model, tags."""
-    db.execute("""CREATE TABLE folders (
-        id INTEGER PRIMARY KEY, path BLOB NOT NULL UNIQUE, added_at REAL NOT NULL,
-        online INTEGER NOT NULL DEFAULT 1, last_scan REAL)""")
-    db.execute("""CREATE TABLE photos (
-        id INTEGER PRIMARY KEY, folder_id INTEGER NOT NULL REFERENCES folders(id),
-        path BLOB NOT NULL UNIQUE, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
-        hash TEXT, width INTEGER, height INTEGER, taken REAL, camera TEXT,
-        gps_lat REAL, gps_lon REAL, status TEXT NOT NULL DEFAULT 'pending',
-        error_kind TEXT, error TEXT, added_at REAL NOT NULL, indexed_at REAL,
-        tagged_with TEXT)""")
-    db.execute("CREATE INDEX photos_folder ON photos(folder_id)")
-    db.execute("CREATE INDEX photos_size ON photos(size)")
-    db.execute("CREATE INDEX photos_status ON photos(status)")
-    db.execute("""CREATE TABLE vectors (
-        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
-        model TEXT NOT NULL, kind TEXT NOT NULL, vec BLOB NOT NULL,
-        PRIMARY KEY (photo_id, model, kind)) WITHOUT ROWID""")
-    db.execute("CREATE INDEX vectors_model ON vectors(model, kind)")
-    db.execute("""CREATE TABLE tags (
-        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
-        tag TEXT NOT NULL, source TEXT NOT NULL, score REAL, model TEXT,
-        PRIMARY KEY (photo_id, tag)) WITHOUT ROWID""")
-    db.execute("CREATE INDEX tags_tag ON tags(tag)")
-    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
-
-
-def _m2_concepts(db: sqlite_utils.Database) -> None:
-    """Concepts the user teaches (a tag name with example photos); the classifier is small and
-    retrained from the examples, so only the examples are stored."""
-    db.execute("""CREATE TABLE concept_examples (
-        concept TEXT NOT NULL, photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
-        positive INTEGER NOT NULL, PRIMARY KEY (concept, photo_id)) WITHOUT ROWID""")
-
-
-# Ordered, named steps; user_version records how many have run. Append, never edit.
-MIGRATIONS = [_m1_initial, _m2_concepts, _m6_words]
 
 
 @dataclass
@@ -276,9 +231,6 @@ class Store:
                                   chunk))
         return out
 
-    def photos_with_size(self, size: int) -> list[PhotoRow]:
-        return [self._photo(r) for r in self.query(f"SELECT {self._PHOTO_COLS} FROM photos WHERE size = ?", [size])]
-
     def add_photo(self, folder_id: int, path: str, size: int, mtime_ns: int) -> int:
         return self.execute("INSERT INTO photos(folder_id, path, size, mtime_ns, status, added_at) "
                             "VALUES (?, ?, ?, ?, 'pending', ?)",
@@ -297,13 +249,6 @@ class Store:
         """A renamed or moved photo keeps its id, and so its vectors and tags."""
         self.execute("UPDATE photos SET folder_id = ?, path = ?, size = ?, mtime_ns = ? WHERE id = ?",
                      [folder_id, path_key(new_path), size, mtime_ns, photo_id])
-
-    def move_prefix(self, old_prefix: str, new_prefix: str, folder_id: int) -> int:
-        """A whole folder renamed or moved: rewrite every path under it in one statement."""
-        old, new = path_key(old_prefix.rstrip("/") + "/"), path_key(new_prefix.rstrip("/") + "/")
-        return self.execute("UPDATE photos SET path = ? || substr(path, ?), folder_id = ? "
-                            "WHERE substr(path, 1, ?) = ?",
-                            [new, len(old) + 1, folder_id, len(old), old]).rowcount
 
     def remove_photos(self, ids: Iterable[int]) -> None:
         for chunk, marks in self._id_chunks(ids):
@@ -354,9 +299,6 @@ class Store:
         failed = failed or 0
         return {"photos": total, "indexed": indexed, "failed": failed,
                 "pending": total - indexed - failed, "offline": offline}
-
-    def all_photo_ids(self) -> list[int]:
-        return [r[0] for r in self.query("SELECT id FROM photos ORDER BY id")]
 
     # -- vectors ----------------------------------------------------------------------------
 

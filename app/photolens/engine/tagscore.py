@@ -41,16 +41,34 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from enum import IntEnum
 from pathlib import Path
 
 import numpy as np
 
-# caption logit above the term's base rate, has caption tagger, the same for the ImageNet
-# groups, has ImageNet group, z-score, and the z-score
-# again for terms with neither detector (there it is all the evidence, and a noisier one), their
-# indicator, bias; then the caption and ImageNet evidence of the tag views (best view), of the
-# tag detail pass, and the caption term's base rate (logit; 0 for terms without a caption tagger).
-N_EVIDENCE = 13
+
+
+class Evidence(IntEnum):
+    """The stacker's columns, in the order of its stored weights (TagModel.stack): a trained
+    tagger file holds one weight per column, so never reorder them; a new kind of evidence is a
+    new column at the end (and a new tagger build)."""
+
+    CAPTION = 0  # the caption tagger's logit above the term's base rate (positive part)
+    HAS_CAPTION = 1  # 1 where the caption tagger covers the term
+    IMAGENET = 2  # the ImageNet group's logit above its share of the classes (positive part)
+    HAS_IMAGENET = 3  # 1 where the term has an ImageNet group
+    ZSCORE = 4  # the joint-space z-score
+    ZSCORE_WITHOUT_DETECTOR = 5  # the z-score again for terms with neither detector (all they have, and noisier)
+    NO_DETECTOR = 6  # 1 for those terms
+    BIAS = 7  # always 1
+    VIEW_CAPTION = 8  # CAPTION of the tag views (best view)
+    VIEW_IMAGENET = 9  # IMAGENET of the tag views (best view)
+    DETAIL_CAPTION = 10  # CAPTION of the tag detail pass (each feature's best window)
+    DETAIL_IMAGENET = 11  # IMAGENET of the tag detail pass (each class's best window)
+    CAPTION_PRIOR = 12  # the caption term's base rate (logit; 0 for terms without a caption tagger)
+
+
+N_EVIDENCE = len(Evidence)
 
 
 def softmax(x: np.ndarray) -> np.ndarray:
@@ -172,27 +190,38 @@ def evidence(model: TagModel | None, words: list[str], features: np.ndarray, log
     `view_logits` [N, V, C] are the tag views' outputs, `detail_features` [N, D] and
     `detail_probs` [N, C] the tag detail pass's; without them their columns stay 0."""
     n, t = z.shape
-    x = np.zeros((n, t, N_EVIDENCE), np.float32)
-    x[:, :, 0], x[:, :, 2] = detector_excess(model, words, features, logits, groups)
+    columns: dict[Evidence, np.ndarray | float] = {}
+    columns[Evidence.CAPTION], columns[Evidence.IMAGENET] = detector_excess(model, words, features, logits, groups)
+    has_caption = np.zeros(t, np.float32)
     if model is not None and len(model.terms):
         covered = set(model.terms)
-        x[:, [j for j, w in enumerate(words) if w in covered], 1] = 1
-    x[:, :, 3] = groups.any(axis=0)
-    x[:, :, 4] = z
-    only_z = (x[:, :, 1] == 0) & (x[:, :, 3] == 0)
-    x[:, :, 5] = z * only_z
-    x[:, :, 6] = only_z
-    x[:, :, 7] = 1
+        has_caption[[j for j, w in enumerate(words) if w in covered]] = 1
+    columns[Evidence.HAS_CAPTION] = has_caption
+    columns[Evidence.HAS_IMAGENET] = groups.any(axis=0)
+    columns[Evidence.ZSCORE] = z
+    only_z = (has_caption == 0) & ~groups.any(axis=0)
+    columns[Evidence.ZSCORE_WITHOUT_DETECTOR] = z * only_z
+    columns[Evidence.NO_DETECTOR] = only_z
+    columns[Evidence.BIAS] = 1
     if view_features is not None and view_features.shape[1]:
         v = view_features.shape[1]
         caption, imagenet = detector_excess(model, words, view_features.reshape(n * v, -1),
                                             view_logits.reshape(n * v, -1), groups)
-        x[:, :, 8] = caption.reshape(n, v, t).max(axis=1)
-        x[:, :, 9] = imagenet.reshape(n, v, t).max(axis=1)
+        columns[Evidence.VIEW_CAPTION] = caption.reshape(n, v, t).max(axis=1)
+        columns[Evidence.VIEW_IMAGENET] = imagenet.reshape(n, v, t).max(axis=1)
     if detail_features is not None:
-        x[:, :, 10] = caption_excess(model, words, detail_features)
-        x[:, :, 11] = imagenet_excess(detail_probs, groups)
-    x[:, :, 12] = caption_prior(model, words)
+        columns[Evidence.DETAIL_CAPTION] = caption_excess(model, words, detail_features)
+        columns[Evidence.DETAIL_IMAGENET] = imagenet_excess(detail_probs, groups)
+    columns[Evidence.CAPTION_PRIOR] = caption_prior(model, words)
+    return evidence_matrix(columns, n, t)
+
+
+def evidence_matrix(columns: dict[Evidence, np.ndarray | float], n: int, t: int) -> np.ndarray:
+    """[n, t, N_EVIDENCE] from columns by name, each [n, t], [t] (the same for every photo) or a
+    scalar; a column not given stays 0."""
+    x = np.zeros((n, t, N_EVIDENCE), np.float32)
+    for name, value in columns.items():
+        x[:, :, name] = value
     return x
 
 

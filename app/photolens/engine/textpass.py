@@ -12,7 +12,7 @@ import time
 from typing import Callable
 
 from .errors import ImageError
-from .indexer import Control, Progress
+from .jobs import Control, Progress
 from .ocr import OCR_BUILD, TextReader
 from .words import WordStore
 

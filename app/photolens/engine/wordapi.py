@@ -12,7 +12,7 @@ import numpy as np
 
 from .errors import QueryError
 from .imaging import content_hash, read_file
-from .indexer import Control, Progress
+from .jobs import Control, Progress
 from .ocr import TextLine, TextReader
 from .query import parse_query
 from .search import Result

@@ -1,4 +1,4 @@
-"""The application icon, from resources/ (source tree or bundle), with a drawn fallback."""
+"""The application icon, from the PNGs in resources/icons (source tree or bundle)."""
 from __future__ import annotations
 
 import sys

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDockWidget, QFileD
 from ..engine.catalog import SORT_DATE, SORT_RELEVANCE, Catalog
 from ..engine.config import cache_dir
 from ..engine.imaging import thumbnail
-from ..engine.indexer import Control, Progress
+from ..engine.jobs import Control, Progress
 from ..engine.query import IMAGE_PREFIX
 from ..engine.watcher import Watcher
 from .models import IdRole, PathRole, ResultsModel, TagsModel

@@ -1,0 +1,82 @@
+"""The library database's schema, as ordered, named migration steps.
+
+Each step is a function that takes the database inside the migrating transaction; the
+database's `user_version` records how many steps have run (Store._migrate runs the rest). A new
+feature that needs a table or a column appends a step with a docstring saying why: never edit
+or reorder a step that has shipped, libraries out there have already run it.
+"""
+from __future__ import annotations
+
+import sqlite_utils
+
+__all__ = ["MIGRATIONS"]
+
+
+def _m1_initial(db: sqlite_utils.Database) -> None:
+    """The first schema: folders, photos, vectors per model, tags."""
+    db.execute("""CREATE TABLE folders (
+        id INTEGER PRIMARY KEY, path BLOB NOT NULL UNIQUE, added_at REAL NOT NULL,
+        online INTEGER NOT NULL DEFAULT 1, last_scan REAL)""")
+    db.execute("""CREATE TABLE photos (
+        id INTEGER PRIMARY KEY, folder_id INTEGER NOT NULL REFERENCES folders(id),
+        path BLOB NOT NULL UNIQUE, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+        hash TEXT, width INTEGER, height INTEGER, taken REAL, camera TEXT,
+        gps_lat REAL, gps_lon REAL, status TEXT NOT NULL DEFAULT 'pending',
+        error_kind TEXT, error TEXT, added_at REAL NOT NULL, indexed_at REAL,
+        tagged_with TEXT)""")
+    db.execute("CREATE INDEX photos_folder ON photos(folder_id)")
+    db.execute("CREATE INDEX photos_size ON photos(size)")
+    db.execute("CREATE INDEX photos_status ON photos(status)")
+    db.execute("""CREATE TABLE vectors (
+        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        model TEXT NOT NULL, kind TEXT NOT NULL, vec BLOB NOT NULL,
+        PRIMARY KEY (photo_id, model, kind)) WITHOUT ROWID""")
+    db.execute("CREATE INDEX vectors_model ON vectors(model, kind)")
+    db.execute("""CREATE TABLE tags (
+        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        tag TEXT NOT NULL, source TEXT NOT NULL, score REAL, model TEXT,
+        PRIMARY KEY (photo_id, tag)) WITHOUT ROWID""")
+    db.execute("CREATE INDEX tags_tag ON tags(tag)")
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+
+
+def _m2_concepts(db: sqlite_utils.Database) -> None:
+    """Concepts the user teaches (a tag name with example photos); the classifier is small and
+    retrained from the examples, so only the examples are stored."""
+    db.execute("""CREATE TABLE concept_examples (
+        concept TEXT NOT NULL, photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        positive INTEGER NOT NULL, PRIMARY KEY (concept, photo_id)) WITHOUT ROWID""")
+
+
+def _m6_words(db: sqlite_utils.Database) -> None:
+    """Words: OCR lines per photo (with the reader build that made them, so another build reads
+    again), captions by content hash, and the full-text tables with their bookkeeping. Triggers
+    drop a removed photo's rows (its caption stays, by content, for when it comes back; photo ids
+    can be reused, so the caption's photo id is cleared) and re-key a caption when its photo's content changes."""
+    db.execute("""CREATE TABLE photo_text (
+        photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+        build TEXT NOT NULL, lines TEXT NOT NULL, error TEXT, read_at REAL NOT NULL)""")
+    db.execute("""CREATE TABLE captions (
+        hash TEXT PRIMARY KEY, photo_id INTEGER, text TEXT NOT NULL, updated REAL NOT NULL)""")
+    db.execute("CREATE INDEX captions_photo ON captions(photo_id)")
+    db.execute("""CREATE TABLE words_docs (
+        photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+        path BLOB NOT NULL, hash TEXT, text_build TEXT)""")
+    db.execute("CREATE VIRTUAL TABLE words_fts USING fts5(text, name, folder, tags, caption, "
+               "tokenize = 'unicode61 remove_diacritics 2')")
+    db.execute("CREATE VIRTUAL TABLE words_tri USING fts5(body, tokenize = 'trigram')")
+    db.execute("""CREATE TRIGGER words_photo_gone AFTER DELETE ON photos BEGIN
+        DELETE FROM words_fts WHERE rowid = old.id; DELETE FROM words_tri WHERE rowid = old.id;
+        UPDATE captions SET photo_id = NULL WHERE photo_id = old.id; END""")
+    # An edited photo (new content) keeps its caption: copied to the new hash, the old row kept
+    # for any other copy of the old content. A photo added again points its caption at itself.
+    db.execute("""CREATE TRIGGER words_caption_follows AFTER UPDATE OF hash ON photos
+        WHEN new.hash IS NOT NULL BEGIN
+        INSERT OR IGNORE INTO captions(hash, photo_id, text, updated)
+            SELECT new.hash, new.id, text, updated FROM captions WHERE photo_id = new.id AND hash != new.hash
+            ORDER BY updated DESC LIMIT 1;
+        UPDATE captions SET photo_id = new.id WHERE hash = new.hash; END""")
+
+
+# Ordered, named steps; user_version records how many have run. Append, never edit.
+MIGRATIONS = [_m1_initial, _m2_concepts, _m6_words]

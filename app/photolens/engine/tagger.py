@@ -1,0 +1,291 @@
+"""Auto-tags and related words: the vocabulary terms nearest to a photo, and to a query.
+
+Every model gets z-scores: a term's cosine similarity to a photo, standardised by how similar
+that term is to photos in general (its mean and spread over a reference set of photos). Raw
+cosines are not comparable across terms ("person" is close to almost every photo); z-scores
+are, so one calibrated threshold serves the whole vocabulary. A model that ships a trained
+tagger (the built-in one: see tagscore.py) turns the z-scores, its CNN features and its
+ImageNet classes into calibrated probabilities, which is what its tags are scored with.
+Concepts the user teaches live in concepts.py, threshold calibration in calibration.py, and the
+measurement of tags against labelled photos in evaluate.py.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Union
+
+import numpy as np
+
+from . import tagscore
+from .config import bundled_models_dir, cache_dir
+from .embedder import Embedder
+from .fsutil import atomic_write_bytes
+from .jobs import Progress
+from .outputs import PhotoOutputs, detail_or_stand_in
+from .store import Store
+
+__all__ = ["DEFAULT_THRESHOLD", "MAX_TAGS", "PROMPT", "Tagger", "TermStats", "terms", "vocabulary",
+           "vocabulary_hash"]
+
+log = logging.getLogger("photolens.tags")
+
+# What the tagger scores: a model's outputs, or embeddings alone (z-scores only).
+Outputs = Union[PhotoOutputs, Mapping[str, np.ndarray], np.ndarray]
+
+PROMPT = "a photo of {}"
+MAX_TAGS = 8  # more than this per photo is noise to a person browsing tags
+# Default z-score threshold where a model has not been calibrated: chosen on coco-mini for the
+# built-in model (see `photolens eval`), which is what users without a calibration run get.
+DEFAULT_THRESHOLD = 2.0
+RETAGGED_UNDER = "tags_retagged_under"  # meta key: the tagger identity of the last finished retag
+RETAG_CHUNK = 256  # photos per retagging transaction: their evidence is [chunk, terms, N_EVIDENCE] floats
+MIN_REFERENCE = 50  # photos needed before the library's own statistics replace the reference set
+
+
+@lru_cache(maxsize=1)
+def vocabulary() -> dict:
+    return json.loads((bundled_models_dir() / "data" / "vocabulary.json").read_text())
+
+
+def terms() -> list[str]:
+    return [t["term"] for t in vocabulary()["terms"]]
+
+
+def vocabulary_hash(words: list[str]) -> str:
+    """Identifies a vocabulary and its prompt: vectors made for another one are not reused."""
+    return hashlib.sha256("\n".join([PROMPT, *words]).encode()).hexdigest()
+
+
+@dataclass
+class TermStats:
+    mean: np.ndarray
+    std: np.ndarray
+
+
+class Tagger:
+    def __init__(self, store: Store | None, embedder: Embedder, words: list[str] | None = None,
+                 threshold: float | None = None):
+        self.store = store
+        self.embedder = embedder
+        self.words = words or terms()
+        self.tag_model, self._groups, self._classifier = self._load_tag_model(embedder.model)
+        default = self.tag_model.threshold if self.tag_model is not None else DEFAULT_THRESHOLD
+        self.threshold = threshold if threshold is not None else float(
+            embedder.model.manifest.get("tag_threshold", default))
+        self._vectors: np.ndarray | None = None
+        self._stats: TermStats | None = None
+        self.words_hash = vocabulary_hash(self.words)
+        model = embedder.model
+        # Everything the tags depend on but the threshold (which a caller may change).
+        self._identity_parts = [model.name,
+                                model.file_sha((model.manifest.get("tagger") or {}).get("file"))
+                                if self.tag_model is not None else None,
+                                model.fingerprint, list(model.tag_views), self.words_hash]
+
+    def _load_tag_model(self, model):
+        """The model's trained tagger, ImageNet groups and classifier, where it ships them."""
+        spec = model.manifest.get("tagger")
+        cls_spec = model.manifest.get("classifier")
+        if not spec or not cls_spec:
+            return None, None, None
+        try:
+            tag_model = tagscore.TagModel.load(model.folder / spec["file"])
+            classes = json.loads((bundled_models_dir() / "data" / "imagenet_classes.json").read_text())["classes"]
+            groups = tagscore.imagenet_groups(self.words, [c["names"] for c in classes],
+                                              bundled_models_dir() / "data" / "imagenet_groups.json")
+            weights = np.load(model.folder / cls_spec["weights"], allow_pickle=False).astype(np.float32)
+            bias = np.load(model.folder / cls_spec["bias"], allow_pickle=False).astype(np.float32)
+            if tag_model.stack.shape != (tagscore.N_EVIDENCE,):
+                raise ValueError(f"it weighs {tag_model.stack.size} kinds of evidence, this version "
+                                 f"{tagscore.N_EVIDENCE}")
+        except (OSError, KeyError, ValueError) as e:  # damaged or from an older build: tags still work
+            log.warning("the tagger of %s cannot be read (%s); tags use z-scores until it is rebuilt",
+                        model.name, e)
+            return None, None, None
+        return tag_model, groups, (weights, bias)
+
+    @classmethod
+    def for_model(cls, store: Store, embedder: Embedder) -> "Tagger | None":
+        try:
+            vocabulary()
+        except (OSError, ValueError):
+            return None
+        return cls(store, embedder)
+
+    @property
+    def model(self) -> str:
+        return self.embedder.model.name
+
+    @property
+    def identity(self) -> str:
+        """What the auto tags were computed with: the model, its trained tagger and tag views, the
+        vocabulary and the threshold. Photos tagged under another identity are retagged (after
+        a model switch or an update that ships a new tagger), from their stored vectors."""
+        parts = [*self._identity_parts, round(self.threshold, 6)]
+        digest = hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:12]
+        return f"{self.model}@{digest}"
+
+    @property
+    def needs_features(self) -> bool:
+        return self.tag_model is not None
+
+    @property
+    def vectors(self) -> np.ndarray:
+        """The vocabulary's text vectors: a few thousand prompts take seconds to encode, so they
+        are cached on disk per model and vocabulary."""
+        if self._vectors is None:
+            self._vectors = self._cached_vectors()
+        return self._vectors
+
+    def _cached_vectors(self) -> np.ndarray:
+        model = self.embedder.model
+        shipped = model.manifest.get("vocabulary")  # the built-in model ships them, made at build time
+        if shipped and shipped.get("words_sha256") == self.words_hash:
+            try:
+                return np.load(model.folder / shipped["file"], allow_pickle=False).astype(np.float32)
+            except (OSError, ValueError):
+                pass
+        identity = json.dumps([model.name, model.manifest.get("built"), model.manifest.get("files"),
+                               self.words_hash], sort_keys=True, default=str)
+        path = cache_dir() / "vocabulary" / f"{model.name}-{hashlib.sha256(identity.encode()).hexdigest()[:16]}.npy"
+        try:
+            vecs = np.load(path, allow_pickle=False)
+            if vecs.shape[0] == len(self.words):
+                return vecs.astype(np.float32)
+        except (OSError, ValueError):
+            pass  # missing or unreadable: encode again
+        vecs = self.embedder.embed_texts([PROMPT.format(w) for w in self.words])
+        try:
+            buf = io.BytesIO()
+            np.save(buf, vecs.astype(np.float16))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(path, buf.getvalue())
+        except OSError:
+            pass  # a read-only or full cache only costs the encoding next time
+        return vecs
+
+    def stats(self, reference: np.ndarray | None = None) -> TermStats:
+        """Each term's mean and spread of similarity over a reference set of photos: the
+        library itself once it is large enough."""
+        if reference is not None:
+            return self._compute_stats(reference)
+        if self._stats is None:
+            _, mat = self.store.vectors(self.model)
+            if len(mat) < MIN_REFERENCE:
+                return self._compute_stats(mat) if len(mat) >= 5 else TermStats(np.zeros(len(self.words)),
+                                                                                 np.full(len(self.words), 0.05))
+            self._stats = self._compute_stats(mat)
+        return self._stats
+
+    def _compute_stats(self, mat: np.ndarray) -> TermStats:
+        sims = mat @ self.vectors.T
+        return TermStats(sims.mean(0), np.maximum(sims.std(0), 1e-3))
+
+    def zscores(self, embeddings: np.ndarray, stats: TermStats | None = None) -> np.ndarray:
+        st = stats or self.stats()
+        return (embeddings @ self.vectors.T - st.mean) / st.std
+
+    def scores(self, outputs: Outputs, stats: TermStats | None = None) -> np.ndarray:
+        """[N, T] tag scores: calibrated probabilities with a trained tagger, else z-scores."""
+        outputs = PhotoOutputs.of(outputs)
+        z = self.zscores(outputs.embedding, stats)
+        if self.tag_model is None or outputs.features is None:
+            return z
+        weights, bias = self._classifier  # stored features (retagging) have no logits: it is linear
+        logits = outputs.logits
+        if logits is None:
+            logits = outputs.features @ weights.T + bias
+        views, view_logits = outputs.view_features, outputs.view_logits
+        if views is not None and view_logits is None:
+            view_logits = views @ weights.T + bias
+        detail, detail_probs = None, None
+        if self.embedder.model.tag_detail is not None:  # its stand-in rules: outputs.py
+            detail, detail_probs = detail_or_stand_in(outputs, logits)
+        x = tagscore.evidence(self.tag_model, self.words, outputs.features, logits, self._groups, z,
+                              views, view_logits, detail, detail_probs)
+        return tagscore.stacked(x, self.tag_model.stack)
+
+    def tags_for(self, outputs: Outputs, stats: TermStats | None = None,
+                 threshold: float | None = None, allowed: np.ndarray | None = None) -> list[list[tuple[str, float]]]:
+        return self.tags_from_scores(self.scores(outputs, stats), threshold, allowed)
+
+    def tags_from_scores(self, scores: np.ndarray, threshold: float | None = None,
+                         allowed: np.ndarray | None = None) -> list[list[tuple[str, float]]]:
+        """At most MAX_TAGS terms per photo, best first, those at or above the threshold."""
+        if allowed is not None:
+            scores = np.where(allowed, scores, -np.inf)
+        thr = self.threshold if threshold is None else threshold
+        out = []
+        for row in scores:
+            top = np.argsort(-row)[:MAX_TAGS]
+            out.append([(self.words[i], float(row[i])) for i in top if row[i] >= thr])
+        return out
+
+    def on_batch(self, ids: list[int], outputs: PhotoOutputs) -> None:
+        """Called by the indexer inside its transaction: tag the photos it just embedded."""
+        self.apply(ids, outputs)
+
+    def apply(self, ids: list[int], outputs: Outputs) -> None:
+        tags = self.tags_for(outputs)
+        rejected = self.store.rejected_tags_of(ids)  # one query per batch, not one per photo
+        items = [(pid, [(w, s) for w, s in t if w not in rejected.get(pid, ())]) for pid, t in zip(ids, tags)]
+        self.store.replace_auto_tags(self.model, items)
+        self.store.mark_tagged(ids, self.identity)
+
+    def stored_outputs(self, ids: list[int], store: Store | None = None) -> tuple[list[int], PhotoOutputs]:
+        """The stored outputs of these photos (in this library, or another library's `store`
+        indexed with the same model), with what the tagger needs and the stand-ins of
+        PhotoOutputs.load; photos without vectors left out."""
+        model = self.embedder.model
+        return PhotoOutputs.load(store or self.store, self.model, ids, with_features=self.needs_features,
+                                 n_views=len(model.tag_views),
+                                 detail_classifier=self._classifier if model.tag_detail is not None else None)
+
+    def retag_all(self, progress=None, control=None, chunk: int = RETAG_CHUNK) -> int:
+        """Recompute auto tags where they come from another model, tagger or vocabulary (or none
+        yet), from the stored vectors: no photo is decoded again. One transaction per chunk, so
+        an interruption keeps what is done; `progress` and `control` as for indexing."""
+        identity = self.identity
+        # Every full index run asks; once a retag has finished under this identity, and indexing
+        # tags new photos under it too, the answer is "none" without a pass over the library.
+        if self.store.get_meta(RETAGGED_UNDER) == identity:
+            return 0
+        todo = self.store.photos_to_tag(identity, self.model)
+        state = Progress(0, len(todo), 0, time.monotonic(), stage="updating tags")
+        for start in range(0, len(todo), chunk):
+            if control is not None:
+                control.wait_if_paused()
+                if control.cancelled.is_set():
+                    return state.done
+            part = todo[start:start + chunk]
+            with self.store.transaction():
+                ids, outputs = self.stored_outputs(part)
+                if ids:
+                    self.apply(ids, outputs)
+            state.done += len(part)
+            if progress is not None:
+                progress(state)
+        self.store.set_meta(RETAGGED_UNDER, identity)
+        return state.done
+
+    def related_words(self, text: str, k: int = 5) -> list[str]:
+        """Vocabulary terms nearest to a query (text to text), leaving out the query's own words."""
+        q = self.embedder.embed_text(text)
+        sims = self.vectors @ q
+        own = set(text.lower().split())
+        out = []
+        for i in np.argsort(-sims):
+            w = self.words[i]
+            if w in own or w in text.lower():
+                continue
+            out.append(w)
+            if len(out) == k:
+                break
+        return out
