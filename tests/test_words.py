@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 import shutil
 from pathlib import Path
 
@@ -175,3 +176,22 @@ def test_cli_text_caption_and_search_say_why(tmp_path, library):
     assert found[0]["path"].endswith("sign.jpg") and "text" in found[0]["matched"]
     proc = run_cli("caption", tmp_path / "elsewhere.jpg", "x", library=library, check=False)
     assert proc.returncode == 1 and "not in the library" in proc.stderr
+
+
+def test_watcher_reads_text_when_nothing_else_waits(tmp_path, catalog):
+    from photolens.engine.watcher import Watcher
+
+    photos = tmp_path / "photos"
+    sign = drawn_photo(flickr(1)[0], "zorblax", photos / "sign.jpg", 0)
+    catalog.add_folder(photos)
+    catalog.index_all(tag_details=False)
+    pid = catalog.photo_id(str(sign))
+    watcher = Watcher(catalog)
+    watcher.start()
+    try:
+        deadline = time.monotonic() + 120
+        while catalog.text_of(pid) is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        watcher.stop()
+    assert catalog.search("zorblax", k=1)[0].matched[-1:] == ["text"]

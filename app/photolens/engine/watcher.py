@@ -26,6 +26,9 @@ log = logging.getLogger("photolens.watch")
 # next write, short enough that a new photo is searchable within about two seconds.
 QUIET_S = 0.6
 POLL_S = 0.2
+# Words: when nothing on disk is waiting, text is read in photos this many at a time (a few
+# seconds of one core), so a change on disk waits at most one such chunk.
+TEXT_CHUNK = 8
 
 
 class _Handler(FileSystemEventHandler):
@@ -101,13 +104,18 @@ class Watcher:
         return ready
 
     def _loop(self) -> None:
+        text_left = True  # words: read text in photos when idle, until none is left
         while not self._stop.wait(POLL_S):
             dirs = self._ready()
-            if dirs:
-                try:
+            try:
+                if dirs:
                     self.sync(dirs)
-                except Exception:  # one bad run must not stop the watching
-                    log.exception("could not update the library")
+                    text_left = True
+                elif text_left and not self._dirty:
+                    text_left = self._run(lambda: self.catalog.read_text(limit=TEXT_CHUNK))["remaining"] > 0
+            except Exception:  # one bad run must not stop the watching
+                log.exception("could not update the library")
+                text_left = False
 
     def sync(self, dirs: list[str]) -> dict:
         folders = self.catalog.folders()
