@@ -19,7 +19,7 @@ import shutil
 import time
 from pathlib import Path
 
-from .query import parse_query
+from .query import Query, Term
 from .wordsearch import COVERAGE_POWER, fuse, parse_words, search_words
 from .wordset import made_up_word, make_word_set
 
@@ -41,7 +41,8 @@ def caption_fusion(cat, entries: list[dict], by_path: dict[str, int]) -> dict:
         own = by_path.get(e["path"])
         for caption in e.get("captions") or []:
             q = caption.strip()
-            meaning = [(r.id, r.score) for r in cat.searcher.search(parse_query(q), DEPTH)]
+            # The caption as one phrase, as text_to_image embeds it (no query syntax: "man 's hat").
+            meaning = [(r.id, r.score) for r in cat.searcher.search(Query((Term(q),), q), DEPTH)]
             words = search_words(cat.words, parse_words(q))
             n += 1
             for w in WEIGHTS:

@@ -80,7 +80,8 @@ class ResultsModel(QAbstractListModel):
                 return self._placeholder
             return pix
         if role == Qt.ToolTipRole:
-            return f"{r.path}\nscore {r.score:.3f}" + ("\n(offline)" if r.offline else "")
+            return (f"{r.path}\nscore {r.score:.3f}" + ("\n(offline)" if r.offline else "")
+                    + (f"\nmatched by {', '.join(r.matched)}" if r.matched else ""))  # words: why it matched
         if role == Qt.DisplayRole:
             return None
         if role == ScoreRole:

@@ -9,6 +9,8 @@ from PySide6.QtGui import QImageReader, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QLineEdit, QListWidget, QPushButton, QScrollArea,
                                QVBoxLayout)
 
+from .photo_text import PhotoTextPanel, outlined
+
 
 class Viewer(QDialog):
     def __init__(self, catalog, tasks, model, row: int, parent=None):
@@ -35,6 +37,12 @@ class Viewer(QDialog):
         side.addWidget(self.tags, 1)
         side.addWidget(remove)
         side.addWidget(self.new_tag)
+        # Words: the photo's text (hover outlines it on the photo) and the user's caption.
+        self.words = PhotoTextPanel()
+        self.words.hovered.connect(self._outline)
+        self.words.caption_edited.connect(
+            lambda pid, text: self.tasks.write(lambda: self.catalog.set_caption(pid, text)))
+        side.addWidget(self.words)
         nav = QHBoxLayout()
         for text, slot in (("◀ Previous", lambda: self.step(-1)), ("Fit", self.fit), ("Zoom −", lambda: self.zoom_by(0.8)),
                            ("Zoom +", lambda: self.zoom_by(1.25)), ("Next ▶", lambda: self.step(1))):
@@ -69,6 +77,7 @@ class Viewer(QDialog):
         self.info.setText(f"<b>{os.path.basename(r.path)}</b><br>Taken: {taken}<br>Camera: {(d and d.camera) or '—'}"
                           f"<br>{size}<br><small>{r.path}</small>")
         self.refresh_tags()
+        self.words.show_photo(r.id, self.catalog.text_of(r.id), self.catalog.caption_of(r.id))
         self.fit()
 
     def refresh_tags(self) -> None:
@@ -117,6 +126,13 @@ class Viewer(QDialog):
             pix = self.pixmap.scaled(self.pixmap.size() * self.zoom, Qt.KeepAspectRatio, Qt.SmoothTransformation)
         self.image.setPixmap(pix)
         self.image.resize(pix.size())
+        self._shown = pix
+
+    def _outline(self, on: bool) -> None:
+        """Words: while the pointer is on the photo's text, its lines are outlined on the photo."""
+        shown = getattr(self, "_shown", None)
+        if shown is not None and not shown.isNull():
+            self.image.setPixmap(outlined(shown, self.words.boxes) if on else shown)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
