@@ -165,17 +165,18 @@ class WordStore:
         return self.store.query("SELECT rowid, bm25(words_fts) FROM words_fts WHERE words_fts MATCH ? "
                                 "ORDER BY bm25(words_fts) LIMIT ?", [expression, limit])
 
-    def columns_matching(self, expression: str, ids: list[int]) -> dict[int, list[str]]:
-        """For each photo, the columns the expression matches in."""
-        out: dict[int, list[str]] = {}
-        if not ids:
-            return out
-        for col in COLUMNS:
-            for chunk, marks in Store._id_chunks(ids):
-                rows = self.store.query(f"SELECT rowid FROM words_fts WHERE words_fts MATCH ? AND rowid IN ({marks})",
-                                        [f"{{{col}}} : ({expression})", *chunk])
-                for (pid,) in rows:
-                    out.setdefault(pid, []).append(col)
+    def count(self, expression: str, cap: int) -> int:
+        """How many photos match, counting no further than `cap`."""
+        return self.store.query("SELECT count(*) FROM (SELECT rowid FROM words_fts WHERE words_fts MATCH ? LIMIT ?)",
+                                [expression, cap])[0][0]
+
+    def columns_for(self, ids: list[int]) -> dict[int, dict[str, str]]:
+        """Each photo's word columns (by rowid: quick however common the words are)."""
+        out: dict[int, dict[str, str]] = {}
+        for chunk, marks in Store._id_chunks(ids):
+            for row in self.store.query(f"SELECT rowid, text, name, folder, tags, caption FROM words_fts "
+                                        f"WHERE rowid IN ({marks})", chunk):
+                out[row[0]] = dict(zip(COLUMNS, row[1:]))
         return out
 
     def trigram_candidates(self, grams: list[str], limit: int) -> list[tuple[int, str]]:
@@ -183,7 +184,3 @@ class WordStore:
         expression = " OR ".join('"' + g.replace('"', '""') + '"' for g in grams)
         return self.store.query("SELECT rowid, body FROM words_tri WHERE words_tri MATCH ? "
                                 "ORDER BY bm25(words_tri) LIMIT ?", [expression, limit])
-
-    def columns_of(self, photo_id: int) -> dict[str, str]:
-        rows = self.store.query("SELECT text, name, folder, tags, caption FROM words_fts WHERE rowid = ?", [photo_id])
-        return dict(zip(COLUMNS, rows[0])) if rows else {}

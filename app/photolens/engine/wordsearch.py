@@ -29,9 +29,13 @@ RRF_K = 60
 # finds that photo first as often at 1 as at 4.
 WORDS_WEIGHT = 2.0
 COVERAGE_POWER = 2
-# How many hits each side contributes, at most.
+# How many hits each side contributes, at most (trigram candidates: photos sharing the most of
+# a word's trigrams, then checked by edit distance; a near word shares all but three).
 WORD_CANDIDATES = 200
-TRIGRAM_CANDIDATES = 300
+# A word in this many photos or more (a library folder's name, "img") does not rank photos by
+# words: it would say nothing, and ranking that many by BM25 costs ~0.15 s per 25,000.
+COMMON = 2000
+TRIGRAM_CANDIDATES = 100
 # Fuzzy matching: words this long or longer may differ by a letter (two from 9 letters):
 # shorter words have too many neighbours ("cat" ~ "car").
 FUZZY_MIN = 5
@@ -111,15 +115,17 @@ def search_words(words: WordStore, query: WordQuery, limit: int = WORD_CANDIDATE
         e["bm25"] += bm
         e["cols"].update(cols)
 
-    units = [(_quote(p), None) for p in query.phrases] + [(_term(w), w) for w in query.words]
-    for unit, (expression, word) in enumerate(units):
+    units = [(_quote(p), p.split(), False) for p in query.phrases] + [(_term(w), [w], True) for w in query.words]
+    for unit, (expression, tokens, single) in enumerate(units):
+        if words.count(expression, COMMON) >= COMMON:
+            continue  # in too many photos to say which: the meaning search ranks those
         hits = words.match(expression, limit)
-        cols = words.columns_matching(expression, [pid for pid, _ in hits])
+        cols = words.columns_for([pid for pid, _ in hits])
         for pid, bm in hits:
-            note(pid, unit, bm, cols.get(pid, []))
-        if word is not None and len(word) >= FUZZY_MIN:
-            exact = {pid for pid, _ in hits}
-            for pid, cols_f in _fuzzy(words, word, exact):
+            note(pid, unit, bm, [c for c, text in cols.get(pid, {}).items() if _has(text, tokens)])
+        # A misread letter: only while the word itself leaves room (it ranks after exact hits).
+        if single and len(tokens[0]) >= FUZZY_MIN and len(hits) < limit:
+            for pid, cols_f in _fuzzy(words, tokens[0], {pid for pid, _ in hits}):
                 note(pid, unit, 0.0, cols_f)
     n = len(units)
     # A quoted phrase is a condition: with one, only photos that have it are word hits.
@@ -130,21 +136,41 @@ def search_words(words: WordStore, query: WordQuery, limit: int = WORD_CANDIDATE
             for rank, (pid, e) in enumerate(ranked[:limit])]
 
 
+def _has(text: str, tokens: list[str]) -> bool:
+    """Whether a column has the word as a prefix of one of its words, or the phrase's words in
+    a row (as FTS5 matched them)."""
+    have = _WORD.findall(fold(text))
+    if len(tokens) == 1:
+        return any(t.startswith(tokens[0]) for t in have)
+    n = len(tokens)
+    return any(have[i:i + n] == tokens for i in range(len(have) - n + 1))
+
+
 def _fuzzy(words: WordStore, word: str, exclude: set[int]) -> list[tuple[int, list[str]]]:
     """Photos with a word one letter off (two for long words): an OCR slip, a typo."""
     grams = sorted({word[i:i + 3] for i in range(len(word) - 2)})
     allowed = 1 if len(word) < FUZZY_TWO_FROM else 2
-    out = []
-    for pid, body in words.trigram_candidates(grams, TRIGRAM_CANDIDATES):
-        if pid in exclude:
-            continue
-        tokens = {t for t in _WORD.findall(body) if abs(len(t) - len(word)) <= allowed}
-        if any(edit_distance(word, t, allowed) <= allowed for t in tokens):
-            cols = words.columns_of(pid)
-            reasons = [c for c in COLUMNS
-                       if any(edit_distance(word, t, allowed) <= allowed for t in _WORD.findall(fold(cols.get(c, ""))))]
-            out.append((pid, reasons))
-    return out
+
+    gram_set = set(grams)
+    # One edit changes at most three trigrams: a token sharing fewer cannot be near (cheap test first).
+    need = len(gram_set) - 3 * allowed
+
+    seen: dict[str, bool] = {}
+
+    def close(t: str) -> bool:
+        if t not in seen:
+            seen[t] = (abs(len(t) - len(word)) <= allowed
+                       and len(gram_set & {t[i:i + 3] for i in range(len(t) - 2)}) >= need
+                       and edit_distance(word, t, allowed) <= allowed)
+        return seen[t]
+
+    def near(text: str) -> bool:
+        return any(close(t) for t in _WORD.findall(text))
+
+    found = [pid for pid, body in words.trigram_candidates(grams, TRIGRAM_CANDIDATES)
+             if pid not in exclude and near(body)]
+    cols = words.columns_for(found)
+    return [(pid, [c for c, text in cols.get(pid, {}).items() if near(fold(text))]) for pid in found]
 
 
 def edit_distance(a: str, b: str, cap: int = 99) -> int:
