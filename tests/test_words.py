@@ -13,6 +13,7 @@ from PIL import Image
 
 from conftest import dataset, run_cli, write_photo
 from photolens.engine.jobs import Control
+from photolens.engine.query import parse_query
 from photolens.engine.wordsearch import WordHit, edit_distance, fuse, parse_words
 from photolens.engine.words import fold, folder_words, name_words
 from photolens.engine.wordset import draw_word, find_font
@@ -157,6 +158,8 @@ def test_query_words_and_name_splitting():
     assert q.words == ("dog", "beach", "cafe") and q.phrases == ("open 24 hours",)
     assert name_words("/p/kazumbiTrip_2019-07.jpg") == "kazumbiTrip 2019 07 kazumbi Trip"
     assert folder_words("/lib/Grandpa Theo/80th-birthday/x.jpg", "/lib") == "lib Grandpa Theo 80th birthday 80 th"
+    assert parse_query("Theo's birthday").terms[0].text == "Theo's birthday"  # an apostrophe is no quote
+    assert parse_words("Theo's birthday").words == ("theo", "birthday")
     assert edit_distance("zorblax", "zorbiax") == 1 and edit_distance("zorblax", "blax", 1) > 1
 
 

@@ -49,7 +49,10 @@ def parse_query(source: str | list[str]) -> Query:
         if len(text) > MAX_LENGTH:
             raise QueryError(f"query is {len(text)} characters long; the limit is {MAX_LENGTH}")
         try:
-            tokens = shlex.split(text)
+            # Only double quotes group words: an apostrophe is a letter ("Theo's birthday").
+            lexer = shlex.shlex(text, posix=True)
+            lexer.whitespace_split, lexer.quotes, lexer.escape = True, '"', ""
+            tokens = list(lexer)
         except ValueError as e:
             raise QueryError(f"cannot read the query: {e} (check the quotes)") from e
     if not any(t.strip() for t in tokens):

@@ -88,7 +88,7 @@ def parse_words(source: str) -> WordQuery:
             continue
         raw = re.sub(r"^[0-9]*\.?[0-9]+\*", "", raw)  # a weight, as in 2*dog
         for token in _WORD.findall(fold(raw)):
-            if token not in STOPWORDS and token not in words:
+            if token not in STOPWORDS and token not in words and not (len(token) == 1 and token.isalpha()):
                 words.append(token)
     return WordQuery(tuple(words), tuple(phrases))
 
