@@ -40,6 +40,9 @@ TRIGRAM_CANDIDATES = 100
 # shorter words have too many neighbours ("cat" ~ "car").
 FUZZY_MIN = 5
 FUZZY_TWO_FROM = 9
+# A word found only one letter off counts for half a word: the photo that has it as written
+# comes first, and a near miss does not outweigh the meaning search.
+FUZZY_CREDIT = 0.5
 # Words that carry no meaning of their own as a word search (the meaning search still sees them).
 STOPWORDS = frozenset("""a an and are as at be by for from has in into is it its of on or that the
     their there they this to was were with while near some two three his her he she who what where""".split())
@@ -107,11 +110,11 @@ def search_words(words: WordStore, query: WordQuery, limit: int = WORD_CANDIDATE
     reasons (which of text, file name, folder, tag, caption) it matched by."""
     if query.empty:
         return []
-    found: dict[int, dict] = {}  # id -> {"units": set of matched query units, "bm25": best, "cols": set}
+    found: dict[int, dict] = {}  # id -> {"units": {query unit: credit}, "bm25": summed, "cols": set}
 
-    def note(pid: int, unit: int, bm: float, cols: list[str]) -> None:
-        e = found.setdefault(pid, {"units": set(), "bm25": 0.0, "cols": set()})
-        e["units"].add(unit)
+    def note(pid: int, unit: int, bm: float, cols: list[str], credit: float = 1.0) -> None:
+        e = found.setdefault(pid, {"units": {}, "bm25": 0.0, "cols": set()})
+        e["units"][unit] = max(credit, e["units"].get(unit, 0.0))
         e["bm25"] += bm
         e["cols"].update(cols)
 
@@ -126,14 +129,14 @@ def search_words(words: WordStore, query: WordQuery, limit: int = WORD_CANDIDATE
         # A misread letter: only while the word itself leaves room (it ranks after exact hits).
         if single and len(tokens[0]) >= FUZZY_MIN and len(hits) < limit:
             for pid, cols_f in _fuzzy(words, tokens[0], {pid for pid, _ in hits}):
-                note(pid, unit, 0.0, cols_f)
+                note(pid, unit, 0.0, cols_f, FUZZY_CREDIT)
     n = len(units)
     # A quoted phrase is a condition: with one, only photos that have it are word hits.
     phrase_units = set(range(len(query.phrases)))
-    ranked = [(pid, e) for pid, e in found.items() if phrase_units <= e["units"]]
-    ranked.sort(key=lambda x: (-len(x[1]["units"]), x[1]["bm25"], x[0]))
-    return [WordHit(pid, len(e["units"]) / n, rank, [REASONS[c] for c in COLUMNS if c in e["cols"]])
-            for rank, (pid, e) in enumerate(ranked[:limit])]
+    ranked = [(pid, sum(e["units"].values()) / n, e) for pid, e in found.items() if phrase_units <= e["units"].keys()]
+    ranked.sort(key=lambda x: (-x[1], x[2]["bm25"], x[0]))
+    return [WordHit(pid, coverage, rank, [REASONS[c] for c in COLUMNS if c in e["cols"]])
+            for rank, (pid, coverage, e) in enumerate(ranked[:limit])]
 
 
 def _has(text: str, tokens: list[str]) -> bool:
@@ -199,5 +202,6 @@ def fuse(meaning: list[tuple[int, float]], hits: list[WordHit], k: int,
     for h in hits:
         fused[h.id] = fused.get(h.id, 0.0) + weight * h.coverage ** power / (RRF_K + h.rank + 1)
         reasons[h.id] = h.reasons
-    order = sorted(fused.items(), key=lambda x: -x[1])[:k]
+    # On a tie (a word hit alone against the meaning search's first), the word hit goes first.
+    order = sorted(fused.items(), key=lambda x: (-x[1], x[0] not in reasons))[:k]
     return [(pid, score, reasons.get(pid, [])) for pid, score in order]
