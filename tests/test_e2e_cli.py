@@ -197,3 +197,7 @@ def test_eval_reports_search_and_tag_quality_with_a_threshold_from_another_set(t
     assert captions["tags_per_photo"] > 1
     assert captions["coco_terms"]["named_in_captions"] > 0.4  # "person", "dog": captions say so
     assert 0 <= captions["other_terms"]["named_in_captions"] <= 1
+    # The match cut-off: nonsense finds no good match, a caption mostly finds its own photo.
+    cutoff = report["match_cutoff"]
+    assert cutoff["nonsense_queries"] >= 50 and cutoff["nonsense_no_good_match"] >= 0.9, cutoff
+    assert cutoff["caption_own_photo_good"] >= 0.5, cutoff

@@ -208,7 +208,7 @@ def test_without_thorough_tags_indexing_skips_the_detail_pass_and_still_tags(tmp
 @pytest.mark.e2e
 def test_a_library_indexed_before_the_detail_pass_gets_it_without_losing_search(tmp_path, monkeypatch, caplog):
     """An update brings the detail pass: the next full index run adds it to the photos indexed
-    before ("adding tag details" in the progress), their embeddings (search) are never dropped,
+    before ("looking closer" in the progress), their embeddings (search) are never dropped,
     and their tags are recomputed. Another build of the detail graph redoes only its outputs."""
     from conftest import coco_catalog_without_tag_details
 
@@ -219,7 +219,7 @@ def test_a_library_indexed_before_the_detail_pass_gets_it_without_losing_search(
         stages = []
         summary = cat.index_all(progress=lambda p: stages.append((p.stage, p.done, p.total)))
         assert summary["tag_details_added"] == 5 and summary["embedded"] == 0
-        assert ("adding tag details", 5, 5) in stages
+        assert ("looking closer", 5, 5) in stages
         assert cat.store.query("SELECT count(*) FROM vectors WHERE kind = 'detail_probs'")[0][0] == 5
         assert dict(cat.store.query("SELECT photo_id, vec FROM vectors WHERE kind = 'embedding'")) == embeddings
         assert cat.index_all()["tag_details_added"] == 0  # once

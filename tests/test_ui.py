@@ -359,7 +359,7 @@ def test_the_app_adds_tag_details_in_chunks_after_catching_up(qtbot, tmp_path, m
     w.show()
     qtbot.waitUntil(lambda: w.progress_label.text() == "Tag details added to 5 photos", timeout=60_000)
     assert chunks == [2, 2, 2]
-    assert any(text.startswith("Adding tag details 5/5") for text in labels), labels
+    assert any(text.startswith("Looking closer 5/5") for text in labels), labels
     assert w.control is None and w.progress.isHidden()
     assert cat.store.query("SELECT count(*) FROM vectors WHERE kind = 'detail_probs'")[0][0] == 5
     assert len(cat.search("a photo", k=5)) == 5
@@ -383,7 +383,7 @@ def test_indexing_started_while_tag_details_are_added_stops_them_and_they_resume
     interrupted = []
 
     def on_progress(p):
-        if p.stage == "adding tag details" and not interrupted:
+        if p.stage == "looking closer" and not interrupted:
             interrupted.append(p.done)
             w.start_indexing()  # what "Add folder" does
 

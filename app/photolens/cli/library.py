@@ -85,7 +85,8 @@ def cmd_settings(args) -> int:
 
 def cmd_watch(args) -> int:
     """Catch up with what changed while Photolens was not running, then follow the disk until
-    Ctrl-C or SIGTERM. Signals and logging are the command's business, not the engine's."""
+    Ctrl-C or SIGTERM; the closer look (tag views, detail pass) follows in the background.
+    Signals and logging are the command's business, not the engine's."""
     logging.getLogger("photolens").setLevel(logging.INFO)
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -93,7 +94,7 @@ def cmd_watch(args) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     with open_catalog(args) as cat:
-        summary = cat.index_all()
+        summary = cat.index_all(tag_details=False)
         log.info("catching up: %s added, %s moved, %s removed, %s embedded", summary["added"], summary["moved"],
                  summary["removed"], summary["embedded"])
         cat.warm_up()

@@ -22,7 +22,7 @@ from .config import DB_NAME, Settings, default_library_dir
 from .embedder import Embedder
 from .errors import LibraryError, PhotolensError, QueryError
 from .index import VectorIndex
-from .indexer import Indexer
+from .indexer import CLOSER, SEARCHABLE, Indexer
 from .jobs import Control, Progress
 from .library import Changes, reconcile, within
 from .outputs import DETAIL_KINDS
@@ -197,29 +197,47 @@ class Catalog(CatalogWords):
 
     def embed_pending(self, progress: Callable[[Progress], None] | None = None,
                       control: Control | None = None) -> dict:
+        """Make new and changed photos searchable: the search model on the whole photo, its
+        whole-photo tags. The closer look (add_tag_details) comes after, for all of them."""
         self._forget_vectors_of_another_build()
         pending = self.store.pending_photos(self.embedder.model.name)
         tagger = self.tagger
         indexer = Indexer(self.store, self.embedder, self.index, on_batch=tagger.on_batch if tagger else None,
-                          tag_detail=self.settings.thorough_tags)
+                          pass_=SEARCHABLE)
         return indexer.run(pending, progress, control)
+
+    def _closer_kind(self) -> str | None:
+        """The stored output a photo lacks until the closer look has reached it: the tag detail
+        pass's with thorough tags on, else the tag views'; None for a model with neither."""
+        model = self.model
+        if model.tag_detail is not None and self.settings.thorough_tags:
+            return DETAIL_KINDS[-1]
+        return "view_features" if model.tag_views else None
+
+    def closer_look_pending(self) -> int:
+        """How many searchable photos still wait for the closer look."""
+        kind = self._closer_kind()
+        return 0 if kind is None else len(self.store.photos_lacking(self.model.name, kind))
 
     def add_tag_details(self, progress: Callable[[Progress], None] | None = None,
                         control: Control | None = None, limit: int | None = None) -> dict:
-        """Photos indexed without the model's tag detail pass (by an older version, or with
-        thorough tags off) get it now, after new photos: they are decoded and run through the
-        model again and retagged. Search is untouched meanwhile: the embeddings it uses come out
-        the same. At most `limit` photos per call (the app goes in chunks, so that the watcher's
-        updates are not held up behind hours of work); "remaining" says how many are left."""
-        if self.model.tag_detail is None or not self.settings.thorough_tags:
+        """The closer look, after photos are searchable: the model's tag views and (with
+        thorough tags on) its tag detail pass, for photos that lack them (new ones, and those
+        indexed by an older version or with thorough tags off); their tags are refined. Search
+        is untouched: the embeddings it uses are not recomputed. Resumable: a photo is done once
+        its outputs are stored. At most `limit` photos per call (the app and the watcher go in
+        chunks, so live updates are not held up behind hours of work); "remaining" says how
+        many are left."""
+        kind = self._closer_kind()
+        if kind is None:
             return {"embedded": 0, "failed": 0, "remaining": 0}
-        todo = self.store.photos_lacking(self.model.name, DETAIL_KINDS[-1])
+        todo = self.store.photos_lacking(self.model.name, kind)
         batch = todo[:limit] if limit else todo
         if not batch:
             return {"embedded": 0, "failed": 0, "remaining": 0}
         tagger = self.tagger
-        indexer = Indexer(self.store, self.embedder, self.index, on_batch=tagger.on_batch if tagger else None,
-                          stage="adding tag details")
+        indexer = Indexer(self.store, self.embedder, None, on_batch=tagger.on_batch if tagger else None,
+                          tag_detail=self.settings.thorough_tags, pass_=CLOSER)
         # Progress counts against every photo left, not only this call's share.
         overall = None if progress is None else (lambda p: progress(replace(p, total=len(todo))))
         result = indexer.run(batch, overall, control)
@@ -390,7 +408,15 @@ class Catalog(CatalogWords):
                       models_with_vectors=self.store.models_with_vectors(),
                       index="exact" if len(self.index) <= self.index.exact_max else "hnsw",
                       thorough_tags=self.settings.thorough_tags,
+                      bytes_per_photo=self._bytes_per_photo(counts["photos"]),
                       failures=self.failures() if with_failures else None)
+
+    def _bytes_per_photo(self, photos: int) -> int | None:
+        """The library folder's size on disk over its photos (None while it has none)."""
+        if not photos:
+            return None
+        size = sum(p.stat().st_size for p in self.dir.iterdir() if p.is_file())
+        return round(size / photos)
 
     def failures(self) -> list[Failure]:
         return [Failure(f["path"], f["kind"], f["reason"]) for f in self.store.failures()]

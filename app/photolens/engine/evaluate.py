@@ -19,12 +19,14 @@ import numpy as np
 from .calibration import calibrate, coco_terms
 from .captions import caption_patterns
 from .catalog import Catalog
+from .config import bundled_models_dir
 from .errors import LibraryError
 from .evaluate_words import words_report
 from .outputs import PhotoOutputs
 from .tagger import Tagger, vocabulary
 
 KS = (1, 5, 10)
+NONSENSE_FILE = "nonsense_queries.json"
 
 
 def load_labels(dataset: Path) -> list[dict]:
@@ -61,6 +63,29 @@ def text_to_image(entries, ids, mat, embedder) -> dict | None:
         return None
     q = embedder.embed_texts(captions)
     return recall_at_k(q @ mat.T, np.array(owner))
+
+
+def nonsense_queries() -> list[str]:
+    """The hand-written nonsense and stop-word queries (models/data/nonsense_queries.json)."""
+    return json.loads((bundled_models_dir() / "data" / NONSENSE_FILE).read_text())["queries"]
+
+
+def honest_cutoff(entries, mat, embedder, cut: float) -> dict:
+    """How the match cut-off behaves: the share of captions whose own photo is a good match
+    (scores at or above the cut-off), and the share of nonsense queries with no good match."""
+    captions, owner = [], []
+    for i, e in enumerate(entries):
+        for c in e.get("captions") or []:
+            captions.append(c.strip())
+            owner.append(i)
+    nonsense = nonsense_queries()
+    best = (embedder.embed_texts(nonsense) @ mat.T).max(1) if len(mat) else np.zeros(len(nonsense))
+    report = {"threshold": round(cut, 3), "nonsense_queries": len(nonsense),
+              "nonsense_no_good_match": float((best < cut).mean()), "caption_own_photo_good": None}
+    if captions:
+        own = (embedder.embed_texts(captions) @ mat.T)[np.arange(len(owner)), owner]
+        report["caption_own_photo_good"] = float((own >= cut).mean())
+    return report
 
 
 def class_queries(entries, mat, embedder) -> dict | None:
@@ -117,6 +142,7 @@ def evaluate(dataset: Path, model: str | None = None, device: str = "auto",
                 "text_to_image": text_to_image(keep, ids, rows, cat.embedder),
                 "class_query": class_queries(keep, rows, cat.embedder),
                 "image_to_image": image_to_image(keep, rows),
+                "match_cutoff": honest_cutoff(keep, rows, cat.embedder, cat.match_threshold),
                 "tags": tag_quality(cat, keep, dataset, calibration, device),
                 "tags_in_captions": tags_in_captions(cat, keep),
             }

@@ -7,10 +7,12 @@ flight, and the next run picks up from there.
 """
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from typing import Callable
 
 import numpy as np
@@ -28,12 +30,25 @@ from .store import PhotoRow, Store
 # look-ahead costs little memory and keeps the model from waiting on a slow file.
 LOOKAHEAD_BATCHES = 3
 
+log = logging.getLogger("photolens.indexer")
 
-def decode_photo(model: ModelInfo, path: str, tag_detail: bool = True) -> Decoded:
-    """One photo prepared for everything `model` runs on it: the whole photo, its tag views and
-    (unless `tag_detail` is off) its tag detail pass, from one decode."""
-    detail = model.tag_detail if tag_detail else None
-    return decode_for_model(path, model.preprocess, model.tag_views, detail.size if detail else None)
+
+# The passes an index run makes over new photos. SEARCHABLE runs the search model on the whole
+# photo (its embedding, features and whole-photo tags): what makes a photo findable, as fast as
+# that model allows. CLOSER runs afterwards: the model's tag views and tag detail pass, which
+# cost several times the search model on a CPU, and the tags they refine.
+SEARCHABLE = "searchable"
+CLOSER = "closer"
+PASSES = (SEARCHABLE, CLOSER)
+STAGES = {SEARCHABLE: "making searchable", CLOSER: "looking closer"}
+
+
+def decode_photo(model: ModelInfo, path: str, views: bool = True, detail: bool = True) -> Decoded:
+    """One photo prepared for what `model` runs on it: the whole photo, and (where asked and
+    the model has them) its tag views and its tag detail pass, from one decode."""
+    detail_spec = model.tag_detail if detail else None
+    return decode_for_model(path, model.preprocess, model.tag_views if views else (),
+                            detail_spec.size if detail_spec else None)
 
 
 def embed_decoded(embedder: Embedder, decoded: list[Decoded]) -> PhotoOutputs:
@@ -62,21 +77,42 @@ def _embed_with_views(embedder: Embedder, decoded: list[Decoded]) -> dict[str, n
     return outputs
 
 
+def embed_closer(embedder: Embedder, decoded: list[Decoded]) -> dict[str, np.ndarray]:
+    """The closer look alone: the tag views through the image model (not the whole photo: its
+    outputs are stored already) and the tag detail pass."""
+    out: dict[str, np.ndarray] = {}
+    if not decoded:
+        return out
+    n = len(decoded)
+    if decoded[0].views is not None and "features" in embedder.image_outputs():
+        v = len(decoded[0].views)
+        views = embedder.embed_images(np.concatenate([d.views for d in decoded]))
+        out["view_features"] = views["features"].reshape(n, v, -1)
+        if "logits" in views:
+            out["view_logits"] = views["logits"].reshape(n, v, -1)
+    if decoded[0].detail is not None:
+        out.update(embedder.embed_detail(np.stack([d.detail for d in decoded])))
+    return out
+
+
 BatchHook = Callable[[list[int], PhotoOutputs], None]
 
 
 class Indexer:
     def __init__(self, store: Store, embedder: Embedder, index: VectorIndex | None = None,
                  workers: int | None = None, batch_size: int = IMAGE_BATCH,
-                 on_batch: BatchHook | None = None, tag_detail: bool = True, stage: str = "indexing"):
+                 on_batch: BatchHook | None = None, tag_detail: bool = True, pass_: str = SEARCHABLE):
         self.store = store
         self.embedder = embedder
         self.index = index
         self.workers = workers or os.cpu_count() or 1
         self.batch_size = batch_size
         self.on_batch = on_batch  # e.g. auto-tagging, given (photo ids, model outputs)
-        self.tag_detail = tag_detail  # run the model's tag detail pass (Settings.thorough_tags)
-        self.stage = stage  # what the progress says
+        self.tag_detail = tag_detail  # the closer pass runs the tag detail pass (Settings.thorough_tags)
+        if pass_ not in PASSES:
+            raise ValueError(f"unknown pass {pass_!r}")
+        self.pass_ = pass_
+        self.stage = STAGES[pass_]  # what the progress says
 
     def run(self, photos: list[PhotoRow], progress: Callable[[Progress], None] | None = None,
             control: Control | None = None) -> dict:
@@ -95,7 +131,7 @@ class Indexer:
                     batch = next(it, None)
                     if batch is None:
                         return
-                    queue.append((batch, [pool.submit(decode_photo, model, p.path, self.tag_detail) for p in batch]))
+                    queue.append((batch, [pool.submit(self._decode, model, p.path) for p in batch]))
 
             feed()
             while queue:
@@ -117,8 +153,10 @@ class Indexer:
                         failures.append((photo, e))
                     except Exception as e:  # a decoder bug must cost one photo, not the run
                         failures.append((photo, ImageError(photo.path, f"unexpected error: {e!r}")))
-                outputs = embed_decoded(self.embedder, [d for _, d in ok])
-                self._commit(ok, failures, outputs)
+                if self.pass_ == SEARCHABLE:
+                    self._commit(ok, failures, embed_decoded(self.embedder, [d for _, d in ok]))
+                else:
+                    self._commit_closer(ok, failures, embed_closer(self.embedder, [d for _, d in ok]))
                 embedded += len(ok)
                 state.done += len(batch)
                 state.failed += len(failures)
@@ -127,6 +165,34 @@ class Indexer:
         if self.index is not None:
             self.index.save()
         return {"embedded": embedded, "failed": state.failed}
+
+    def _decode(self, model: ModelInfo, path: str) -> Decoded:
+        if self.pass_ == SEARCHABLE:
+            # Decoded as for the closer look (the same JPEG draft), so the whole photo's pixels,
+            # and so its embedding, are the same whichever pass order ran; the views are cut
+            # (a few small crops) and dropped.
+            return replace(decode_photo(model, path, views=True, detail=False), views=None)
+        return decode_photo(model, path, views=True, detail=self.tag_detail)
+
+    def _commit_closer(self, ok: list[tuple[PhotoRow, Decoded]], failures: list[tuple[PhotoRow, ImageError]],
+                       closer: dict[str, np.ndarray]) -> None:
+        """Keep the closer look's outputs beside the stored ones and retag with them. The
+        embedding search uses is untouched, so the vector index is too. A photo that cannot be
+        read now (gone, or damaged since) keeps what it has: its whole photo stands in."""
+        model = self.embedder.model.name
+        with self.store.transaction():
+            wanted = [p.id for p, _ in ok]
+            ids, outputs = PhotoOutputs.load(self.store, model, wanted, with_features=True)
+            rows = [wanted.index(i) for i in ids]  # photos removed meanwhile are left out
+            if not ids:
+                return
+            for kind, value in closer.items():
+                setattr(outputs, kind, value[rows])
+            outputs.save(self.store, model, ids, kinds=tuple(closer))
+            if self.on_batch is not None:
+                self.on_batch(ids, outputs)
+        for photo, err in failures:
+            log.info("looking closer at %s: %s", photo.path, err)
 
     def _commit(self, ok: list[tuple[PhotoRow, Decoded]], failures: list[tuple[PhotoRow, ImageError]],
                 outputs: PhotoOutputs) -> None:

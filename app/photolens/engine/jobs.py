@@ -15,7 +15,7 @@ class Progress:
     total: int
     failed: int
     started: float
-    stage: str = "indexing"  # or "adding tag details", "updating tags" (retagging from stored vectors)
+    stage: str = "indexing"  # or "making searchable", "looking closer", "updating tags" (retagging)
 
     @property
     def rate(self) -> float:

@@ -84,10 +84,13 @@ class PhotoOutputs(Mapping):
 
     # -- storage ----------------------------------------------------------------------------
 
-    def save(self, store: Store, model: str, ids: list[int]) -> None:
+    def save(self, store: Store, model: str, ids: list[int], kinds: tuple[str, ...] = STORED_KINDS) -> None:
         """Keep these photos' outputs (inside the caller's transaction): everything tags need
-        later, so that retagging need not decode again."""
+        later, so that retagging need not decode again. `kinds` limits it to some outputs (a
+        later pass adds its own beside what is stored)."""
         for kind in STORED_KINDS:
+            if kind not in kinds:
+                continue
             value = getattr(self, kind)
             if value is not None:
                 store.put_vectors(model, kind, zip(ids, value.reshape(len(ids), -1)))

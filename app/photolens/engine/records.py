@@ -91,6 +91,7 @@ class Status:
     library: str
     index: str
     thorough_tags: bool
+    bytes_per_photo: int | None = None  # the library folder on disk (database, index) per photo
     folders: list[Folder] = field(default_factory=list)
     models_with_vectors: dict[str, int] = field(default_factory=dict)
     failures: list[Failure] | None = None

@@ -16,6 +16,10 @@ from .store import Store
 
 # How many candidates the blended similarity modes re-rank; the exact scores come after.
 RERANK_CANDIDATES = 400
+# Candidates focused similarity re-ranks by features: the photos nearest to the subject moved
+# toward the concept, and to the subject itself. A few thousand rows read in milliseconds, and
+# the best focused matches lie among them (they share the concept and the scene).
+FOCUS_CANDIDATES = 2000
 
 
 @dataclass
@@ -142,6 +146,9 @@ class Searcher:
         return scored[:k]
 
     def _focused(self, vec, photo_id, path, focus: str, k: int) -> list[tuple[int, float]]:
+        """Likeness re-weighted toward one concept's features. The candidates are the photos
+        nearest to the photo moved toward the concept (FOCUS_CANDIDATES of them, from the vector
+        index), so a query reads a bounded number of feature rows, never the whole library."""
         from .focus import focus_weights
 
         concept = self.text_vector(focus)
@@ -150,9 +157,13 @@ class Searcher:
         if weights is None or feats is None:
             # CLIP-family: move the photo's vector toward the concept's words.
             return self.index.search(normalize(vec + concept), k)
-        ids, mat = self.store.vectors(self.model, "features")
-        if len(ids) == 0:
+        candidates = {i for i, _ in self.index.search(normalize(vec + concept), FOCUS_CANDIDATES)}
+        candidates |= {i for i, _ in self.index.search(vec, FOCUS_CANDIDATES // 2)}
+        found = self.store.vectors_for(sorted(candidates), self.model, "features")
+        if not found:
             return []
+        ids = np.fromiter(found, dtype=np.int64, count=len(found))
+        mat = np.stack([found[int(i)] for i in ids])
         q = normalize(feats * weights)
         scores = normalize(mat * weights) @ q
         top = np.argsort(-scores)[:k]

@@ -275,9 +275,11 @@ class Store:
         return [self._photo(r) for r in rows]
 
     def photos_lacking(self, model: str, kind: str) -> list[PhotoRow]:
-        """Indexed photos that have `model`'s embedding but no vector of `kind` (indexed before
-        the model had that output, or with it turned off)."""
+        """Indexed photos that have `model`'s embedding but no vector of `kind` (not yet given a
+        later pass, indexed before the model had that output, or with it turned off); photos in
+        offline folders wait until their folder is back."""
         rows = self.query(f"""SELECT {self._PHOTO_COLS} FROM photos p WHERE p.status = 'indexed'
+                              AND p.folder_id IN (SELECT id FROM folders WHERE online = 1)
                               AND EXISTS (SELECT 1 FROM vectors v WHERE v.photo_id = p.id AND v.model = ?
                                           AND v.kind = 'embedding')
                               AND NOT EXISTS (SELECT 1 FROM vectors v WHERE v.photo_id = p.id AND v.model = ?
@@ -324,6 +326,11 @@ class Store:
         rows = self.query("SELECT vec FROM vectors WHERE photo_id = ? AND model = ? AND kind = ?",
                           [photo_id, model, kind])
         return np.frombuffer(rows[0][0], dtype=np.float16).astype(np.float32) if rows else None
+
+    def vector_ids(self, model: str, kind: str = "embedding") -> np.ndarray:
+        """The ids of the photos that have a vector of this kind (the index alone is read)."""
+        rows = self.query("SELECT photo_id FROM vectors WHERE model = ? AND kind = ? ORDER BY photo_id", [model, kind])
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
     def vectors_for(self, ids: Iterable[int], model: str, kind: str) -> dict[int, np.ndarray]:
         out = {}

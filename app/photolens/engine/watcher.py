@@ -26,8 +26,11 @@ log = logging.getLogger("photolens.watch")
 # next write, short enough that a new photo is searchable within about two seconds.
 QUIET_S = 0.6
 POLL_S = 0.2
-# Words: when nothing on disk is waiting, text is read in photos this many at a time (a few
-# seconds of one core), so a change on disk waits at most one such chunk.
+# Photos per closer-look run between live updates: about 4 s of work on a 2-core CPU, so a new
+# photo waits at most that long behind the background pass before it is made searchable.
+CLOSER_CHUNK = 64
+# Words: after the closer look, text is read this many photos at a time (a few seconds of one
+# core, most photos having no text), so a change on disk waits at most one such chunk.
 TEXT_CHUNK = 8
 
 
@@ -52,9 +55,15 @@ class _Handler(FileSystemEventHandler):
 class Watcher:
     """Watches every library folder and keeps the index in step. Thread-safe start/stop."""
 
-    def __init__(self, catalog: Catalog, on_change=None, run=None):
+    def __init__(self, catalog: Catalog, on_change=None, run=None, look_closer: bool = True, on_closer=None):
         self.catalog = catalog
         self.on_change = on_change  # called with each run's summary (the app refreshes views)
+        # The closer look (tag views, detail pass) follows new photos in the background, in
+        # chunks, whenever no folder is waiting: photos become searchable first.
+        self.look_closer = look_closer
+        self.on_closer = on_closer  # called with each closer-look chunk's summary
+        self._closer_due = look_closer
+        self._text_due = True  # words: text is read in new photos after the closer look
         # How a library update is run: directly here, or handed to the app's one serial writer
         # (and waited for), so the app's writes stay serialized.
         self._run = run or (lambda fn: fn())
@@ -104,18 +113,40 @@ class Watcher:
         return ready
 
     def _loop(self) -> None:
-        text_left = True  # words: read text in photos when idle, until none is left
         while not self._stop.wait(POLL_S):
             dirs = self._ready()
             try:
                 if dirs:
-                    self.sync(dirs)
-                    text_left = True
-                elif text_left and not self._dirty:
-                    text_left = self._run(lambda: self.catalog.read_text(limit=TEXT_CHUNK))["remaining"] > 0
+                    summary = self.sync(dirs)
+                    self._closer_due = self.look_closer and (self._closer_due or bool(summary.get("embedded")))
+                    self._text_due = True
+                elif self._closer_due and not self._pending():
+                    self._look_closer()
+                elif self._text_due and not self._pending():
+                    self._read_text()
             except Exception:  # one bad run must not stop the watching
                 log.exception("could not update the library")
-                text_left = False
+                self._text_due = False
+
+    def _pending(self) -> bool:
+        with self._lock:
+            return bool(self._dirty)
+
+    def _look_closer(self) -> dict:
+        """One chunk of the closer look; the loop comes back for more once no folder waits."""
+        summary = self._run(lambda: self.catalog.add_tag_details(limit=CLOSER_CHUNK))
+        self._closer_due = summary["remaining"] > 0
+        if summary["embedded"]:
+            log.info("looked closer at %d photos, %d to go", summary["embedded"], summary["remaining"])
+        if self.on_closer is not None:
+            self.on_closer(summary)
+        return summary
+
+    def _read_text(self) -> dict:
+        """Words: one chunk of reading text in photos, last of the background passes."""
+        summary = self._run(lambda: self.catalog.read_text(limit=TEXT_CHUNK))
+        self._text_due = summary["remaining"] > 0
+        return summary
 
     def sync(self, dirs: list[str]) -> dict:
         folders = self.catalog.folders()
