@@ -25,7 +25,7 @@ from .wordset import made_up_word, make_word_set
 
 __all__ = ["words_report", "WEIGHTS"]
 
-WEIGHTS = (0.0, 0.5, 1.0, 2.0, 4.0)  # word weights measured on the captions (0: meaning alone)
+WEIGHTS = (0.0, 1.0, 1.5, 2.0, 3.0)  # word weights measured on the captions (0: meaning alone)
 DRAWN = 100        # photos with a word drawn on them
 NAMED = 20         # files with a made-up word in their name
 FOLDERS = 5        # folders with a made-up word in their name, PER_FOLDER photos each
@@ -75,11 +75,12 @@ def words_report(cat, entries: list[dict], by_path: dict[str, int], work: Path, 
     picked = rng.sample(sources, min(len(sources), DRAWN + NAMED + FOLDERS * PER_FOLDER))
     root = work / "words-set"
     drawn = make_word_set(picked[:DRAWN], root / "drawn", seed)
-    named = _copies(picked[DRAWN:DRAWN + NAMED], root / "named", rng, "{word}_{i:03d}.jpg")
+    used = {w.word for w in drawn}  # every word of the set names one thing only
+    named = _copies(picked[DRAWN:DRAWN + NAMED], root / "named", rng, "{word}_{i:03d}.jpg", used)
     folders = []
     rest = picked[DRAWN + NAMED:]
     for f in range(FOLDERS):
-        word = made_up_word(rng)
+        word = _new_word(rng, used)
         folder = root / "folders" / f"{word.capitalize()} {rng.choice(['trip', 'birthday', 'wedding'])} 2019"
         _copies(rest[f * PER_FOLDER:(f + 1) * PER_FOLDER], folder, rng, "IMG_{i:04d}.jpg")
         folders.append((word, folder))
@@ -94,11 +95,20 @@ def words_report(cat, entries: list[dict], by_path: dict[str, int], work: Path, 
     return report
 
 
-def _copies(sources: list[str], folder: Path, rng: random.Random, pattern: str) -> list[tuple[str, list[str]]]:
+def _new_word(rng: random.Random, used: set[str]) -> str:
+    word = made_up_word(rng)
+    while word in used:
+        word = made_up_word(rng)
+    used.add(word)
+    return word
+
+
+def _copies(sources: list[str], folder: Path, rng: random.Random, pattern: str,
+            used: set[str]) -> list[tuple[str, list[str]]]:
     folder.mkdir(parents=True, exist_ok=True)
     out = []
     for i, src in enumerate(sources):
-        word = made_up_word(rng)
+        word = _new_word(rng, used)
         dest = folder / pattern.format(word=word, i=i)
         shutil.copyfile(src, dest)
         out.append((word, [str(dest)]))

@@ -30,6 +30,7 @@ COLUMNS = ("text", "name", "folder", "tags", "caption")
 REASONS = {"text": "text", "name": "file name", "folder": "folder", "tags": "tag", "caption": "caption"}
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=[0-9])|(?<=[0-9])(?=[A-Za-z])")
 _SEPARATORS = re.compile(r"[\s_.\-]+")
+_HASHLIKE = re.compile(r"[0-9a-fA-F]*[0-9][0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*|[0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*[0-9][0-9a-fA-F]*")
 MAX_CAPTION = 2000  # characters: a note, not a document
 
 
@@ -41,9 +42,10 @@ def fold(text: str) -> str:
 
 def _split(name: str) -> str:
     """A name's words: the pieces between _ - . and spaces as written, then the camel-case and
-    digit splits of those ("kazumbiTrip_2019-07" -> "kazumbiTrip 2019 07 kazumbi Trip")."""
+    letter-digit splits of those ("kazumbiTrip_2019-07" -> "kazumbiTrip 2019 07 kazumbi Trip");
+    a piece that looks like a hash or a counter ("693b08cb0e") is not split into noise."""
     pieces = [p for p in _SEPARATORS.split(name) if p]
-    extra = [w for p in pieces for w in _CAMEL.split(p) if w and w != p]
+    extra = [w for p in pieces if not _HASHLIKE.fullmatch(p) for w in _CAMEL.split(p) if w and w != p]
     return " ".join(pieces + extra)
 
 

@@ -24,11 +24,13 @@ __all__ = ["WordQuery", "WordHit", "parse_words", "search_words", "fuse", "edit_
 # Reciprocal rank fusion's constant (Cormack et al. 2009 use 60): flattens the top ranks so
 # that agreement between the two lists counts more than either list's first place.
 RRF_K = 60
-# Chosen by measurement (photolens eval --words, README "Words"): on flickr8k-dev the caption
-# R@1/R@10 are unchanged from the meaning search alone for weights up to 2, and a word on a photo
-# finds that photo first as often at 1 as at 4.
-WORDS_WEIGHT = 2.0
-COVERAGE_POWER = 2
+# Chosen by measurement (photolens eval --words on flickr8k-dev, README "Words"): at power 3
+# the caption R@1/R@10 are those of the meaning search alone (0.3084 / 0.7472) for every weight
+# from 1 to 3, while at power 2 R@1 drops from weight 2 (0.3072); below 1.25 a word on one photo
+# ties with the meaning search's first (a folder's photos lost to it); 1.5 sits in the middle.
+WORDS_WEIGHT = 1.5
+COVERAGE_POWER = 3
+PREFIX_MIN = 3
 # How many hits each side contributes, at most (trigram candidates: photos sharing the most of
 # a word's trigrams, then checked by edit distance; a near word shares all but three).
 WORD_CANDIDATES = 200
@@ -101,8 +103,9 @@ def _quote(token: str) -> str:
 
 
 def _term(word: str) -> str:
-    """A word as an FTS5 term: a prefix query from 2 letters ("zorbl" finds "zorblax")."""
-    return _quote(word) + ("*" if len(word) >= 2 else "")
+    """A word as an FTS5 term: a prefix query from PREFIX_MIN letters ("zorbl" finds "zorblax");
+    shorter ones match whole words only ("ac" is not every word starting so)."""
+    return _quote(word) + ("*" if len(word) >= PREFIX_MIN else "")
 
 
 def search_words(words: WordStore, query: WordQuery, limit: int = WORD_CANDIDATES) -> list[WordHit]:
