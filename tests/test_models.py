@@ -103,7 +103,7 @@ def test_a_corrupted_download_is_rejected(tmp_path, served):
 
 def test_offline_install_is_a_clear_error(tmp_path):
     info = ModelInfo("x", "clip", 4, None, {"name": "x", "source": {"base_url": "http://127.0.0.1:9"},
-                                            "files": [{"path": "a.onnx"}]})
+                                            "files": [{"path": "a.onnx", "sha256": "0" * 64}]})
     with pytest.raises(DownloadError, match="offline"):
         install(info, root=tmp_path)
 

@@ -395,3 +395,34 @@ def test_indexing_started_while_tag_details_are_added_stops_them_and_they_resume
     assert w.progress_label.text().startswith("Tag details added to")
     w.close()
     cat.close()
+
+
+def test_an_offline_folder_says_why_and_removing_a_folder_keeps_its_tags(qtbot, window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    folder = tmp_path / "photos"
+    folder.rename(tmp_path / "unplugged")
+    folder.mkdir()  # the empty mount point an unplugged drive leaves
+    with qtbot.waitSignal(window.index_done, timeout=60_000):
+        window.start_indexing()
+    window.refresh_folders()
+    qtbot.waitUntil(lambda: "(offline)" in window.folder_list.item(0).text())
+    assert "unmounted" in window.folder_list.item(0).toolTip() and "kept" in window.folder_list.item(0).toolTip()
+    folder.rmdir()
+    (tmp_path / "unplugged").rename(folder)
+
+    asked = {}
+
+    def question(parent, title, text, buttons, default):
+        asked.update(text=text, default=default)
+        return QMessageBox.Yes
+
+    monkeypatch.setattr(QMessageBox, "question", question)
+    window.folder_list.setCurrentRow(0)
+    window.remove_selected_folder()
+    qtbot.waitUntil(lambda: window.folder_list.count() == 0, timeout=20_000)
+    assert asked["default"] == QMessageBox.No and "come back" in asked["text"]
+    with qtbot.waitSignal(window.index_done, timeout=60_000):
+        window.add_folder(str(folder))
+    pid = window.catalog.photo_id(str(folder / "0.jpg"))
+    assert "red things" in {t["tag"] for t in window.catalog.store.tags_of(pid)}

@@ -8,19 +8,21 @@ words.py (text in photos, captions).
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import signal
 import sys
+import traceback
 from pathlib import Path
 
 from .. import __version__
 from ..engine.errors import PhotolensError
-from . import library, models, search, tags, words
+from . import health, library, models, search, tags, words
 from .common import QUERY_HELP
 
 __all__ = ["build_parser", "main"]
 
-COMMAND_GROUPS = (library, search, tags, models, words)
+COMMAND_GROUPS = (library, search, tags, models, health, words)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,11 +62,31 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return func(args) or 0
     except PhotolensError as e:
-        print(f"photolens: error: {e}", file=sys.stderr)
-        return 1
+        return _fail(args, str(e))
+    except OSError as e:  # a full disk, a read-only or vanished file: the system's words, one line
+        if isinstance(e, BrokenPipeError):
+            signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+            return 1
+        return _fail(args, os_message(e))
+    except MemoryError:
+        return _fail(args, "out of memory")
     except KeyboardInterrupt:
         print("photolens: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-        return 1
+
+
+def _fail(args, message: str) -> int:
+    """One line on stderr and exit status 1; --verbose adds the traceback for bug reports."""
+    if args.verbose:
+        traceback.print_exc()
+    print(f"photolens: error: {message}", file=sys.stderr)
+    return 1
+
+
+def os_message(e: OSError) -> str:
+    where = f" ({e.filename})" if e.filename else ""
+    if e.errno == errno.ENOSPC:
+        return f"the disk is full{where}: free some space and run the command again"
+    if e.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return f"cannot write{where}: the file system is read-only or the file is not yours ({e.strerror})"
+    return f"{e.strerror or e}{where}"

@@ -9,7 +9,7 @@ from dataclasses import asdict
 
 from ..engine.errors import PhotolensError
 from ..engine.watcher import Watcher
-from .common import ProgressBar, emit, open_catalog
+from .common import ProgressBar, emit, open_catalog, printable
 
 log = logging.getLogger("photolens.watch")
 
@@ -34,11 +34,15 @@ def _index(cat, args) -> None:
     summary = cat.index_all(progress=None if args.quiet else ProgressBar("indexing"))
     emit(args, summary, lambda s: print(
         f"{s['added']} added, {s['updated']} updated, {s['moved']} moved, {s['removed']} removed, "
-        f"{s['embedded']} embedded, {s['failed']} failed"
+        + (f"{s['revived']} back with their tags, " if s.get("revived") else "")
+        + f"{s['embedded']} embedded, {s['failed']} failed"
         + (f", tag details added to {s['tag_details_added']}" if s.get("tag_details_added") else "")
         + (f", tags updated on {s['retagged']}" if s.get("retagged") else "")
         + (f", text read in {s['text_read']}" if s.get("text_read") else "") + f" in {s['seconds']:.1f}s"
-        + (f"; offline: {', '.join(s['offline_folders'])}" if s["offline_folders"] else "")))
+        + "".join(f"; offline: {printable(f)}, {why} (its photos are kept)"
+                  for f, why in s.get("offline_reasons", {}).items())
+        + "".join(f"; not readable: {printable(d)}, {why} (its photos are kept)"
+                  for d, why in s.get("unreadable", {}).items())))
 
 
 def cmd_status(args) -> int:
@@ -51,7 +55,12 @@ def cmd_status(args) -> int:
         print(f"photos    {d['photos']:,}: {d['indexed']:,} indexed, {d['pending']:,} pending, "
               f"{d['failed']:,} failed, {d['offline']:,} offline")
         for f in d["folders"]:
-            print(f"folder    {f['path']}  {f['photos']:,} photos{'' if f['online'] else '  OFFLINE'}")
+            offline = f"  OFFLINE: {f['offline_reason'] or 'not there'}" if not f["online"] else ""
+            print(f"folder    {f['path']}  {f['photos']:,} photos{offline}")
+            for sub, why in f.get("unreachable") or []:
+                print(f"          not readable: {sub}: {why} (its photos are kept)")
+        if d.get("kept_with_user_data"):
+            print(f"kept      {d['kept_with_user_data']:,} removed photos' tags, back if they are added again")
         for f in d.get("failures") or []:
             print(f"failed    {f['path']}: {f['reason']}")
         if d["failed"] and not d.get("failures"):
@@ -67,7 +76,8 @@ def cmd_folders(args) -> int:
     with open_catalog(args) as cat:
         if args.remove:
             n = cat.remove_folder(args.remove)
-            print(f"removed {args.remove} ({n} photos forgotten; files untouched)", file=sys.stderr)
+            print(f"removed {args.remove} ({n} photos forgotten; files untouched; their tags come back if "
+                  "the folder is added again)", file=sys.stderr)
         data = {"folders": [f.to_json() for f in cat.folders()]}
     emit(args, data, lambda d: [print(f"{f['photos']:>8,}  {f['path']}{'' if f['online'] else '  OFFLINE'}")
                                 for f in d["folders"]])

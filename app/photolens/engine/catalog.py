@@ -19,7 +19,12 @@ import numpy as np
 from . import models as model_registry
 from .concepts import ConceptTeacher
 from .config import DB_NAME, Settings, default_library_dir
+from .archive import keep, kept_counts
+from .dbfile import open_library_dir
 from .embedder import Embedder
+from .health import backup_user_data
+from .health import check as check_library
+from .health import repair as repair_library
 from .errors import LibraryError, PhotolensError, QueryError
 from .index import VectorIndex
 from .indexer import CLOSER, SEARCHABLE, Indexer
@@ -44,7 +49,7 @@ class Catalog(CatalogWords):
     def __init__(self, library_dir: Path | None = None, device: str | None = None, model: str | None = None,
                  threads: int | None = None):
         self.dir = Path(library_dir or default_library_dir()).expanduser().resolve()
-        self.dir.mkdir(parents=True, exist_ok=True)
+        open_library_dir(self.dir)
         self.settings = Settings.load(self.dir)
         self.store = Store(self.dir / DB_NAME)
         self.device = device or self.settings.device
@@ -140,6 +145,7 @@ class Catalog(CatalogWords):
         self._closed = True
         if self._index is not None:
             self._index.save()
+        self.backup()
         if self._embedder is not None:
             self._embedder.release()
         if self._reader is not None:  # words
@@ -165,7 +171,9 @@ class Catalog(CatalogWords):
 
     def remove_folder(self, path_or_id: str | int) -> int:
         folder_id = path_or_id if isinstance(path_or_id, int) else self._folder_id(path_or_id)
-        n = self.store.remove_folder(folder_id)
+        with self.store.transaction():  # reliability: what its photos carry is kept by content
+            keep(self.store, [p.id for p in self.store.photos_in_folder(folder_id).values()])
+            n = self.store.remove_folder(folder_id)
         for model in self.store.models_with_vectors() or [self.embedder.model.name]:
             self.store.bump_generation(model)
         return n
@@ -178,7 +186,8 @@ class Catalog(CatalogWords):
         raise LibraryError(f"{folder} is not a library folder")
 
     def folders(self) -> list[Folder]:
-        return [Folder(f["id"], f["path"], f["photos"], f["online"], f["last_scan"]) for f in self.store.folders()]
+        return [Folder(f["id"], f["path"], f["photos"], f["online"], f["last_scan"], f["offline_reason"],
+                       f["unreachable"]) for f in self.store.folders()]
 
     # -- indexing ---------------------------------------------------------------------------
 
@@ -188,11 +197,13 @@ class Catalog(CatalogWords):
         if scopes is None:
             scopes = list(roots.items())
         changes = reconcile(self.store, scopes, roots)
-        if changes.removed_ids:
-            for model in set(self.store.models_with_vectors()) | {self.embedder.model.name}:
+        if changes.removed_ids or changes.revived_ids:
+            name = self.embedder.model.name
+            back = self.store.vectors_for(changes.revived_ids, name, "embedding")  # revived: no embedding
+            for model in set(self.store.models_with_vectors()) | {name}:
                 generation = self.store.bump_generation(model)
-                if model == self.embedder.model.name:
-                    self.index.apply({}, changes.removed_ids, generation)
+                if model == name:
+                    self.index.apply(back, changes.removed_ids, generation)
         return changes
 
     def embed_pending(self, progress: Callable[[Progress], None] | None = None,
@@ -283,6 +294,8 @@ class Catalog(CatalogWords):
         # Words: text in photos is read after they are searchable (a deferred pass; the app runs it in chunks).
         text = self.read_text(progress, control) if scopes is None and tag_details else {"done": 0}
         return {"text_read": text["done"], "added": changes.added, "updated": changes.updated, "moved": changes.moved,
+                "revived": changes.revived, "offline_reasons": changes.offline_reasons,
+                "unreadable": changes.unreadable,
                 "removed": changes.removed, "failed": changes.failed + result["failed"], "retagged": retagged,
                 "tag_details_added": detailed,
                 "failed_total": self.store.counts(self.embedder.model.name)["failed"],
@@ -406,8 +419,8 @@ class Catalog(CatalogWords):
         return Status(**counts, model=self.embedder.model.name, device=self.embedder.device_name,
                       provider=self.embedder.provider, library=str(self.dir), folders=self.folders(),
                       models_with_vectors=self.store.models_with_vectors(),
-                      index="exact" if len(self.index) <= self.index.exact_max else "hnsw",
-                      thorough_tags=self.settings.thorough_tags,
+                      index="exact" if counts["indexed"] <= self.index.exact_max else "hnsw",
+                      thorough_tags=self.settings.thorough_tags, **kept_counts(self.store),
                       bytes_per_photo=self._bytes_per_photo(counts["photos"]),
                       failures=self.failures() if with_failures else None)
 
@@ -420,6 +433,27 @@ class Catalog(CatalogWords):
 
     def failures(self) -> list[Failure]:
         return [Failure(f["path"], f["kind"], f["reason"]) for f in self.store.failures()]
+
+    # -- reliability: backup, check, repair -------------------------------------------------
+
+    def backup(self, force: bool = False) -> Path | None:
+        """Export the user's own facts (at most daily unless `force`); see health.py."""
+        try:
+            return backup_user_data(self.store, self.dir, force)
+        except (OSError, PhotolensError) as e:  # a full disk, a read-only or damaged library
+            log.warning("could not back up your tags to %s: %s", self.dir, getattr(e, "strerror", None) or e)
+            return None
+
+    @staticmethod
+    def check_at(library_dir: Path | None = None) -> dict:
+        """What is wrong with a library, changing nothing (health.check): works on a library
+        too damaged to open."""
+        return check_library(Path(library_dir or default_library_dir()).expanduser().resolve())
+
+    @staticmethod
+    def repair_at(library_dir: Path | None = None) -> dict:
+        """Rebuild what can be derived, keeping the user's facts (health.repair)."""
+        return repair_library(Path(library_dir or default_library_dir()).expanduser().resolve())
 
 
 def clean_tag(tag: str) -> str:

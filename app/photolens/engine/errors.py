@@ -38,10 +38,25 @@ class TruncatedImageError(ImageError):
 class ImageTooLargeError(ImageError):
     kind = "too-large"
 
-    def __init__(self, path: str, pixels: int, limit: int):
-        super().__init__(path, f"{pixels:,} pixels is over the limit of {limit:,} (possible decompression bomb)")
+    def __init__(self, path: str, pixels: int, limit: int, nbytes: int = 0, byte_limit: int = 0):
+        if nbytes:
+            reason = (f"decoding {pixels:,} pixels would take {nbytes / 1e9:.1f} GB, over the limit of "
+                      f"{byte_limit / 1e9:.1f} GB")
+        else:
+            reason = f"{pixels:,} pixels is over the limit of {limit:,} (possible decompression bomb)"
+        super().__init__(path, reason)
         self.pixels = pixels
         self.limit = limit
+        self.nbytes = nbytes
+        self.byte_limit = byte_limit
+
+
+class DecodeTimeoutError(ImageError):
+    kind = "too-slow"
+
+    def __init__(self, path: str, seconds: float):
+        super().__init__(path, f"decoding took longer than {seconds:g} s (a file made to be slow?)")
+        self.seconds = seconds
 
 
 class FileAccessError(ImageError):

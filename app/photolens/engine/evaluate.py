@@ -88,18 +88,22 @@ def honest_cutoff(entries, mat, embedder, cut: float) -> dict:
     return report
 
 
-def class_queries(entries, mat, embedder) -> dict | None:
+def class_queries(entries, cat, photo_ids: list[int]) -> dict | None:
+    """Each class name as a query, ranked by the catalog's own search (as a user gets it:
+    the joint space and, for a name the tagger knows, its tags)."""
     classes = sorted({c for e in entries for c in e.get("classes") or []})
     if not classes:
         return None
-    q = embedder.embed_texts(classes)
-    scores = q @ mat.T
+    row_of = {pid: i for i, pid in enumerate(photo_ids)}
     p10, aps = [], []
-    for ci, name in enumerate(classes):
+    for name in classes:
         relevant = np.array([name in (e.get("classes") or []) for e in entries])
-        top = np.argsort(-scores[ci], kind="stable")[:10]
+        ranked = [row_of[r.id] for r in cat.search(name, k=len(photo_ids)) if r.id in row_of]
+        scores = np.full(len(entries), -np.inf)
+        scores[ranked] = -np.arange(len(ranked), dtype=float)  # rank order; unranked photos last
+        top = np.argsort(-scores, kind="stable")[:10]
         p10.append(relevant[top].mean())
-        aps.append(average_precision(scores[ci], relevant))
+        aps.append(average_precision(scores, relevant))
     return {"P@10": float(np.mean(p10)), "mAP": float(np.mean(aps)), "classes": len(classes)}
 
 
@@ -140,7 +144,7 @@ def evaluate(dataset: Path, model: str | None = None, device: str = "auto",
             report = {
                 "dataset": str(dataset), "model": cat.model.name, "photos": len(keep),
                 "text_to_image": text_to_image(keep, ids, rows, cat.embedder),
-                "class_query": class_queries(keep, rows, cat.embedder),
+                "class_query": class_queries(keep, cat, [by_path[e["path"]] for e in keep]),
                 "image_to_image": image_to_image(keep, rows),
                 "match_cutoff": honest_cutoff(keep, rows, cat.embedder, cat.match_threshold),
                 "tags": tag_quality(cat, keep, dataset, calibration, device),

@@ -1,7 +1,6 @@
 """Safe decoding, orientation, preprocessing from the model's description, and thumbnails."""
 from __future__ import annotations
 
-import errno
 import hashlib
 import io
 import os
@@ -9,13 +8,15 @@ import warnings
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .errors import (EmptyFileError, FileAccessError, ImageError, ImageTooLargeError, NotAnImageError,
+from .errors import (FileAccessError, ImageError, ImageTooLargeError, NotAnImageError,
                      TruncatedImageError)
 from .fsutil import atomic_write_bytes
+from .reading import Deadline, decode_budget, open_regular, stream_hash
 
 try:  # HEIC/HEIF (iPhone photos); optional so a missing wheel never stops the app
     import pillow_heif
@@ -29,6 +30,12 @@ IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", 
 # Larger than any camera or stitched panorama people keep (a 200 MP phone sensor), far below
 # what it takes to exhaust memory: a decompression bomb is refused before its pixels exist.
 MAX_PIXELS = 250_000_000
+# Memory one decode may take at its peak (decoded_bytes): a 250-megapixel 8-bit photo fits, the
+# same at 16 bits a channel (which once took 3.4 GB and 32 s) does not.
+MAX_DECODED_BYTES = 1_200_000_000
+# A 250-megapixel JPEG decodes at full size in about 3 s on one core; ten times that is a file
+# made to be slow, and the core is worth more to the rest of the library.
+MAX_DECODE_S = 30.0
 # PIL's own bomb check would raise its own error type at 2x its default; ours comes first.
 Image.MAX_IMAGE_PIXELS = None
 RESAMPLE = {"bicubic": Image.BICUBIC, "bilinear": Image.BILINEAR, "nearest": Image.NEAREST,
@@ -78,52 +85,61 @@ def view_crops(img: Image.Image, boxes: tuple[Box, ...], spec: Preprocess) -> np
     return np.stack([preprocess(c, spec) for c in crops])
 
 
-def read_file(path: str) -> bytes:
-    """The file's bytes, with access problems turned into recorded errors."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except FileNotFoundError as e:
-        if os.path.islink(path):
-            raise FileAccessError(path, "broken symbolic link") from e
-        raise FileAccessError(path, "the file vanished before it could be read") from e
-    except PermissionError as e:
-        raise FileAccessError(path, "permission denied") from e
-    except IsADirectoryError as e:
-        raise FileAccessError(path, "is a directory") from e
-    except OSError as e:
-        if e.errno == errno.ELOOP:
-            raise FileAccessError(path, "symbolic link loop") from e
-        raise FileAccessError(path, e.strerror or str(e)) from e
-    if not data:
-        raise EmptyFileError(path, "empty file (0 bytes)")
-    return data
-
-
 def content_hash(data: bytes) -> str:
+    """The hash of some bytes (the same digest `reading.file_hash` streams from a file)."""
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-def open_image(path: str, data: bytes, min_size: int | None = None) -> Image.Image:
-    """Decode safely: size checked before pixels are allocated, JPEGs drafted down to just above
-    `min_size`, EXIF orientation applied, and the result plain 8-bit RGB."""
+def decoded_bytes(mode: str, width: int, height: int) -> int:
+    """About how much memory decoding an image of this mode and size takes at its peak: its
+    pixels, the 8-bit RGB copy it is turned into, and the 8-bit copy a 16/32-bit one goes through."""
+    pixels = width * height
+    own = pixels * _BYTES_PER_PIXEL.get(mode, 4)
+    if mode == "RGB":
+        return own
+    wide = pixels * 2 if mode in _WIDE_MODES else 0
+    return own + wide + pixels * 3
+
+
+_BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "LA": 2, "PA": 2, "RGB": 3, "YCbCr": 3, "LAB": 3, "HSV": 3,
+                    "RGBA": 4, "RGBa": 4, "CMYK": 4, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2,
+                    "I": 4, "F": 4}
+_WIDE_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I", "F"})
+
+
+def open_image(path: str, f: BinaryIO | bytes, min_size: int | None = None,
+               max_seconds: float | None = None) -> Image.Image:
+    """Decode safely from an open file (never read whole into memory): pixel count and memory
+    checked before pixels are allocated, JPEGs drafted down to just above `min_size`, EXIF
+    orientation applied, and the result plain 8-bit RGB. Large decodes wait for their share of
+    the decode budget, and a decode stops after `max_seconds` (MAX_DECODE_S). `f` may also be
+    bytes already in memory (a small pasted image)."""
+    if isinstance(f, (bytes, bytearray)):
+        f = io.BytesIO(f)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            img = Image.open(io.BytesIO(data))
+            f.seek(0)
+            img = Image.open(Deadline(f, path, MAX_DECODE_S if max_seconds is None else max_seconds))
             w, h = img.size
             if w * h > MAX_PIXELS:
                 raise ImageTooLargeError(path, w * h, MAX_PIXELS)
             if min_size and img.format == "JPEG":
                 # DCT scaling decodes at 1/2, 1/4 or 1/8 size for free; never below the model's input.
                 img.draft("RGB", (min_size, min_size))
-            img.load()
-            img = ImageOps.exif_transpose(img) or img
-            return to_rgb(img)
+            need = decoded_bytes(img.mode, *img.size)
+            if need > MAX_DECODED_BYTES:
+                raise ImageTooLargeError(path, w * h, MAX_PIXELS, need, MAX_DECODED_BYTES)
+            with decode_budget.hold(need):
+                img.load()
+                img = ImageOps.exif_transpose(img) or img
+                return to_rgb(img)
     except ImageError:
         raise
     except UnidentifiedImageError as e:
         raise NotAnImageError(path, "not an image, or a format Photolens cannot read") from e
+    except MemoryError as e:
+        raise ImageTooLargeError(path, 0, MAX_PIXELS) from e
     except (OSError, SyntaxError, ValueError, IndexError, EOFError) as e:
         msg = str(e)
         if "truncated" in msg or "broken data stream" in msg or isinstance(e, EOFError):
@@ -135,10 +151,13 @@ def open_image(path: str, data: bytes, min_size: int | None = None) -> Image.Ima
 
 def to_rgb(img: Image.Image) -> Image.Image:
     """CMYK, 16-bit, palette, grey and alpha images as 8-bit RGB (transparency over white)."""
-    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        arr = np.asarray(img, dtype=np.float32)
-        top = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
-        img = Image.fromarray(np.clip(arr / top * 255.0, 0, 255).astype(np.uint8), "L")
+    if img.mode.startswith("I;16"):
+        # The top 8 bits, without a float copy (4 bytes a pixel) of a possibly huge image.
+        img = Image.fromarray((np.asarray(img).astype(np.uint16, copy=False) >> 8).astype(np.uint8), "L")
+    elif img.mode in ("I", "F"):
+        arr = np.asarray(img)
+        top = 65535.0 if arr.max() > 255 else 255.0
+        img = Image.fromarray(np.clip(arr * (255.0 / top), 0, 255).astype(np.uint8), "L")
     if img.mode == "P" and "transparency" in img.info:
         img = img.convert("RGBA")
     if img.mode in ("RGBA", "LA", "PA", "RGBa"):
@@ -203,20 +222,30 @@ def _dms(v) -> float:
 
 def decode_for_model(path: str, spec: Preprocess, views: tuple[Box, ...] = (),
                      detail_size: int | None = None) -> Decoded:
-    """Read once, hash those bytes, decode at draft size, preprocess: one photo's whole CPU path.
-    With `views`, those regions are cut from the same decoded image (no second decode); with
-    `detail_size`, the whole photo is also prepared at that size for the tag detail pass."""
-    data = read_file(path)
-    digest = content_hash(data)
+    """Open once, decode at draft size, hash, preprocess: one photo's whole CPU path (the file is
+    streamed, never read whole). With `views`, those regions are cut from the same decoded image
+    (no second decode); with `detail_size`, the whole photo is also prepared at that size for
+    the tag detail pass."""
+    with open_regular(path) as f:
+        return _decode_open(path, f, spec, views, detail_size)
+
+
+def _decode_open(path: str, f: BinaryIO, spec: Preprocess, views: tuple[Box, ...],
+                 detail_size: int | None) -> Decoded:
     # Views need more pixels than the whole photo: 1.5x the input size keeps a small photo
     # (640x480) at full resolution and costs nothing for a large one, whose 1/8 draft is already
     # larger (4000x3000 -> 500x375), so decoding is no slower. The detail pass (448 px) is fed
     # from the same draft: a 1/4 draft would double the decoding time of a 12-MP JPEG, and
     # stretching 500x375 to 448x448 loses little of what 1000x750 would add at that size.
     min_size = round(spec.size * 1.5) if views or detail_size else spec.size
-    img = open_image(path, data, min_size=min_size)
+    img = open_image(path, f, min_size=min_size)
+    try:
+        digest = stream_hash(f)  # after decoding: a file that is no image is never read through
+    except OSError as e:
+        raise FileAccessError(path, f"read failed: {e.strerror or e}") from e
     # EXIF, and the full width and height (the decoded image may be a smaller JPEG draft).
-    with Image.open(io.BytesIO(data)) as header:
+    f.seek(0)
+    with Image.open(f) as header:
         info = photo_info(img, header)
         w, h = header.size
         if _rotated(header):
@@ -255,8 +284,8 @@ def thumbnail(path: str, size: int, cache: Path) -> Path:
     out = thumbnail_path(cache, path, st.st_mtime_ns, size)
     if out.exists():
         return out
-    data = read_file(path)
-    img = open_image(path, data, min_size=size)
+    with open_regular(path) as f:
+        img = open_image(path, f, min_size=size)
     img.thumbnail((size, size), Image.BICUBIC)
     buf = io.BytesIO()
     img.save(buf, "JPEG", quality=THUMB_QUALITY)

@@ -2,19 +2,20 @@
 
 Both answer over the same photo ids with the same scores (cosine similarity), so the ranking
 is the same either way within HNSW's recall. The HNSW graph is saved next to the database with
-a sidecar recording which generation of the model's vectors it holds; a missing, corrupt or
-stale file is rebuilt from SQLite.
+a sidecar recording which generation of the model's vectors it holds, its size and checksum
+(graphfile.py). A missing or damaged file is rebuilt from SQLite; a stale one (another process
+indexed meanwhile) is brought up to date incrementally: photos added, deleted or re-embedded
+since are applied to it, never a full rebuild.
 """
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from pathlib import Path
 
 import numpy as np
 
-from .fsutil import atomic_write_text
+from .graphfile import fingerprints, load_fingerprints, read_sidecar, save_fingerprints, save_graph, verify_graph
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,9 @@ def search_width(n: int) -> int:
     return int(min(HNSW_EF_MAX, max(HNSW_EF_MIN, n * HNSW_EF_PER_VECTOR)))
 
 
+# Largest difference between a stored (float16) vector and the graph's copy that still counts
+# as the same embedding: float16 rounding is ~1e-3; a photo embedded again differs by ~1e-1.
+CHANGED_TOLERANCE = 2e-2
 DETACHED = -2  # built from vectors handed in (benchmarks), not from the database
 
 
@@ -52,6 +56,8 @@ class VectorIndex:
         self._ids = np.zeros(0, np.int64)
         self._mat: np.ndarray | None = None  # exact mode: [N, D] float32 unit vectors
         self._hnsw = None
+        self._deleted: set[int] = set()  # labels marked deleted in the graph (hnswlib still lists them)
+        self._fps: dict[int, int] = {}  # id -> fingerprint of the vector the graph holds for it
         self._loaded_generation = -1
 
     # -- files ------------------------------------------------------------------------------
@@ -63,6 +69,10 @@ class VectorIndex:
     @property
     def _sidecar_path(self) -> Path:
         return self.folder / f"index-{_safe(self.model)}.json"
+
+    @property
+    def _fingerprint_path(self) -> Path:
+        return self.folder / f"index-{_safe(self.model)}.ids.npy"
 
     # -- loading ----------------------------------------------------------------------------
 
@@ -82,23 +92,77 @@ class VectorIndex:
             self._mat, self._hnsw = mat, None
         else:
             self._mat = None
-            self._hnsw = self._open_graph(generation, len(ids), mat.shape[1]) or self._build(ids, mat, generation)
+            graph = self._open_graph(ids, mat, generation)
+            self._hnsw = graph if graph is not None else self._build(ids, mat, generation)
         self._loaded_generation = generation
 
-    def _open_graph(self, generation: int, count: int, dim: int):
+    def _open_graph(self, ids: np.ndarray, mat: np.ndarray, generation: int):
+        """The saved graph, verified before hnswlib reads it, and caught up with the database."""
         import hnswlib
 
-        try:
-            meta = json.loads(self._sidecar_path.read_text())
-            if meta.get("generation") != generation or meta.get("count") != count or meta.get("dim") != dim:
-                return None
-            graph = hnswlib.Index(space="cosine", dim=dim)
-            graph.load_index(str(self._graph_path), max_elements=count)
-            graph.set_ef(search_width(count))
-            return graph
-        except (OSError, ValueError, RuntimeError) as e:
-            log.info("vector index %s unusable (%s); rebuilding from the database", self._graph_path, e)
+        meta = read_sidecar(self._sidecar_path)
+        if meta is None or meta["dim"] != mat.shape[1] or meta.get("model") != self.model:
             return None
+        problem = verify_graph(self._graph_path, meta)
+        if problem is not None:
+            log.warning("the vector index %s is unusable: %s; rebuilding it from the library", self._graph_path,
+                        problem)
+            return None
+        try:
+            graph = hnswlib.Index(space="cosine", dim=mat.shape[1])
+            graph.load_index(str(self._graph_path), max_elements=max(len(ids), meta["count"]),
+                             allow_replace_deleted=True)
+        except (RuntimeError, ValueError, MemoryError) as e:
+            log.warning("the vector index %s could not be loaded (%s); rebuilding it", self._graph_path, e)
+            return None
+        self._deleted = {int(i) for i in meta.get("deleted", [])}
+        now = fingerprints(mat)
+        saved = load_fingerprints(self._fingerprint_path, meta.get("fingerprints"))
+        if meta["generation"] != generation or saved is None:
+            self._catch_up(graph, ids, mat, now, saved)
+        self._fps = dict(zip(ids.tolist(), now.tolist()))
+        graph.set_ef(search_width(len(ids)))
+        return graph
+
+    def _catch_up(self, graph, ids: np.ndarray, mat: np.ndarray, now: np.ndarray,
+                  saved: dict[int, int] | None) -> None:
+        """Apply what changed in the database since the graph was saved: new photos added,
+        gone ones marked deleted, re-embedded ones (same id, another vector) replaced. The saved
+        fingerprints say which were re-embedded; without them each vector is read back."""
+        live = set(int(i) for i in graph.get_ids_list()) - self._deleted
+        wanted = set(ids.tolist())
+        gone = live - wanted
+        for pid in gone:
+            graph.mark_deleted(pid)
+        self._deleted |= gone
+        common = np.fromiter(sorted(live & wanted), np.int64)
+        changed: list[int] = []
+        if len(common) and saved is not None:
+            rows = np.searchsorted(ids, common)
+            changed = [int(i) for i, fp in zip(common.tolist(), now[rows].tolist()) if saved.get(i) != fp]
+        elif len(common):
+            rows = np.searchsorted(ids, common)
+            have = np.asarray(graph.get_items(common, return_type="numpy"), np.float32)
+            want = mat[rows] / np.maximum(np.linalg.norm(mat[rows], axis=1, keepdims=True), 1e-12)
+            # float16 storage differs from the graph's float32 copy by ~1e-3; a new embedding by far more
+            changed = common[np.abs(have - want).max(axis=1) > CHANGED_TOLERANCE].tolist()
+        new = sorted((wanted - live) | set(changed))
+        if new:
+            self._add(graph, {pid: mat[np.searchsorted(ids, pid)] for pid in new})
+        if gone or new:
+            log.info("vector index caught up: %d added or replaced, %d deleted", len(new), len(gone))
+
+    def _add(self, graph, added: dict[int, np.ndarray]) -> None:
+        need = graph.get_current_count() + len(added)
+        if need > graph.get_max_elements():
+            graph.resize_index(int(need * 1.5))
+        labels = list(added)
+        vecs = np.stack([added[i] for i in labels]).astype(np.float32)
+        revived = [i for i in labels if i in self._deleted]
+        for pid in revived:
+            graph.unmark_deleted(pid)  # an id SQLite gave again: its slot is reused for the new vector
+        graph.add_items(vecs, labels)
+        self._deleted -= set(labels)
 
     def _build(self, ids: np.ndarray, mat: np.ndarray, generation: int):
         import hnswlib
@@ -108,16 +172,19 @@ class VectorIndex:
                          allow_replace_deleted=True)
         graph.add_items(mat, ids)
         graph.set_ef(search_width(len(ids)))
+        self._deleted = set()
+        self._fps = dict(zip(ids.tolist(), fingerprints(mat).tolist()))
         self._save_graph(graph, generation, len(ids), mat.shape[1])
         return graph
 
     def _save_graph(self, graph, generation: int, count: int, dim: int) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = self._graph_path.with_suffix(".tmp")
-        graph.save_index(str(tmp))
-        tmp.replace(self._graph_path)
-        atomic_write_text(self._sidecar_path, json.dumps(
-            {"model": self.model, "generation": generation, "count": count, "dim": dim}))
+        ids = np.fromiter(self._fps.keys(), np.int64, len(self._fps))
+        digest = save_fingerprints(self._fingerprint_path, ids,
+                                   np.fromiter(self._fps.values(), np.uint64, len(self._fps)))
+        save_graph(graph, self._graph_path, self._sidecar_path,
+                   {"model": self.model, "generation": generation, "count": count, "dim": dim,
+                    "deleted": sorted(self._deleted), "fingerprints": digest})
 
     def build_from(self, ids: np.ndarray, mat: np.ndarray) -> None:
         """Index these vectors directly (benchmarks; not tied to the database)."""
@@ -157,15 +224,17 @@ class VectorIndex:
                     return
             else:
                 for pid in removed:
+                    self._fps.pop(int(pid), None)
+                    if int(pid) in self._deleted:
+                        continue
                     try:
                         self._hnsw.mark_deleted(int(pid))
+                        self._deleted.add(int(pid))
                     except RuntimeError:
                         pass  # never indexed
                 if added:
-                    need = self._hnsw.get_current_count() + len(added)
-                    if need > self._hnsw.get_max_elements():
-                        self._hnsw.resize_index(int(need * 1.5))
-                    self._hnsw.add_items(np.stack(list(added.values())), list(added.keys()), replace_deleted=True)
+                    self._add(self._hnsw, added)
+                    self._fps.update(zip(added, fingerprints(np.stack(list(added.values()))).tolist()))
                 present = set(self._ids.tolist()) - set(removed)
                 present.update(added)
                 self._ids = np.fromiter(sorted(present), np.int64, len(present))

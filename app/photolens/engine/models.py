@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import bundled_models_dir, user_models_dir
 from .errors import ModelError, ModelNotFoundError
 from .imaging import Preprocess
+from .safepath import inside, safe_name, safe_relative
 
 MANIFEST = "manifest.json"
 BUILTIN = "builtin"
@@ -135,11 +138,22 @@ class ModelInfo:
 
 
 def read_manifest(path: Path, folder: Path | None) -> ModelInfo:
+    """A manifest, checked: its name is one safe folder name and every file it lists stays
+    inside the model's folder (a manifest decides what Photolens writes and deletes)."""
     try:
         m = json.loads(path.read_text())
-        return ModelInfo(name=m["name"], family=m["family"], dim=int(m["dim"]), folder=folder, manifest=m)
-    except (OSError, ValueError, KeyError) as e:
+        if not isinstance(m, dict):
+            raise ValueError("not a JSON object")
+        info = ModelInfo(name=m["name"], family=m["family"], dim=int(m["dim"]), folder=folder, manifest=m)
+        files = m.get("files") or []
+        if not isinstance(files, list) or not all(isinstance(f, dict) for f in files):
+            raise ValueError("'files' must be a list of objects")
+    except (OSError, ValueError, KeyError, TypeError) as e:
         raise ModelError(f"{path}: not a valid model manifest ({e})") from e
+    safe_name(info.name)
+    for f in files:
+        safe_relative(f.get("path"))
+    return info
 
 
 def model_roots() -> list[Path]:
@@ -206,16 +220,62 @@ def import_model(source: Path, name: str | None = None) -> ModelInfo:
     else:
         raise ModelError(f"{source} is not a model folder: it needs {MANIFEST}, or visual/model.onnx "
                          "and textual/model.onnx")
-    name = name or manifest["name"]
+    name = safe_name(name or manifest["name"])
     manifest["name"] = name
-    dest = user_models_dir() / name
-    tmp = dest.with_name(f".{name}.importing")
-    shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(source, tmp)
-    (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
-    shutil.rmtree(dest, ignore_errors=True)
-    tmp.rename(dest)
+    for f in manifest.get("files") or []:
+        safe_relative(f.get("path"))
+    root = user_models_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    dest = inside(root, name)
+    tmp = inside(root, f".{name}.importing")
+    _remove_tree(tmp)
+    try:
+        _copy_model_files(source, tmp)
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
+        _remove_tree(dest)
+        tmp.rename(dest)
+    except OSError as e:
+        _remove_tree(tmp)
+        raise ModelError(f"cannot import {source}: {e.strerror or e}") from e
+    except BaseException:
+        _remove_tree(tmp)
+        raise
     return read_manifest(dest / MANIFEST, dest)
+
+
+# A model folder is a few files of at most a few GB; more than this is not a model folder (a
+# home folder given by mistake) and copying it would fill the disk.
+MAX_IMPORT_BYTES = 8 << 30
+
+
+def _copy_model_files(source: Path, dest: Path) -> None:
+    """Copy the regular files below `source` (a file symlink's content is copied, as in Hugging
+    Face's cache; folder symlinks are never followed, so a loop cannot make it copy forever)."""
+    total = 0
+    for folder, dirs, files in os.walk(source, followlinks=False):
+        rel = Path(folder).relative_to(source)
+        for name in sorted(files):
+            src = Path(folder) / name
+            try:
+                st = src.stat()  # follows a file symlink; a loop or dangling link raises
+            except OSError as e:
+                raise ModelError(f"{src}: {e.strerror or e} (a broken or looping link?)") from e
+            if not stat.S_ISREG(st.st_mode):
+                continue  # a FIFO, a device, or a link to a folder: not a model file
+            total += st.st_size
+            if total > MAX_IMPORT_BYTES:
+                raise ModelError(f"{source} holds more than {MAX_IMPORT_BYTES >> 30} GB: not a model folder")
+            target = dest / rel / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, target)
+
+
+def _remove_tree(path: Path) -> None:
+    """Delete a folder Photolens made (a link is unlinked, never followed)."""
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.exists():
+        shutil.rmtree(path)
 
 
 def immich_manifest(folder: Path, name: str) -> dict:

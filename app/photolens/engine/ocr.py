@@ -18,7 +18,8 @@ from PIL import Image
 
 from .embedder import OrtSession
 from .errors import ModelError
-from .imaging import open_image, read_file
+from .imaging import open_image
+from .reading import open_regular
 
 __all__ = ["TextLine", "TextReader", "OCR_BUILD"]
 
@@ -114,10 +115,11 @@ class TextReader:
     def read_path(self, path: str) -> list[TextLine]:
         """The text in a photo file (ImageError subclasses for files that cannot be decoded).
         The file is decoded small for the look for text and, only when it finds some, larger."""
-        data = read_file(path)
-        if not self.has_text(open_image(path, data, min_size=self.gate_side)):
-            return []
-        return self._read(open_image(path, data, min_size=self.read_side))
+        with open_regular(path) as f:
+            if not self.has_text(open_image(path, f, min_size=self.gate_side)):
+                return []
+            larger = open_image(path, f, min_size=self.read_side)
+        return self._read(larger)
 
     def read_image(self, image: Image.Image) -> list[TextLine]:
         img = image.convert("RGB")

@@ -20,6 +20,9 @@ IMAGE_PREFIX = "image:"
 _WEIGHT = re.compile(r"^([0-9]*\.?[0-9]+)\*(.*)$")
 MAX_TERMS = 16
 MAX_LENGTH = 1000
+# A weight beyond this drowns every other term as surely as leaving them out; larger numbers
+# (1e308) only overflow the vector arithmetic.
+MAX_WEIGHT = 100.0
 
 
 @dataclass(frozen=True)
@@ -46,8 +49,9 @@ def parse_query(source: str | list[str]) -> Query:
         text = " ".join(source)
     else:
         text = source
-        if len(text) > MAX_LENGTH:
-            raise QueryError(f"query is {len(text)} characters long; the limit is {MAX_LENGTH}")
+    if len(text) > MAX_LENGTH:
+        raise QueryError(f"query is {len(text)} characters long; the limit is {MAX_LENGTH}")
+    if not isinstance(source, list):
         try:
             # Only double quotes group words: an apostrophe is a letter ("Theo's birthday").
             lexer = shlex.shlex(text, posix=True)
@@ -71,6 +75,8 @@ def parse_query(source: str | list[str]) -> Query:
         m = _WEIGHT.match(phrase)
         if m:
             weight, phrase = float(m.group(1)), m.group(2).strip()
+            if weight > MAX_WEIGHT:
+                raise QueryError(f"a weight of {m.group(1)} is too large; weights go up to {MAX_WEIGHT:g}")
         if not phrase:
             raise QueryError("a weight needs a term after it, as in 2*dog")
         is_image = phrase.startswith(IMAGE_PREFIX)
@@ -78,6 +84,8 @@ def parse_query(source: str | list[str]) -> Query:
             phrase = phrase[len(IMAGE_PREFIX):].strip()
             if not phrase:
                 raise QueryError("image: needs a file path after it")
+        elif not _is_text(phrase):
+            raise QueryError(f"the query {printable_text(phrase)!r} is not valid UTF-8 text")
         terms.append(Term(phrase, sign * weight, is_image))
         words, sign = [], 1.0
 
@@ -99,3 +107,18 @@ def parse_query(source: str | list[str]) -> Query:
     if not any(t.weight > 0 for t in terms):
         raise QueryError("the query needs at least one term to look for, not only ones to leave out")
     return Query(tuple(terms), text)
+
+
+def _is_text(s: str) -> bool:
+    """False for words holding bytes that were not UTF-8 (a shell argument such as $'\\xff dog'
+    arrives with them as lone surrogates, which no tokenizer can encode)."""
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def printable_text(s: str) -> str:
+    return s.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+

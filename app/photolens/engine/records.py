@@ -41,9 +41,12 @@ class Folder:
     photos: int
     online: bool
     last_scan: float | None = None
+    offline_reason: str | None = None  # why it is offline: missing, unreadable, empty (unmounted?)
+    unreachable: list[tuple[str, str]] = field(default_factory=list)  # (subfolder, why) not read
 
     def to_json(self) -> dict:
-        return dict(asdict(self), path=printable(self.path))
+        return dict(asdict(self), path=printable(self.path),
+                    unreachable=[[printable(p), why] for p, why in self.unreachable])
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,8 @@ class Status:
     models_with_vectors: dict[str, int] = field(default_factory=dict)
     failures: list[Failure] | None = None
     warnings: list[str] = field(default_factory=list)
+    kept_photos: int = 0  # removed photos whose vectors and user facts are kept by content
+    kept_with_user_data: int = 0  # of those, the ones carrying tags or decisions the user made
 
     def to_json(self) -> dict:
         d = {k: v for k, v in asdict(self).items() if k not in ("folders", "failures")}

@@ -48,6 +48,23 @@ def _m2_concepts(db: sqlite_utils.Database) -> None:
         positive INTEGER NOT NULL, PRIMARY KEY (concept, photo_id)) WITHOUT ROWID""")
 
 
+def _m3_kept_by_content(db: sqlite_utils.Database) -> None:
+    """What a removed photo carried, kept by its content hash (see archive.py): its vectors and
+    metadata, so re-adding it embeds nothing, and every user-authored fact (tags, removed-tag
+    decisions, concept examples), so removing a folder loses none of the user's work. Folders
+    say why they are offline, and which subfolders could not be read."""
+    db.execute("""CREATE TABLE kept_photos (hash TEXT PRIMARY KEY, size INTEGER NOT NULL, path BLOB,
+        width INTEGER, height INTEGER, taken REAL, camera TEXT, gps_lat REAL, gps_lon REAL,
+        tagged_with TEXT, removed_at REAL NOT NULL)""")
+    db.execute("CREATE INDEX kept_photos_size ON kept_photos(size)")
+    db.execute("""CREATE TABLE kept_vectors (hash TEXT NOT NULL, model TEXT NOT NULL, kind TEXT NOT NULL,
+        vec BLOB NOT NULL, PRIMARY KEY (hash, model, kind)) WITHOUT ROWID""")
+    db.execute("""CREATE TABLE kept_facts (hash TEXT NOT NULL, kind TEXT NOT NULL, data TEXT NOT NULL,
+        PRIMARY KEY (hash, kind, data)) WITHOUT ROWID""")
+    db.execute("ALTER TABLE folders ADD COLUMN offline_reason TEXT")
+    db.execute("ALTER TABLE folders ADD COLUMN unreachable TEXT")  # JSON [[subfolder, reason], ...]
+
+
 def _m6_words(db: sqlite_utils.Database) -> None:
     """Words: OCR lines per photo (with the reader build that made them, so another build reads
     again), captions by content hash, and the full-text tables with their bookkeeping. Triggers
@@ -79,4 +96,4 @@ def _m6_words(db: sqlite_utils.Database) -> None:
 
 
 # Ordered, named steps; user_version records how many have run. Append, never edit.
-MIGRATIONS = [_m1_initial, _m2_concepts, _m6_words]
+MIGRATIONS = [_m1_initial, _m2_concepts, _m3_kept_by_content, _m6_words]

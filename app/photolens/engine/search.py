@@ -12,6 +12,7 @@ from .errors import ImageError, QueryError
 from .imaging import load_query_image
 from .index import VectorIndex
 from .query import Query, parse_query
+from .ranking import tag_term, with_tag_evidence
 from .store import Store
 
 # How many candidates the blended similarity modes re-rank; the exact scores come after.
@@ -93,11 +94,16 @@ class Searcher:
         rows = [self.store.photo_by_path(os.path.abspath(t.text)) for t in q.terms if t.is_image]
         exclude_ids = {r.id for r in rows if r is not None}
         hits = self.index.search(vec, k + len(exclude_ids))
+        term = tag_term(q, self.store)
+        if term is not None:  # a short query naming a tag: what the tagger saw counts too
+            hits = with_tag_evidence(self.store, self.model, vec, term, hits, k + len(exclude_ids))
         return self.results_for([(i, s) for i, s in hits if i not in exclude_ids][:k])
 
     def similar(self, image: str | int, k: int = 50, focus: str | None = None, detail: float = 0.0) -> list[Result]:
         """Photos like this one. `focus` narrows likeness to one concept; `detail` (0..1) moves
         from "the same kind of scene" (0) to "near-duplicates" (1)."""
+        if not 0.0 <= detail <= 1.0:  # also refuses nan
+            raise QueryError(f"detail must be between 0 and 1, not {detail}")
         if isinstance(image, int):
             photo_id = image
             vec = self.store.vector(photo_id, self.model)
@@ -126,7 +132,10 @@ class Searcher:
                 return f
         if path is None or "features" not in self.embedder.image_outputs():
             return None
-        pixels = load_query_image(path, self.embedder.model.preprocess)
+        try:
+            pixels = load_query_image(path, self.embedder.model.preprocess)
+        except ImageError as e:
+            raise QueryError(f"cannot use {path} as a query: {e}") from e
         return self.embedder.embed_images(pixels[None])["features"][0]
 
     def _detailed(self, vec, photo_id, path, detail: float, k: int) -> list[tuple[int, float]]:

@@ -6,6 +6,7 @@ rankings do not change at that precision for these unit vectors.
 """
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
@@ -17,6 +18,7 @@ from typing import Iterable, Iterator
 import numpy as np
 import sqlite_utils
 
+from .dbfile import DIR_MODE, SessionMarker, check_library_file, ensure_sound, library_error, make_private
 from .fsutil import path_key, path_str
 from .schema import MIGRATIONS
 
@@ -48,18 +50,33 @@ class Store:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        check_library_file(self.path)
+        self.path.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        new = not self.path.exists()
+        self._marker = SessionMarker(self.path)
+        unclean = not new and self._marker.unclean_before()
+        try:
+            self._open(new, unclean)
+        except sqlite3.Error as e:
+            raise library_error(self.path, e) from e
+        self._marker.enter()
+
+    def _open(self, new: bool, unclean: bool) -> None:
         conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False,
                                isolation_level=None)
         self.db = sqlite_utils.Database(conn)
         self._lock = threading.RLock()
         self._depth = 0
+        if unclean:  # a process died with the library open: check it before trusting it
+            ensure_sound(conn, self.path)
         # 16 KiB pages for a new library (an existing one keeps its own: changing it means a full
         # VACUUM). A photo's vectors are 0.75-2.5 kB rows: in 4 KiB pages of this WITHOUT ROWID
         # table they spill into overflow pages and the table takes 1.9x their size; in 16 KiB
         # pages, 1.1x (tests/test_engine_units.py measures it).
         conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
         conn.execute("PRAGMA journal_mode=WAL")
+        if new:
+            make_private(self.path)  # SQLite gives its -wal and -shm files the same permissions
         # FULL: a commit survives a power cut, which is what "nothing lost" means; with batched
         # transactions the extra fsync costs little.
         conn.execute("PRAGMA synchronous=FULL")
@@ -92,29 +109,41 @@ class Store:
                 finally:
                     self._depth -= 1
                 return
-            self.db.execute("BEGIN IMMEDIATE")
+            self.execute("BEGIN IMMEDIATE")
             self._depth = 1
             try:
                 yield
-            except BaseException:
-                self.db.execute("ROLLBACK")
+            except BaseException as e:
+                try:
+                    self.db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # SQLite already rolled back (a full disk does)
+                if isinstance(e, sqlite3.Error):
+                    raise library_error(self.path, e) from e
                 raise
             else:
-                self.db.execute("COMMIT")
+                self.execute("COMMIT")
             finally:
                 self._depth = 0
 
     def query(self, sql: str, params: Iterable = ()) -> list[tuple]:
         with self._lock:
-            return self.db.execute(sql, tuple(params)).fetchall()
+            try:
+                return self.db.execute(sql, tuple(params)).fetchall()
+            except sqlite3.Error as e:
+                raise library_error(self.path, e) from e
 
     def execute(self, sql: str, params: Iterable = ()) -> sqlite3.Cursor:
         with self._lock:
-            return self.db.execute(sql, tuple(params))
+            try:
+                return self.db.execute(sql, tuple(params))
+            except sqlite3.Error as e:
+                raise library_error(self.path, e) from e
 
     def close(self) -> None:
         with self._lock:
             self.db.conn.close()
+        self._marker.leave()
 
     # -- meta -------------------------------------------------------------------------------
 
@@ -162,10 +191,10 @@ class Store:
 
     def folders(self) -> list[dict]:
         rows = self.query("""SELECT f.id, f.path, f.online, f.last_scan,
-                                    (SELECT count(*) FROM photos p WHERE p.folder_id = f.id)
-                             FROM folders f ORDER BY f.path""")
-        return [{"id": r[0], "path": path_str(r[1]), "online": bool(r[2]), "last_scan": r[3], "photos": r[4]}
-                for r in rows]
+                                    (SELECT count(*) FROM photos p WHERE p.folder_id = f.id), f.offline_reason,
+                                    f.unreachable FROM folders f ORDER BY f.path""")
+        return [{"id": r[0], "path": path_str(r[1]), "online": bool(r[2]), "last_scan": r[3], "photos": r[4],
+                 "offline_reason": r[5], "unreachable": [tuple(u) for u in json.loads(r[6] or "[]")]} for r in rows]
 
     def remove_folder(self, folder_id: int) -> int:
         """Forget a folder and everything indexed in it (the photos on disk are untouched)."""
@@ -373,6 +402,16 @@ class Store:
         rows = self.query("SELECT tag, count(*) FROM tags WHERE source != 'rejected' GROUP BY tag "
                           "ORDER BY count(*) DESC, tag")
         return [{"tag": r[0], "count": r[1]} for r in rows]
+
+    def has_tag(self, tag: str) -> bool:
+        return bool(self.query("SELECT 1 FROM tags WHERE tag = ? AND source != 'rejected' LIMIT 1", [tag]))
+
+    def tag_scores(self, tag: str, limit: int) -> dict[int, float]:
+        """The photos with a tag and its score (1 for the user's own), best first; a tag the user
+        removed from a photo is not there."""
+        rows = self.query("SELECT photo_id, coalesce(score, 1.0) FROM tags WHERE tag = ? AND source != 'rejected' "
+                          "ORDER BY coalesce(score, 1.0) DESC LIMIT ?", [tag, limit])
+        return {r[0]: float(r[1]) for r in rows}
 
     def recent_photo_ids(self, limit: int) -> list[int]:
         """Indexed photos, newest first (date taken, else the file's time)."""

@@ -161,7 +161,8 @@ class Watcher:
         if not scopes:
             return {}
         summary = self._run(lambda: self.catalog.index_all(scopes=scopes))
-        changed = {k: v for k, v in summary.items() if k in ("added", "updated", "moved", "removed", "embedded") and v}
+        counted = ("added", "updated", "moved", "removed", "revived", "embedded")
+        changed = {k: v for k, v in summary.items() if k in counted and v}
         if changed or summary.get("offline_folders"):
             log.info("%s", ", ".join(f"{v} {k}" for k, v in changed.items()) or
                      f"offline: {', '.join(summary['offline_folders'])}")

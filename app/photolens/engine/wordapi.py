@@ -11,10 +11,10 @@ from typing import Callable
 import numpy as np
 
 from .errors import QueryError
-from .imaging import content_hash, read_file
 from .jobs import Control, Progress
 from .ocr import TextLine, TextReader
 from .query import parse_query
+from .reading import file_hash
 from .search import Result
 from .textpass import TextPass
 from .wordsearch import fuse, parse_words, search_words
@@ -80,7 +80,7 @@ class CatalogWords:
         row = self.store.photos_by_ids([photo_id]).get(photo_id)
         if row is None:
             raise QueryError(f"no photo with id {photo_id}")
-        digest = row.hash or content_hash(read_file(row.path))
+        digest = row.hash or file_hash(row.path)
         with self.store.transaction():
             self.words.set_caption(photo_id, digest, caption)
         self._rewrite_words([photo_id])

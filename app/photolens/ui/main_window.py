@@ -526,8 +526,12 @@ class MainWindow(QMainWindow):
         if item is None:
             return
         path = item.data(Qt.UserRole)
-        if QMessageBox.question(self, "Remove folder",
-                                f"Stop searching {path}?\nThe photos on disk are not touched.") != QMessageBox.Yes:
+        text = (f"Stop searching {path}?\n\nThe photos on disk are not touched. Your tags, removed tags and "
+                "taught examples for its photos are kept: add the folder again and they come back, without "
+                "indexing again.")
+        # Removing is never the default: Enter keeps the folder.
+        if QMessageBox.question(self, "Remove folder", text, QMessageBox.Yes | QMessageBox.No,
+                                QMessageBox.No) != QMessageBox.Yes:
             return
         self.tasks.write(lambda: self.catalog.remove_folder(path), lambda _: (self.refresh_folders(), self.run_search()))
 
@@ -536,10 +540,15 @@ class MainWindow(QMainWindow):
             self.folder_list.clear()
             for f in folders:
                 state = "" if f.online else "  (offline)"
+                if f.online and f.unreachable:
+                    state = "  (partly unreadable)"
                 self.folder_list.addItem(f"{os.path.basename(f.path) or f.path}  ·  {f.photos:,}{state}")
                 item = self.folder_list.item(self.folder_list.count() - 1)
                 item.setData(Qt.UserRole, f.path)
-                item.setToolTip(f.path)
+                # Why it is offline, and which subfolders could not be read: their photos are kept.
+                notes = [f"offline: {f.offline_reason}; its photos are kept"] if f.offline_reason else []
+                notes += [f"not readable: {sub} ({why}); its photos are kept" for sub, why in f.unreachable]
+                item.setToolTip("\n".join([f.path, *notes]))
 
         self.tasks.read(self.catalog.folders, show)
 
