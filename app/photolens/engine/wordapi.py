@@ -81,9 +81,9 @@ class CatalogWords:
         if row is None:
             raise QueryError(f"no photo with id {photo_id}")
         digest = row.hash or file_hash(row.path)
-        with self.store.transaction():
+        with self.store.transaction():  # the caption and its word row, together
             self.words.set_caption(photo_id, digest, caption)
-        self._rewrite_words([photo_id])
+            self._rewrite_words([photo_id])
         return caption
 
     def caption_of(self, photo_id: int) -> str:

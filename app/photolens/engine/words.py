@@ -150,6 +150,8 @@ class WordStore:
         return out
 
     def _put(self, photo_id: int, cols: tuple[str, ...]) -> None:
+        # A file name that is not valid UTF-8 carries surrogates: its other letters are still words.
+        cols = tuple(c.encode("utf-8", "replace").decode("utf-8") for c in cols)
         self.store.execute("DELETE FROM words_fts WHERE rowid = ?", [photo_id])
         self.store.execute("DELETE FROM words_tri WHERE rowid = ?", [photo_id])
         self.store.execute("INSERT INTO words_fts(rowid, text, name, folder, tags, caption) VALUES (?, ?, ?, ?, ?, ?)",
