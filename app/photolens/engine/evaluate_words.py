@@ -82,7 +82,7 @@ def words_report(cat, entries: list[dict], by_path: dict[str, int], work: Path, 
     for f in range(FOLDERS):
         word = _new_word(rng, used)
         folder = root / "folders" / f"{word.capitalize()} {rng.choice(['trip', 'birthday', 'wedding'])} 2019"
-        _copies(rest[f * PER_FOLDER:(f + 1) * PER_FOLDER], folder, rng, "IMG_{i:04d}.jpg")
+        _copies(rest[f * PER_FOLDER:(f + 1) * PER_FOLDER], folder, rng, "IMG_{i:04d}.jpg", used)
         folders.append((word, folder))
     cat.add_folder(root)
     cat.index_all()
