@@ -198,3 +198,30 @@ def test_watcher_reads_text_when_nothing_else_waits(tmp_path, catalog):
     finally:
         watcher.stop()
     assert catalog.search("zorblax", k=1)[0].matched[-1:] == ["text"]
+
+
+def test_eval_words_measures_drawn_file_and_folder_words_and_fusion(tmp_path, catalog, monkeypatch):
+    from photolens.engine import evaluate_words
+    from photolens.engine.evaluate import load_labels
+
+    monkeypatch.setattr(evaluate_words, "DRAWN", 4)
+    monkeypatch.setattr(evaluate_words, "NAMED", 2)
+    monkeypatch.setattr(evaluate_words, "FOLDERS", 1)
+    flickr_set = dataset("flickr8k-dev")
+    photos = tmp_path / "set"
+    (photos / "images").mkdir(parents=True)
+    entries = load_labels(flickr_set)[:12]
+    for e in entries:
+        shutil.copy(e["path"], photos / "images" / Path(e["path"]).name)
+        e["path"] = str(photos / "images" / Path(e["path"]).name)
+    catalog.add_folder(photos)
+    catalog.index_all()
+    by_path = {e["path"]: catalog.photo_id(e["path"]) for e in entries}
+    report = evaluate_words.words_report(catalog, entries, by_path, tmp_path / "work")
+    assert report["captions"]["captions"] == 60 and set(report["captions"]["by_weight"]) == {
+        str(w) for w in evaluate_words.WEIGHTS}
+    assert report["ocr"]["photos"] == 12 and report["ocr"]["cpu_ms_per_photo"] > 0
+    drawn = report["drawn"]  # four words are too few for the 90% goal: every word read comes first
+    assert drawn["words"] == 4 and drawn["read_exactly"] > 0 and drawn["first"] >= drawn["read_exactly"]
+    assert report["file_names"] == {"words": 2, "first": 1.0, "missed": []}
+    assert report["folders"] == {"words": 1, "first": 1.0, "missed": []}
