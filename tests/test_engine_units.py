@@ -474,3 +474,31 @@ def test_a_new_library_stores_vectors_compactly(tmp_path):
     assert again.query("PRAGMA page_size")[0][0] == PAGE_SIZE
     assert len(again.vectors_for(ids, "builtin", "detail_probs")) == 300
     again.close()
+
+
+def test_tag_counts_stay_equal_to_a_fresh_count_through_every_change(tmp_path, catalog):
+    """The tag pane's counts come from a table kept by triggers: after adding, replacing,
+    removing tags and whole folders they equal a count of the tags themselves."""
+    folder = tmp_path / "p"
+    for i in range(5):
+        write_photo(folder / f"{i}.jpg", color=(40 * i, 90, 200 - 30 * i))
+    catalog.add_folder(folder)
+    catalog.index_all()
+    ids = [catalog.photo_id(str(folder / f"{i}.jpg")) for i in range(5)]
+
+    def fresh():
+        rows = catalog.store.query("SELECT tag, count(*) FROM tags WHERE source != 'rejected' GROUP BY tag")
+        return {t: n for t, n in rows}
+
+    def counted():
+        return {t.tag: t.count for t in catalog.tag_counts()}
+
+    catalog.add_tag(ids[:3], "holiday")
+    catalog.add_tag(ids[0], "holiday")  # again: replaced, not counted twice
+    catalog.store.replace_auto_tags("tiny", [(ids[0], [("holiday", 0.9), ("sea", 0.8)]), (ids[1], [("sea", 0.7)])])
+    assert counted() == fresh() and counted()["holiday"] == 3
+    catalog.remove_tag(ids[1], "holiday")
+    catalog.remove_tag(ids[1], "sea")
+    assert counted() == fresh() and counted()["holiday"] == 2
+    catalog.remove_folder(str(folder))
+    assert counted() == fresh() == {}

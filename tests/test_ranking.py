@@ -42,3 +42,33 @@ def test_tagged_photos_rise_and_a_removed_tag_counts_for_nothing(tmp_path, catal
     assert [r.id for r in boosted].index(last) < plain.index(last)
     catalog.remove_tag(last, "zebra")
     assert [r.id for r in catalog.search("zebra", k=6)] == plain
+
+
+@pytest.mark.e2e
+def test_searching_by_a_region_finds_the_photo_that_part_came_from(tmp_path):
+    """A collage of two library photos side by side: its left half finds the left photo, its
+    right half the right one (built-in model, real photos); the CLI takes --region."""
+    from PIL import Image
+
+    from conftest import cli_json, coco_library
+    from photolens.engine import Catalog
+    from photolens.engine.errors import QueryError
+
+    photos, library = coco_library(tmp_path, 12)
+    files = sorted(photos.iterdir())
+    left, right = files[2], files[7]
+    collage = Image.new("RGB", (1200, 500))
+    for i, src in enumerate((left, right)):
+        with Image.open(src) as im:
+            collage.paste(im.convert("RGB").resize((600, 500)), (600 * i, 0))
+    query = tmp_path / "collage.jpg"
+    collage.save(query, quality=92)
+    with Catalog(library, device="cpu") as cat:
+        cat.add_folder(photos)
+        cat.index_all()
+        assert cat.similar(str(query), k=3, region=(0, 0, 0.5, 1))[0].path == str(left)
+        assert cat.similar(str(query), k=3, region=(0.5, 0, 0.5, 1))[0].path == str(right)
+        with pytest.raises(QueryError):
+            cat.similar(str(query), region=(0.5, 0.5, 0.001, 0.5))
+    found = cli_json("similar", query, "--region", "0.5,0,0.5,1", "-n", "3", library=library)
+    assert found["results"][0]["path"] == str(right)

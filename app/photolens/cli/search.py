@@ -36,11 +36,21 @@ def cmd_search(args) -> int:
 
 def cmd_similar(args) -> int:
     with open_catalog(args) as cat:
-        results = cat.similar(args.image, k=args.n, focus=args.focus, detail=args.detail)
-    data = {"query": printable(os.path.abspath(args.image)), "focus": args.focus,
+        results = cat.similar(args.image, k=args.n, focus=args.focus, detail=args.detail,
+                              region=_region(args.region))
+    data = {"query": printable(os.path.abspath(args.image)), "focus": args.focus, "region": args.region,
             "results": [r.to_json() for r in results]}
     emit(args, data, print_results)
     return 0
+
+
+def _region(text: str | None):
+    if text is None:
+        return None
+    parts = text.split(",")
+    if len(parts) != 4:
+        raise PhotolensError("--region takes x,y,w,h: four shares of the photo from 0 to 1, e.g. 0.5,0,0.5,0.5")
+    return tuple(parts)  # checked by the engine
 
 
 def register(command) -> None:
@@ -56,3 +66,5 @@ def register(command) -> None:
     sp.add_argument("--focus", help="similar with respect to one concept, e.g. --focus cat")
     sp.add_argument("--detail", type=float, default=0.0,
                     help="0 = the same kind of scene (default) ... 1 = near-duplicates")
+    sp.add_argument("--region", metavar="X,Y,W,H",
+                    help="search by a part of the photo: left, top, width, height as shares of it (0 to 1)")

@@ -326,10 +326,13 @@ class Catalog(CatalogWords):
         dates = self.store.taken_dates([r.id for r in results])
         return sorted(results, key=lambda r: -dates.get(r.id, 0))
 
-    def similar(self, image: str | int, k: int = 50, focus: str | None = None, detail: float = 0.0) -> list[Result]:
+    def similar(self, image: str | int, k: int = 50, focus: str | None = None, detail: float = 0.0,
+                region: tuple[float, float, float, float] | None = None) -> list[Result]:
+        """Photos like an image (a library photo's id or any image file); `region` (x, y, w, h
+        as shares of the photo) searches by that part of it."""
         if not 0.0 <= detail <= 1.0:
             raise QueryError(f"detail must be between 0 and 1, not {detail}")
-        return self.searcher.similar(image, k, focus=focus, detail=detail)
+        return self.searcher.similar(image, k, focus=focus, detail=detail, region=region)
 
     def recent(self, k: int) -> list[Result]:
         """The library's indexed photos, newest first: what the app shows before any query."""

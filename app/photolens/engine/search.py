@@ -9,7 +9,7 @@ import numpy as np
 
 from .embedder import Embedder, normalize
 from .errors import ImageError, QueryError
-from .imaging import load_query_image
+from .imaging import decode_for_model, load_query_image
 from .index import VectorIndex
 from .query import Query, parse_query
 from .ranking import tag_term, with_tag_evidence
@@ -21,6 +21,24 @@ RERANK_CANDIDATES = 400
 # toward the concept, and to the subject itself. A few thousand rows read in milliseconds, and
 # the best focused matches lie among them (they share the concept and the scene).
 FOCUS_CANDIDATES = 2000
+
+
+Region = tuple[float, float, float, float]  # x, y, width, height as shares of the photo
+MIN_REGION = 0.02  # a region narrower or lower than this (2% of the photo) holds too few pixels
+
+
+def region_box(region: Region) -> tuple[float, float, float, float]:
+    """A region (x, y, w, h) as a crop box (left, top, right, bottom), checked and clipped."""
+    try:
+        x, y, w, h = (float(v) for v in region)
+    except (TypeError, ValueError):
+        raise QueryError("a region is four numbers: x,y,width,height as shares of the photo (0 to 1)") from None
+    if not all(0.0 <= v <= 1.0 for v in (x, y, w, h)):
+        raise QueryError(f"a region's numbers are shares of the photo, from 0 to 1: {x},{y},{w},{h}")
+    right, bottom = min(1.0, x + w), min(1.0, y + h)
+    if right - x < MIN_REGION or bottom - y < MIN_REGION:
+        raise QueryError("the region is too small: give it at least 2% of the photo's width and height")
+    return x, y, right, bottom
 
 
 @dataclass
@@ -99,11 +117,15 @@ class Searcher:
             hits = with_tag_evidence(self.store, self.model, vec, term, hits, k + len(exclude_ids))
         return self.results_for([(i, s) for i, s in hits if i not in exclude_ids][:k])
 
-    def similar(self, image: str | int, k: int = 50, focus: str | None = None, detail: float = 0.0) -> list[Result]:
+    def similar(self, image: str | int, k: int = 50, focus: str | None = None, detail: float = 0.0,
+                region: Region | None = None) -> list[Result]:
         """Photos like this one. `focus` narrows likeness to one concept; `detail` (0..1) moves
-        from "the same kind of scene" (0) to "near-duplicates" (1)."""
+        from "the same kind of scene" (0) to "near-duplicates" (1); `region` (x, y, w, h as
+        shares of the photo) makes that part of the photo the subject."""
         if not 0.0 <= detail <= 1.0:  # also refuses nan
             raise QueryError(f"detail must be between 0 and 1, not {detail}")
+        if region is not None:
+            return self._similar_to_region(image, region, k)
         if isinstance(image, int):
             photo_id = image
             vec = self.store.vector(photo_id, self.model)
@@ -121,6 +143,27 @@ class Searcher:
             hits = self._detailed(vec, photo_id, path, detail, k + 1)
         else:
             hits = self.index.search(vec, k + 1)
+        return self.results_for([(i, s) for i, s in hits if i != photo_id][:k])
+
+    def _similar_to_region(self, image: str | int, region: Region, k: int) -> list[Result]:
+        """Photos like a part of a photo: the part is cut from the decoded photo (EXIF orientation
+        applied, as the user sees it) and embedded as a photo of its own."""
+        box = region_box(region)
+        if isinstance(image, int):
+            row = self.store.photos_by_ids([image]).get(image)
+            if row is None:
+                raise QueryError("this photo is not in the library")
+            photo_id, path = image, row.path
+        else:
+            path = image
+            row = self.store.photo_by_path(os.path.abspath(image))
+            photo_id = row.id if row is not None else None
+        try:
+            crop = decode_for_model(path, self.embedder.model.preprocess, views=(box,)).views[0]
+        except ImageError as e:
+            raise QueryError(f"cannot use {path} as a query: {e}") from e
+        vec = self.embedder.embed_images(crop[None])["embedding"][0]
+        hits = self.index.search(vec, k + 1)
         return self.results_for([(i, s) for i, s in hits if i != photo_id][:k])
 
     # -- modes that re-rank -----------------------------------------------------------------

@@ -81,6 +81,9 @@ class Store:
         # transactions the extra fsync costs little.
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
+        # REPLACE deletes the row it replaces: with this, that delete fires the delete triggers
+        # too, so the tag counts (schema.py) stay right when a tag is replaced.
+        conn.execute("PRAGMA recursive_triggers=ON")
         conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         self._migrate()
 
@@ -399,8 +402,7 @@ class Store:
         return [{"tag": r[0], "score": r[1], "source": r[2]} for r in rows]
 
     def tag_counts(self) -> list[dict]:
-        rows = self.query("SELECT tag, count(*) FROM tags WHERE source != 'rejected' GROUP BY tag "
-                          "ORDER BY count(*) DESC, tag")
+        rows = self.query("SELECT tag, n FROM tag_counts ORDER BY n DESC, tag")
         return [{"tag": r[0], "count": r[1]} for r in rows]
 
     def has_tag(self, tag: str) -> bool:
