@@ -34,6 +34,7 @@ def _isolated_env(models_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("PHOTOLENS_MODELS", str(models_dir))
     monkeypatch.setenv("PHOTOLENS_LIBRARY", str(tmp_path / "default-library"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
 
 
 def write_photo(path: Path, color=(200, 30, 30), size=(96, 64), fmt: str | None = None, noise: int = 0,

@@ -32,7 +32,22 @@ def test_query_combines_phrases_with_weights_and_negatives():
     assert parse_query("image:/x/y.jpg + at night").terms[0].is_image
 
 
-@pytest.mark.parametrize("bad", ['"unclosed', "", "   ", "dog +", "- people", "dog + + cat", "2*", "image:"])
+@pytest.mark.parametrize("text, words", [
+    ("mom's birthday", "mom's birthday"),
+    ("'quoted'", "'quoted'"),
+    ('"unclosed', '"unclosed'),
+    ('a 12" record', 'a 12" record'),
+])
+def test_apostrophes_and_lone_quotes_are_plain_text(text, words):
+    """Whatever a user types is a query: an apostrophe or an unpaired quote is a character,
+    not an error (the search bar and the CLI read it the same way)."""
+    q = parse_query(text)
+    assert [(t.text, t.weight, t.is_image) for t in q.terms] == [(words, 1.0, False)]
+    assert parse_query([text]).terms[0].text == words
+    assert parse_query('it\'s "our dog"').terms[0].text == "it's our dog"  # a pair still groups
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "dog +", "- people", "dog + + cat", "2*", "image:"])
 def test_malformed_queries_raise_a_clear_error(bad):
     with pytest.raises(QueryError):
         parse_query(bad)

@@ -35,9 +35,10 @@ def test_viewer_shows_the_text_outlines_it_on_hover_and_saves_a_caption(qtbot, c
     assert "matched by" in tip and "text" in tip.split("matched by")[1]
 
     tasks = Tasks()
-    viewer = Viewer(catalog, tasks, model, 0)
+    viewer = Viewer(catalog, tasks, model, results[0].id)
     qtbot.addWidget(viewer)
-    viewer.show()
+    with qtbot.waitSignal(viewer.shown, timeout=20_000):
+        viewer.show()
     panel = viewer.words
     assert "ZORBLAX" in panel.text.toPlainText().upper().replace(" ", "")
     panel.text.selectAll()

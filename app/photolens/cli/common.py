@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
+import textwrap
 import time
 from contextlib import contextmanager
 from typing import Iterator
@@ -64,6 +65,9 @@ def open_catalog(args) -> Iterator[Catalog]:
     try:
         yield cat
     finally:
+        for warning in cat.warnings:  # a device or model it fell back from, said once, wrapped
+            print(textwrap.fill(f"photolens: warning: {warning}", width=79, subsequent_indent="  "),
+                  file=sys.stderr)
         cat.close()
 
 

@@ -88,6 +88,9 @@ def cmd_settings(args) -> int:
     with open_catalog(args) as cat:
         if args.thorough_tags is not None:
             cat.set_thorough_tags(args.thorough_tags == "on")
+        if args.set_device is not None:
+            cat.set_device(args.set_device)
+            cat.embedder  # noqa: B018 (load it now, so a device that falls back says so on stderr)
         data = dict(asdict(cat.settings), library=str(cat.dir))
     emit(args, data, lambda d: [print(f"{k:<16}{v}") for k, v in d.items()])
     return 0
@@ -144,6 +147,9 @@ def register(command) -> None:
     sp.add_argument("--thorough-tags", choices=["on", "off"],
                     help="look at every part of each photo for small things when indexing (default on; "
                          "off: about 3x faster indexing on a CPU, fewer tags for small things)")
+    sp.add_argument("--device", dest="set_device", choices=["auto", "cpu", "cuda"],
+                    help="where the model runs from now on (auto: a GPU when there is one; a device that is "
+                         "not available falls back to the CPU with a warning)")
 
     command("watch", cmd_watch, "watch the library folders and keep the index in step (Ctrl-C stops)",
             json_flag=False)

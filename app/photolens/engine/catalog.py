@@ -21,11 +21,12 @@ from .concepts import ConceptTeacher
 from .config import DB_NAME, Settings, default_library_dir
 from .archive import keep, kept_counts
 from .dbfile import open_library_dir
-from .embedder import Embedder
+from .embedder import DEVICES, Embedder, load_embedder
+from .errors import LibraryError, PhotolensError, QueryError
+from .exclusions import excluded_roots
 from .health import backup_user_data
 from .health import check as check_library
 from .health import repair as repair_library
-from .errors import LibraryError, PhotolensError, QueryError
 from .index import VectorIndex
 from .indexer import CLOSER, SEARCHABLE, Indexer
 from .jobs import Control, Progress
@@ -61,6 +62,7 @@ class Catalog(CatalogWords):
         self._tagger = None
         self._lock = threading.RLock()
         self._closed = False
+        self._model_warning: str | None = None
 
     # -- model ------------------------------------------------------------------------------
 
@@ -70,11 +72,20 @@ class Catalog(CatalogWords):
 
     @property
     def embedder(self) -> Embedder:
+        """The active model's sessions. A chosen model that is not installed or fails to load
+        gives way to the built-in one, and `warnings` says so: a setting never breaks the app."""
         with self._lock:
             if self._embedder is None:
-                name = model_registry.default_model_name(self._model_name)
-                self._embedder = Embedder(model_registry.get_model(name), self.device, self.threads)
+                self._embedder, self._model_warning = load_embedder(self._model_name, self.device, self.threads)
             return self._embedder
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the library fell back on, for the user: a device or a model that could not be
+        used (the app shows them in its status bar, the CLI on stderr). Nothing is loaded to
+        answer: before the model is first used there is nothing to warn about."""
+        embedder = self._embedder
+        return ([self._model_warning] if self._model_warning else []) + (embedder.warnings if embedder else [])
 
     @property
     def index(self) -> VectorIndex:
@@ -108,14 +119,20 @@ class Catalog(CatalogWords):
             if self._embedder is not None:
                 self._embedder.release()
             self._embedder = self._index = self._searcher = self._tagger = None
+            self._model_warning = None
 
     def set_device(self, device: str) -> None:
+        """Choose "auto", "cpu" or "cuda" (kept in the library's settings). A device that is not
+        available falls back to the CPU with a warning (`warnings`) rather than failing."""
+        if device not in DEVICES:
+            raise QueryError(f"unknown device {device!r}: one of {', '.join(DEVICES)}")
         with self._lock:
             self.settings.device = self.device = device
             self.settings.save(self.dir)
             if self._embedder is not None:
                 self._embedder.release()
             self._embedder = self._index = self._searcher = self._tagger = None
+            self._model_warning = None
 
     def set_thorough_tags(self, on: bool) -> None:
         """Whether indexing runs the model's tag detail pass. Photos already indexed keep what
@@ -185,6 +202,12 @@ class Catalog(CatalogWords):
                 return f.id
         raise LibraryError(f"{folder} is not a library folder")
 
+    @property
+    def excluded_dirs(self) -> frozenset[str]:
+        """Folders never indexed, even inside a library folder: Photolens's own (this library
+        included) and other applications' caches (the scan and the watcher both skip them)."""
+        return excluded_roots(self.dir)
+
     def folders(self) -> list[Folder]:
         return [Folder(f["id"], f["path"], f["photos"], f["online"], f["last_scan"], f["offline_reason"],
                        f["unreachable"]) for f in self.store.folders()]
@@ -196,7 +219,7 @@ class Catalog(CatalogWords):
         roots = {f["id"]: f["path"] for f in self.store.folders()}
         if scopes is None:
             scopes = list(roots.items())
-        changes = reconcile(self.store, scopes, roots)
+        changes = reconcile(self.store, scopes, roots, self.excluded_dirs)
         if changes.removed_ids or changes.revived_ids:
             name = self.embedder.model.name
             back = self.store.vectors_for(changes.revived_ids, name, "embedding")  # revived: no embedding
@@ -425,7 +448,7 @@ class Catalog(CatalogWords):
                       index="exact" if counts["indexed"] <= self.index.exact_max else "hnsw",
                       thorough_tags=self.settings.thorough_tags, **kept_counts(self.store),
                       bytes_per_photo=self._bytes_per_photo(counts["photos"]),
-                      failures=self.failures() if with_failures else None)
+                      failures=self.failures() if with_failures else None, warnings=self.warnings)
 
     def _bytes_per_photo(self, photos: int) -> int | None:
         """The library folder's size on disk over its photos (None while it has none)."""

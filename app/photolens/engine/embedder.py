@@ -12,6 +12,7 @@ import numpy as np
 
 from .config import DEVICES
 from .errors import ModelError
+from . import models as model_registry
 from .models import ModelInfo
 
 CUDA = "CUDAExecutionProvider"
@@ -44,9 +45,18 @@ def choose_providers(device: str = "auto") -> list[str]:
     return [CUDA, CPU] if CUDA in available else [CPU]
 
 
+def cpu_fallback_warning(device: str, reason: str) -> str:
+    """What the user is told when the device they chose cannot be used."""
+    return f"The {device.upper()} device is not available, so Photolens uses the CPU: {reason}"
+
+
 class OrtSession:
     """The one wrapper around `onnxruntime.InferenceSession`; every setting can be overridden,
-    with defaults computed for this machine."""
+    with defaults computed for this machine.
+
+    A device that cannot be used (CUDA asked for where ONNX Runtime has no CUDA provider, or
+    where the GPU session fails to start) never breaks the app: the session runs on the CPU and
+    `warning` says why. Explicit `providers` are used as given, with no fallback."""
 
     def __init__(self, path: Path, device: str = "auto", providers: list[str] | None = None,
                  threads: int | None = None):
@@ -58,11 +68,28 @@ class OrtSession:
         opts.log_severity_level = 3  # warnings about unused initialisers are noise to users
         # Idle ONNX Runtime threads spin by default, burning the cores the decoders need.
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.warning: str | None = None
+        explicit = providers is not None
+        if providers is None:
+            try:
+                providers = choose_providers(device)
+            except ModelError as e:
+                if device not in DEVICES:
+                    raise
+                self.warning, providers = cpu_fallback_warning(device, str(e)), [CPU]
         try:
-            self.session = ort.InferenceSession(str(path), sess_options=opts,
-                                                providers=providers or choose_providers(device))
+            self.session = ort.InferenceSession(str(path), sess_options=opts, providers=providers)
         except Exception as e:  # onnxruntime raises its own untyped errors
-            raise ModelError(f"cannot load {path}: {e}") from e
+            if explicit or providers == [CPU]:
+                raise ModelError(f"cannot load {path}: {e}") from e
+            self.warning = cpu_fallback_warning(device, f"its session failed to start ({e})")
+            try:
+                self.session = ort.InferenceSession(str(path), sess_options=opts, providers=[CPU])
+            except Exception as e2:
+                raise ModelError(f"cannot load {path}: {e2}") from e2
+        if device == "cuda" and self.warning is None and self.session.get_providers()[0] != CUDA:
+            self.warning = cpu_fallback_warning(device, "ONNX Runtime could not start CUDA (check the NVIDIA "
+                                                        "driver and CUDA libraries)")
         self.inputs = {i.name: i for i in self.session.get_inputs()}
         self.outputs = [o.name for o in self.session.get_outputs()]
 
@@ -129,6 +156,12 @@ class Embedder:
         with self._lock:
             self._visual = self._textual = self._detail = None
             self._tokenizer = None
+
+    @property
+    def warnings(self) -> list[str]:
+        """Why a session does not run where it was asked to (each reason once)."""
+        sessions = (self._visual, self._textual, self._detail)
+        return list(dict.fromkeys(s.warning for s in sessions if s is not None and s.warning))
 
     @property
     def provider(self) -> str:
@@ -205,3 +238,23 @@ class Embedder:
 
     def embed_text(self, text: str) -> np.ndarray:
         return self.embed_texts([text])[0]
+
+
+def load_embedder(preferred: str, device: str = "auto", threads: int | None = None) -> tuple[Embedder, str | None]:
+    """The chosen model's sessions, loaded now (a broken model shows here, not mid-search). A
+    chosen model that is not installed or fails to load gives way to the built-in one: the
+    second value says so (None when nothing was given up), so a setting never breaks the app."""
+    name = model_registry.default_model_name(preferred)
+    warning = None
+    if preferred and name != preferred:
+        warning = f"The model {preferred!r} is not installed, so Photolens uses {name!r} (choose another in Settings)"
+    embedder = Embedder(model_registry.get_model(name), device, threads)
+    try:
+        embedder.visual  # noqa: B018 (loads the image model's session)
+    except ModelError as e:
+        fallback = model_registry.default_model_name()
+        if fallback == name:
+            raise
+        warning = f"The model {name!r} could not be loaded, so Photolens uses {fallback!r}: {e}"
+        embedder = Embedder(model_registry.get_model(fallback), device, threads)
+    return embedder, warning

@@ -16,6 +16,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from .errors import (FileAccessError, ImageError, ImageTooLargeError, NotAnImageError,
                      TruncatedImageError)
 from .fsutil import atomic_write_bytes
+from .raw import RAW_EXTENSIONS, is_raw, raw_preview
 from .reading import Deadline, decode_budget, open_regular, stream_hash
 
 try:  # HEIC/HEIF (iPhone photos); optional so a missing wheel never stops the app
@@ -26,7 +27,7 @@ except ImportError:  # pragma: no cover - pillow-heif is a declared dependency
     pass
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif",
-                              ".heic", ".heif"})
+                              ".heic", ".heif"}) | RAW_EXTENSIONS
 # Larger than any camera or stitched panorama people keep (a 200 MP phone sensor), far below
 # what it takes to exhaust memory: a decompression bomb is refused before its pixels exist.
 MAX_PIXELS = 250_000_000
@@ -120,11 +121,13 @@ def open_image(path: str, f: BinaryIO | bytes, min_size: int | None = None,
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             f.seek(0)
-            img = Image.open(Deadline(f, path, MAX_DECODE_S if max_seconds is None else max_seconds))
+            raw = is_raw(path)  # a camera RAW file: its embedded preview (raw.py)
+            seconds = MAX_DECODE_S if max_seconds is None else max_seconds
+            img = raw_preview(path, f) if raw else Image.open(Deadline(f, path, seconds))
             w, h = img.size
             if w * h > MAX_PIXELS:
                 raise ImageTooLargeError(path, w * h, MAX_PIXELS)
-            if min_size and img.format == "JPEG":
+            if min_size and img.format == "JPEG" and not raw:
                 # DCT scaling decodes at 1/2, 1/4 or 1/8 size for free; never below the model's input.
                 img.draft("RGB", (min_size, min_size))
             need = decoded_bytes(img.mode, *img.size)
@@ -245,7 +248,7 @@ def _decode_open(path: str, f: BinaryIO, spec: Preprocess, views: tuple[Box, ...
         raise FileAccessError(path, f"read failed: {e.strerror or e}") from e
     # EXIF, and the full width and height (the decoded image may be a smaller JPEG draft).
     f.seek(0)
-    with Image.open(f) as header:
+    with (raw_preview(path, f) if is_raw(path) else Image.open(f)) as header:
         info = photo_info(img, header)
         w, h = header.size
         if _rotated(header):
@@ -278,9 +281,40 @@ def thumbnail_path(cache: Path, path: str, mtime_ns: int, size: int) -> Path:
     return cache / key[:2] / f"{key}.jpg"
 
 
+def _latest_pointer(cache: Path, path: str, size: int) -> Path:
+    """A small file naming the newest thumbnail made of `path`, so that it can be found while
+    the photo is offline (its mtime, part of the thumbnail's key, cannot be read then)."""
+    key = hashlib.sha1(os.fsencode(path) + f"|{size}".encode()).hexdigest()
+    return cache / "latest" / key[:2] / key
+
+
+def cached_thumbnail(path: str, size: int, cache: Path) -> Path | None:
+    """The newest thumbnail made of `path` at `size`, without touching the photo (offline)."""
+    try:
+        mtime_ns = int(_latest_pointer(cache, path, size).read_text())
+    except (OSError, ValueError):
+        return None
+    out = thumbnail_path(cache, path, mtime_ns, size)
+    return out if out.exists() else None
+
+
+def display_image(path: str) -> Image.Image:
+    """The whole photo for the viewer, as 8-bit RGB with EXIF orientation applied: any format
+    the indexer reads, HEIC and RAW (its embedded preview) included."""
+    with open_regular(path) as f:
+        return open_image(path, f)
+
+
 def thumbnail(path: str, size: int, cache: Path) -> Path:
-    """A JPEG no larger than size x size, cached on disk and written atomically."""
-    st = os.stat(path)
+    """A JPEG no larger than size x size, cached on disk and written atomically. For a photo
+    that cannot be reached (an offline drive), the thumbnail made while it could, if any."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        cached = cached_thumbnail(path, size, cache)
+        if cached is None:
+            raise
+        return cached
     out = thumbnail_path(cache, path, st.st_mtime_ns, size)
     if out.exists():
         return out
@@ -290,4 +324,5 @@ def thumbnail(path: str, size: int, cache: Path) -> Path:
     buf = io.BytesIO()
     img.save(buf, "JPEG", quality=THUMB_QUALITY)
     atomic_write_bytes(out, buf.getvalue())
+    atomic_write_bytes(_latest_pointer(cache, path, size), str(st.st_mtime_ns).encode())
     return out

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from .archive import keep, revive
 from .errors import FileAccessError, ImageError
+from .exclusions import is_excluded
 from .imaging import IMAGE_EXTENSIONS
 from .reading import file_hash
 from .store import STATUS_FAILED, PhotoRow, Store
@@ -65,11 +66,14 @@ def is_image_name(name: str) -> bool:
     return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS and not name.startswith("._")
 
 
-def scan(root: str, scandir=os.scandir) -> ScanResult:
+def scan(root: str, scandir=os.scandir, excluded: frozenset[str] = frozenset()) -> ScanResult:
     """Every image file under root. Folder symlinks are not followed (no loops, no photo seen
     twice); file symlinks are, and a broken or looping one is reported as a problem. A folder
-    that cannot be listed is reported in `unreadable`: its photos are not gone, only unreachable."""
+    that cannot be listed is reported in `unreadable`: its photos are not gone, only unreachable.
+    Folders in or under `excluded` (exclusions.excluded_roots: caches, Photolens's own) are skipped."""
     result = ScanResult()
+    if excluded and is_excluded(root, excluded):
+        return result
     stack = [root]
     while stack:
         folder = stack.pop()
@@ -82,7 +86,7 @@ def scan(root: str, scandir=os.scandir) -> ScanResult:
         for entry in entries:
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    if not is_skipped_dir(entry.name):
+                    if not is_skipped_dir(entry.name) and not (excluded and is_excluded(entry.path, excluded)):
                         stack.append(entry.path)
                     continue
             except OSError:
@@ -145,7 +149,8 @@ def root_state(root: str, has_photos: bool) -> str | None:
 EMPTY_REASON = "empty, though it held photos (an unmounted drive?)"
 
 
-def reconcile(store: Store, scopes: list[tuple[int, str]], folder_roots: dict[int, str]) -> Changes:
+def reconcile(store: Store, scopes: list[tuple[int, str]], folder_roots: dict[int, str],
+              excluded: frozenset[str] = frozenset()) -> Changes:
     """Bring the database in step with the disk under each (folder id, directory) scope.
 
     Everything in one transaction: a crash leaves the database as it was before the scan.
@@ -172,7 +177,7 @@ def reconcile(store: Store, scopes: list[tuple[int, str]], folder_roots: dict[in
             changes.offline_folders.append(root)
             changes.offline_reasons[root] = reason
             continue
-        result = scan(directory) if os.path.isdir(directory) else ScanResult()
+        result = scan(directory, excluded=excluded) if os.path.isdir(directory) else ScanResult()
         seen.update((p, (folder_id, e)) for p, e in result.files.items())
         problems.update((p, (folder_id, err)) for p, err in result.problems.items())
         unreadable.setdefault(folder_id, {}).update(result.unreadable)

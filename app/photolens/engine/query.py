@@ -7,11 +7,13 @@
 
 `+` and `-` are operators only when they stand alone between spaces, so "t-shirt" and
 "x+y" stay words. The combined vector is the weighted sum of the terms' unit vectors.
+
+Any plain text is a query: apostrophes are letters ("mom's birthday"), and a double quote
+without a closing partner is taken literally; only a pair of double quotes groups words.
 """
 from __future__ import annotations
 
 import re
-import shlex
 from dataclasses import dataclass
 
 from .errors import QueryError
@@ -42,6 +44,35 @@ class Query:
         return " ".join(t.text for t in self.terms if t.weight > 0 and not t.is_image)
 
 
+def split_words(text: str) -> list[str]:
+    """Words split at spaces; a pair of double quotes keeps the words between them together
+    (`"red car"`, `image:"/my photos/a.jpg"`). Apostrophes, single quotes and an unpaired double
+    quote are ordinary characters, so no typed text is ever an error."""
+    tokens: list[str] = []
+    word: list[str] = []
+    started = False
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if c.isspace():
+            if started:
+                tokens.append("".join(word))
+            word, started = [], False
+            i += 1
+            continue
+        started = True
+        close = text.find('"', i + 1) if c == '"' else -1
+        if close != -1:
+            word.append(text[i + 1:close])
+            i = close + 1
+        else:
+            word.append(c)
+            i += 1
+    if started:
+        tokens.append("".join(word))
+    return tokens
+
+
 def parse_query(source: str | list[str]) -> Query:
     """Parse a query given as one string (search bar) or as shell arguments (CLI)."""
     if isinstance(source, list):
@@ -52,13 +83,7 @@ def parse_query(source: str | list[str]) -> Query:
     if len(text) > MAX_LENGTH:
         raise QueryError(f"query is {len(text)} characters long; the limit is {MAX_LENGTH}")
     if not isinstance(source, list):
-        try:
-            # Only double quotes group words: an apostrophe is a letter ("Theo's birthday").
-            lexer = shlex.shlex(text, posix=True)
-            lexer.whitespace_split, lexer.quotes, lexer.escape = True, '"', ""
-            tokens = list(lexer)
-        except ValueError as e:
-            raise QueryError(f"cannot read the query: {e} (check the quotes)") from e
+        tokens = split_words(text)
     if not any(t.strip() for t in tokens):
         raise QueryError("the query is empty")
 

@@ -18,6 +18,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from .catalog import Catalog
+from .exclusions import is_excluded
 from .library import is_image_name, within
 
 log = logging.getLogger("photolens.watch")
@@ -45,6 +46,8 @@ class _Handler(FileSystemEventHandler):
         if getattr(event, "dest_path", None):
             paths.append(os.fsdecode(event.dest_path))
         for path in paths:
+            if is_excluded(path, self.watcher.excluded):
+                continue  # a cache (Photolens's thumbnails among them) inside a library folder
             if event.is_directory:
                 self.watcher.mark(path)
                 self.watcher.mark(os.path.dirname(path))
@@ -68,6 +71,7 @@ class Watcher:
         # (and waited for), so the app's writes stay serialized.
         self._run = run or (lambda fn: fn())
         self.folders: set[str] = set()
+        self.excluded = catalog.excluded_dirs
         self._dirty: dict[str, float] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()

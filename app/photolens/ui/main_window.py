@@ -1,50 +1,35 @@
-"""The main window: search bar, results grid, similar-photo pane, tags, folders and progress."""
+"""The main window: search bar, results grid, the side panes and the status bar. Widgets only:
+the library's jobs run in `LibraryJobs`, the panes live in `panes`, photo actions in `photo_actions`."""
 from __future__ import annotations
 
-import os
 import time
 
-from PySide6.QtCore import QModelIndex, QObject, QSize, QSortFilterProxyModel, QStandardPaths, Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QImage, QKeySequence, QPixmap
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QHeaderView,
-                               QInputDialog, QLabel, QLineEdit, QListView, QListWidget, QMainWindow, QMenu, QMessageBox,
-                               QProgressBar, QPushButton, QSlider, QStackedWidget, QTableView, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QMainWindow, QMenu,
+                               QMessageBox, QPushButton, QStackedWidget, QToolButton, QVBoxLayout, QWidget)
 
 from ..engine.catalog import SORT_DATE, SORT_RELEVANCE, Catalog
 from ..engine.config import cache_dir
-from ..engine.imaging import thumbnail
-from ..engine.jobs import Control, Progress
-from ..engine.query import IMAGE_PREFIX
-from ..engine.watcher import Watcher
-from .models import IdRole, PathRole, ResultsModel, TagsModel
+from ..engine.indexer import SEARCHABLE, STAGES
+from ..engine.jobs import Progress
+from . import photo_actions
+from .grid import PhotoGrid
+from .help import show_shortcuts
+from .library_jobs import LibraryJobs
+from .models import IdRole, PathRole, ResultsModel
+from .panes import FoldersPane, SimilarPane, TagsPane
+from .search_bar import SearchBar
+from .settings import SettingsDialog
+from .status import StatusBar
 from .tasks import Tasks
+from .viewer import Viewer
+from .welcome import show_welcome
+from .window_state import fit_to_screen, restore_layout, save_layout
 
-TAG_DETAIL_CHUNK = 256  # photos per writer job when adding tag details (about 15 s on a 2-core CPU)
-SEARCH_DEBOUNCE_MS = 250  # fast typists do not start a search per key; slow ones see results at once
 MAX_RESULTS = 1000
-SIMILAR_RESULTS = 60
-
-
-class _ProgressRelay(QObject):
-    progress = Signal(object)
-    watched = Signal(object)  # a watcher run's summary, from the watcher's thread
-
-
-def grid_view(model: ResultsModel, icon: int) -> QListView:
-    view = QListView()
-    view.setModel(model)
-    view.setViewMode(QListView.IconMode)
-    view.setResizeMode(QListView.Adjust)
-    view.setMovement(QListView.Static)
-    view.setUniformItemSizes(True)  # lets the view lay out 100,000 items without asking each
-    view.setIconSize(QSize(icon, icon))
-    view.setGridSize(QSize(icon + 12, icon + 12))
-    view.setSpacing(2)
-    view.setSelectionMode(QAbstractItemView.ExtendedSelection)
-    view.setLayoutMode(QListView.Batched)
-    view.setBatchSize(500)
-    return view
+LIVE_REFRESH_S = 2.0  # while indexing, the grid takes in newly committed photos at most this often
+LIVE_STAGES = {STAGES[SEARCHABLE], "indexing"}  # the stages whose batches bring new photos to show
 
 
 class MainWindow(QMainWindow):
@@ -52,6 +37,8 @@ class MainWindow(QMainWindow):
         search_done(int): a search finished and the grid shows this many photos.
         similar_done(int): the similar pane was filled with this many photos.
         index_done(dict): an indexing run finished, with its summary.
+        library_changed(dict): the watcher brought the library in step with the disk.
+        proposals_done(int): the grid shows this many proposals for the concept being taught.
     """
 
     search_done = Signal(int)
@@ -64,35 +51,36 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.catalog = catalog
         self.tasks = Tasks(self)
-        self.tasks.error.connect(lambda msg: self.statusBar().showMessage(msg, 8000))
-        self.control: Control | None = None
-        self._details: dict = {}  # adding tag details: its control, photos done, start time
-        self.watch = watch  # follow the folders live once the start-up catch-up is done
-        self.watcher: Watcher | None = None
+        self.jobs = LibraryJobs(catalog, self.tasks, watch=watch, parent=self)
         self.teaching: str | None = None  # the concept being taught, while its proposals show
         self.show_weaker = False
         self.last_query = ""
         self.search_serial = 0
-        self.subject: int | str | None = None
+        self._live_refreshed = 0.0
+        self.viewers: list[Viewer] = []
         self.setWindowTitle("Photolens")
-        self.resize(1280, 820)
         self.setAcceptDrops(True)
         thumbs = cache_dir() / "thumbnails"
-        size = catalog.settings.thumbnail_size
-        self.results = ResultsModel(thumbs, size, self)
-        self.similar_results = ResultsModel(thumbs, 128, self)
-        self._build_central(size)
-        self._build_similar_pane()
-        self._build_tags_pane()
-        self._build_folders_pane()
-        self._build_status()
+        self.results = ResultsModel(thumbs, catalog.settings.thumbnail_size, self)
+        self.status_bar = StatusBar(self)
+        self.setStatusBar(self.status_bar)
+        self.tasks.error.connect(lambda msg: self.status_bar.showMessage(msg, 8000))
+        self._build_central(catalog.settings.thumbnail_size)
+        self.similar = SimilarPane(catalog, self.tasks, thumbs, self)
+        self.tags = TagsPane(catalog, self.tasks, self)
+        self.folders = FoldersPane(catalog, self.tasks, self)
+        self.addDockWidget(Qt.RightDockWidgetArea, self.similar)
+        self.addDockWidget(Qt.LeftDockWidgetArea, self.tags)
+        self.addDockWidget(Qt.LeftDockWidgetArea, self.folders)
+        self._connect()
         self._build_menus()
-        self._relay = _ProgressRelay()
-        self._relay.progress.connect(self._show_progress)
-        self._relay.watched.connect(self._watched)
-        self.refresh_tags()
-        self.refresh_folders()
+        fit_to_screen(self)
+        restore_layout(self)
+        self.similar.hide()  # its place is remembered, but it opens with a subject (Find similar)
+        self.tags.refresh()
+        self.folders.refresh()
         self.show_recent()
+        self.show_warnings()
         if welcome and not catalog.folders():
             QTimer.singleShot(300, self.welcome)
         elif catalog.folders():
@@ -101,33 +89,17 @@ class MainWindow(QMainWindow):
     # -- layout -----------------------------------------------------------------------------
 
     def _build_central(self, icon: int) -> None:
-        self.search = QLineEdit()
-        self.search.setPlaceholderText("Describe a photo: dog on beach, birthday cake, snowy mountain...  "
-                                       "(+ adds, - leaves out)")
-        self.search.setClearButtonEnabled(True)
-        self.search.setMinimumHeight(36)
-        self.debounce = QTimer(self, singleShot=True, interval=SEARCH_DEBOUNCE_MS)
-        self.debounce.timeout.connect(self.run_search)
-        self.search.textChanged.connect(lambda _: self.debounce.start())
-        self.search.returnPressed.connect(self.run_search)
-        self.sort = QComboBox()
+        self.search = SearchBar()
+        self.sort = QComboBox(toolTip="Order of the results")
         self.sort.addItems(["Relevance", "Date taken"])
-        self.sort.currentIndexChanged.connect(lambda _: self.run_search())
-        self.related = QLabel()
-        self.related.setObjectName("related")
+        self.related = QLabel(objectName="related", wordWrap=True)
         self.related.setTextInteractionFlags(Qt.TextBrowserInteraction)
-        self.related.linkActivated.connect(lambda word: self.search.setText(word))
-        self.grid = grid_view(self.results, icon)
-        self.grid.doubleClicked.connect(self.open_viewer)
+        self.grid = PhotoGrid(self.results, icon)
         self.grid.setContextMenuPolicy(Qt.CustomContextMenu)
-        self.grid.customContextMenuRequested.connect(self._grid_menu)
         self.empty = QWidget()
         lay = QVBoxLayout(self.empty)
-        self.empty_label = QLabel("No good matches")
-        self.empty_label.setAlignment(Qt.AlignCenter)
-        self.empty_label.setObjectName("empty")
+        self.empty_label = QLabel("No good matches", objectName="empty", wordWrap=True, alignment=Qt.AlignCenter)
         self.weaker = QPushButton("Show weaker matches")
-        self.weaker.clicked.connect(self._show_weaker)
         lay.addStretch(1)
         lay.addWidget(self.empty_label)
         lay.addWidget(self.weaker, 0, Qt.AlignCenter)
@@ -146,128 +118,77 @@ class MainWindow(QMainWindow):
         v.addWidget(self.stack, 1)
         self.setCentralWidget(central)
 
-    def _dock(self, title: str, name: str, area) -> tuple[QDockWidget, QVBoxLayout]:
-        """A side pane (its name keeps its place across sessions) and the layout to fill."""
-        dock = QDockWidget(title, self)
-        dock.setObjectName(name)
-        content = QWidget()
-        dock.setWidget(content)
-        self.addDockWidget(area, dock)
-        return dock, QVBoxLayout(content)
-
-    def _build_similar_pane(self) -> None:
-        self.similar_dock, v = self._dock("Similar photos", "similar", Qt.RightDockWidgetArea)
-        self.subject_label = QLabel("Right-click a photo and choose Find similar")
-        self.subject_label.setWordWrap(True)
-        # The photo the pane is about, so the neighbours below can be judged against it.
-        self.subject_thumb = QLabel()
-        self.subject_thumb.setAlignment(Qt.AlignCenter)
-        self.subject_thumb.setFixedHeight(140)
-        self.detail = QSlider(Qt.Horizontal)
-        self.detail.setRange(0, 100)
-        self.detail.setToolTip("Left: the same kind of scene. Right: near-duplicates.")
-        self.detail.sliderReleased.connect(self.refresh_similar)
-        ends = QHBoxLayout()
-        ends.addWidget(QLabel("Same kind of scene"))
-        ends.addStretch(1)
-        ends.addWidget(QLabel("Near-duplicates"))
-        self.focus = QLineEdit()
-        self.focus.setPlaceholderText("Focus on... (e.g. cat)")
-        self.focus.returnPressed.connect(self.refresh_similar)
-        self.similar_grid = grid_view(self.similar_results, 128)
-        self.similar_grid.clicked.connect(self._similar_clicked)
-        self.similar_grid.doubleClicked.connect(lambda idx: self.open_viewer(idx, self.similar_results))
-        for widget in (self.subject_thumb, self.subject_label):
-            v.addWidget(widget)
-        v.addLayout(ends)
-        v.addWidget(self.detail)
-        v.addWidget(self.focus)
-        v.addWidget(self.similar_grid, 1)
-        self.similar_dock.setMinimumWidth(330)
-        self.similar_dock.hide()
-
-    def _build_tags_pane(self) -> None:
-        self.tags_dock, v = self._dock("Tags", "tags", Qt.LeftDockWidgetArea)
-        self.tag_filter = QLineEdit()
-        self.tag_filter.setPlaceholderText("Filter tags")
-        self.tags_model = TagsModel(self)
-        self.tags_proxy = QSortFilterProxyModel(self)
-        self.tags_proxy.setSourceModel(self.tags_model)
-        self.tags_proxy.setFilterCaseSensitivity(Qt.CaseInsensitive)
-        self.tags_proxy.setFilterKeyColumn(0)
-        self.tag_filter.textChanged.connect(self.tags_proxy.setFilterFixedString)
-        self.tags_view = QTableView()
-        self.tags_view.setModel(self.tags_proxy)
-        self.tags_view.setSortingEnabled(True)
-        self.tags_view.sortByColumn(1, Qt.DescendingOrder)
-        self.tags_view.setSelectionBehavior(QAbstractItemView.SelectRows)
-        self.tags_view.verticalHeader().hide()
-        self.tags_view.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)
-        self.tags_view.clicked.connect(self._tag_clicked)
-        v.addWidget(self.tag_filter)
-        v.addWidget(self.tags_view, 1)
-
-    def _build_folders_pane(self) -> None:
-        self.folders_dock, v = self._dock("Folders", "folders", Qt.LeftDockWidgetArea)
-        self.folder_list = QListWidget()
-        buttons = QHBoxLayout()
-        add = QPushButton("Add folder...")
-        add.clicked.connect(self.choose_folder)
-        remove = QPushButton("Remove")
-        remove.clicked.connect(self.remove_selected_folder)
-        buttons.addWidget(add)
-        buttons.addWidget(remove)
-        v.addWidget(self.folder_list, 1)
-        v.addLayout(buttons)
-
-    def _build_status(self) -> None:
-        bar = self.statusBar()
-        self.progress_label = QLabel("")
-        self.progress = QProgressBar()
-        self.progress.setMaximumWidth(260)
-        self.progress.hide()
-        self.pause_button = QToolButton()
-        self.pause_button.setText("Pause")
-        self.pause_button.clicked.connect(self.toggle_pause)
-        self.pause_button.hide()
-        self.failures_button = QToolButton()
-        self.failures_button.clicked.connect(self.show_failures)
-        self.failures_button.hide()
-        self.device_label = QLabel("")
-        bar.addPermanentWidget(self.progress_label)
-        bar.addPermanentWidget(self.progress)
-        bar.addPermanentWidget(self.pause_button)
-        bar.addPermanentWidget(self.failures_button)
-        bar.addPermanentWidget(self.device_label)
+    def _connect(self) -> None:
+        self.search.search_requested.connect(self.run_search)
+        self.sort.currentIndexChanged.connect(lambda _: self.run_search())
+        self.related.linkActivated.connect(self.search.set_text)
+        self.grid.open_photo.connect(lambda pid: self.open_viewer(pid))
+        self.grid.customContextMenuRequested.connect(self._grid_menu)
+        self.weaker.clicked.connect(self._show_weaker)
+        self.similar.done.connect(self.similar_done)
+        self.similar.open_photo.connect(lambda model, pid: self.open_viewer(pid, model))
+        self.tags.tag_chosen.connect(self.show_tag)
+        self.folders.add_requested.connect(self.choose_folder)
+        self.folders.remove_confirmed.connect(self.remove_folder)
+        bar = self.status_bar
+        bar.pause_button.clicked.connect(self.jobs.toggle_pause)
+        bar.failures_button.clicked.connect(self.show_failures)
+        jobs = self.jobs
+        jobs.started.connect(lambda: bar.busy("Looking for new photos..."))
+        jobs.progress.connect(self._show_progress)
+        jobs.paused_changed.connect(bar.show_paused)
+        jobs.idle.connect(bar.idle)
+        jobs.indexed.connect(self._indexed)
+        jobs.details_done.connect(self._details_done)
+        jobs.watched.connect(self._watched)
+        jobs.failed.connect(lambda msg: bar.progress_label.setText(f"Indexing stopped: {msg}"))
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
-        add = QAction("&Add photo folder...", self, shortcut=QKeySequence("Ctrl+O"), triggered=self.choose_folder)
-        settings = QAction("&Settings...", self, shortcut=QKeySequence("Ctrl+,"), triggered=self.open_settings)
-        paste = QAction("Search by &pasted image", self, shortcut=QKeySequence.Paste, triggered=self.paste_image)
-        quit_ = QAction("&Quit", self, shortcut=QKeySequence.Quit, triggered=self.close)
-        for a in (add, paste, settings, quit_):
+        for a in (QAction("&Add photo folder...", self, shortcut=QKeySequence("Ctrl+O"), triggered=self.choose_folder),
+                  QAction("Search by &pasted image", self, shortcut=QKeySequence.Paste, triggered=self.paste_image),
+                  QAction("&Settings...", self, shortcut=QKeySequence("Ctrl+,"), triggered=self.open_settings),
+                  QAction("&Quit", self, shortcut=QKeySequence.Quit, triggered=self.close)):
             file_menu.addAction(a)
         view = self.menuBar().addMenu("&View")
-        for dock in (self.tags_dock, self.folders_dock, self.similar_dock):
+        for dock in (self.tags, self.folders, self.similar):
             view.addAction(dock.toggleViewAction())
-        find = QAction("Focus search", self, shortcut=QKeySequence.Find, triggered=self.search.setFocus)
-        self.addAction(find)
+        view.addAction(QAction("Full screen", self, shortcut=QKeySequence("F11"), triggered=self._toggle_full_screen))
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(QAction("&Keyboard shortcuts", self, shortcut=QKeySequence("F1"),
+                                    triggered=lambda: show_shortcuts(self)))
+        for more in self.menuBar().findChildren(QToolButton):  # Qt's "»" when the menus do not fit
+            more.setToolTip("More menus")
+        self.addAction(QAction("Focus search", self, shortcut=QKeySequence.Find, triggered=self.search.setFocus))
+        self.addAction(QAction("Similar: back", self, shortcut=QKeySequence("Alt+Left"), triggered=self.similar.back))
+        self.addAction(QAction("Similar: forward", self, shortcut=QKeySequence("Alt+Right"),
+                               triggered=self.similar.forward))
+
+    def _toggle_full_screen(self) -> None:
+        self.showNormal() if self.isFullScreen() else self.showFullScreen()
 
     # -- search -----------------------------------------------------------------------------
 
-    def show_recent(self) -> None:
-        """Before any query: the library's photos, newest first."""
-        self.tasks.read(lambda: self.catalog.recent(MAX_RESULTS), self._show_recent)
+    def show_recent(self, live: bool = False) -> None:
+        """Before any query: the library's photos, newest first. `live`: more arrived while
+        indexing; they are added to the grid without moving it."""
+        serial = self.search_serial
+        self.tasks.read(lambda: self.catalog.recent(MAX_RESULTS), lambda res: self._show_recent(serial, res, live))
 
-    def _show_recent(self, results) -> None:
-        if self.search.text().strip():
-            return
-        self.results.set_results(results)
+    def _showing_recent(self) -> bool:
+        return not self.search.query() and self.teaching is None
+
+    def _show_recent(self, serial: int, results, live: bool = False) -> None:
+        if serial != self.search_serial or not self._showing_recent():
+            return  # a search, a tag or proposals came after
+        if live:
+            self.results.update_results(results)
+        else:
+            self.results.set_results(results)
         self.stack.setCurrentWidget(self.grid)
 
     def run_search(self) -> None:
-        text = self.search.text().strip()
+        text = self.search.query()
         if text:
             self.teaching = None  # a new search ends the proposals
         self.search_serial += 1
@@ -280,35 +201,25 @@ class MainWindow(QMainWindow):
             self.show_weaker = False
         self.last_query = text
         sort = SORT_DATE if self.sort.currentIndex() == 1 else SORT_RELEVANCE
-        weaker = self.show_weaker
+        weaker, shown_as = self.show_weaker, self.search.describe()
 
         def work():
             results = self.catalog.search(text, k=MAX_RESULTS, sort=sort)
             shown = results if weaker else [r for r in results if r.good]
-            related = self.catalog.related_words(text)
-            return shown, len(results), related
+            return shown, len(results), self.catalog.related_words(text)
 
-        self.tasks.read(work, lambda res: self._show_results(serial, text, *res),
+        self.tasks.read(work, lambda res: self._show_results(serial, shown_as, *res),
                         lambda e: self._search_failed(serial, e))
-
-    def _clear_search_quietly(self) -> None:
-        """Empty the search bar without starting a search (the grid is about to show something else)."""
-        self.search.blockSignals(True)
-        self.search.setText("")
-        self.search.blockSignals(False)
 
     def _show_results(self, serial: int, text: str, shown, total: int, related) -> None:
         if serial != self.search_serial:
             return  # a newer search is on its way
         self.results.set_results(shown)
-        if related:
-            links = ", ".join(f'<a href="{w}">{w}</a>' for w in related)
-            self.related.setText(f"Related: {links}")
-        else:
-            self.related.clear()
+        links = ", ".join(f'<a href="{w}">{w}</a>' for w in related)
+        self.related.setText(f"Related: {links}" if related and shown else "")  # none for gibberish
         if shown:
             self.stack.setCurrentWidget(self.grid)
-            self.statusBar().showMessage(f"{len(shown):,} photos for “{text}”", 5000)
+            self.status_bar.showMessage(f"{len(shown):,} photos for “{text}”", 5000)
         else:
             self.empty_label.setText(f"No good matches for “{text}”")
             self.weaker.setVisible(total > 0)
@@ -328,39 +239,40 @@ class MainWindow(QMainWindow):
         self.show_weaker = True
         self.run_search()
 
-    def search_by_image(self, path: str, extra: str = "") -> None:
-        text = f'{IMAGE_PREFIX}"{path}"' + (f" + {extra}" if extra else "")
-        self.search.setText(text)
-        self.run_search()
+    def search_by_image(self, path: str, extra: str = "", label: str | None = None) -> None:
+        """Search by a photo (plus words): the search bar shows it as a chip."""
+        self.search.set_image(path, extra, label)
 
     # -- drop and paste ---------------------------------------------------------------------
 
     def dragEnterEvent(self, event) -> None:
-        if event.mimeData().hasUrls() or event.mimeData().hasImage():
-            event.acceptProposedAction()
+        if event.source() is None and (event.mimeData().hasUrls() or event.mimeData().hasImage()):
+            event.acceptProposedAction()  # from another application, never our own drag-out
 
     def dropEvent(self, event) -> None:
         urls = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         if urls:
             self.search_by_image(urls[0])
         elif event.mimeData().hasImage():
-            self._search_qimage(event.mimeData().imageData())
+            self._search_qimage(event.mimeData().imageData(), "Dropped image")
 
     def paste_image(self) -> None:
-        if self.search.hasFocus():
-            self.search.paste()
+        if self.search.edit.hasFocus() and not QGuiApplication.clipboard().mimeData().hasImage():
+            self.search.edit.paste()
             return
         mime = QGuiApplication.clipboard().mimeData()
         if mime.hasUrls() and mime.urls()[0].isLocalFile():
             self.search_by_image(mime.urls()[0].toLocalFile())
         elif mime.hasImage():
-            self._search_qimage(mime.imageData())
+            self._search_qimage(mime.imageData(), "Pasted image")
+        elif self.search.edit.hasFocus():
+            self.search.edit.paste()
 
-    def _search_qimage(self, image) -> None:
+    def _search_qimage(self, image, label: str) -> None:
         path = cache_dir() / "pasted.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         image.save(str(path))
-        self.search_by_image(str(path))
+        self.search.set_image(str(path), "", label, image)
 
     # -- context menu and viewer ------------------------------------------------------------
 
@@ -369,22 +281,51 @@ class MainWindow(QMainWindow):
         if index.isValid():
             self.context_menu(index).exec(self.grid.viewport().mapToGlobal(pos))
 
+    def selected_paths(self, index: QModelIndex | None = None) -> list[str]:
+        """The selected photos' paths, or the clicked one's when it is not selected."""
+        rows = sorted({i.row() for i in self.grid.selectionModel().selectedIndexes()})
+        if index is not None and index.row() not in rows:
+            rows = [index.row()]
+        return [self.results.result(r).path for r in rows]
+
     def context_menu(self, index: QModelIndex) -> QMenu:
-        path = index.data(PathRole)
+        path, photo_id = index.data(PathRole), index.data(IdRole)
+        paths = self.selected_paths(index)
+        many = f" ({len(paths)} photos)" if len(paths) > 1 else ""
         menu = QMenu(self)
-        menu.addAction("Find similar", lambda: self.find_similar(index.data(IdRole), path))
-        menu.addAction("Open", lambda: self.open_viewer(index))
-        menu.addAction("Open containing folder",
-                       lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path))))
-        menu.addAction("Copy path", lambda: QGuiApplication.clipboard().setText(path))
+        menu.addAction("Find similar", lambda: self.find_similar(photo_id, path))
+        menu.addAction("Open", lambda: self.open_viewer(photo_id))
         menu.addAction("This photo, but at night", lambda: self.search_by_image(path, "at night"))
         menu.addSeparator()
+        menu.addAction(f"Open with default application{many}", lambda: photo_actions.open_with_default_app(paths))
+        menu.addAction("Show in file manager", lambda: photo_actions.show_in_file_manager(paths))
+        menu.addAction(f"Copy to folder...{many}", lambda: self.copy_to_folder(paths))
+        menu.addAction("Copy path" + ("s" if many else ""), lambda: photo_actions.copy_paths(paths))
+        menu.addSeparator()
         if self.teaching:
-            photo_id = index.data(IdRole)
             menu.addAction(f"Yes, this is “{self.teaching}”", lambda: self.judge_proposal(photo_id, True))
             menu.addAction(f"No, this is not “{self.teaching}”", lambda: self.judge_proposal(photo_id, False))
         menu.addAction("Teach a tag from the selected photos...", self.teach_from_selection)
         return menu
+
+    def copy_to_folder(self, paths: list[str], folder: str | None = None) -> None:
+        folder = folder or QFileDialog.getExistingDirectory(self, f"Copy {len(paths)} photos to")
+        if not folder:
+            return
+        made, failed = photo_actions.copy_files_to(paths, folder)
+        note = f"; {len(failed)} could not be copied ({failed[0][1]})" if failed else ""
+        self.status_bar.showMessage(f"Copied {len(made)} photos to {folder}{note}", 8000)
+
+    def open_viewer(self, photo_id: int | QModelIndex, model: ResultsModel | None = None) -> Viewer:
+        """Show a photo in the viewer; it steps through `model` (default: the grid)."""
+        if isinstance(photo_id, QModelIndex):
+            photo_id = photo_id.data(IdRole)
+        viewer = Viewer(self.catalog, self.tasks, model or self.results, photo_id, self)
+        viewer.tags_changed.connect(self.tags.refresh)
+        viewer.finished.connect(lambda _: self.viewers.remove(viewer) if viewer in self.viewers else None)
+        self.viewers.append(viewer)
+        viewer.show()
+        return viewer
 
     # -- teaching a concept ---------------------------------------------------------------------
 
@@ -407,107 +348,44 @@ class MainWindow(QMainWindow):
         name = name.strip()
         if not name:
             return
-
         self.teaching = name
-        self.tasks.write(lambda: self.catalog.teach(name, ids), lambda _: (self.refresh_tags(), self.show_proposals()))
+        self.tasks.write(lambda: self.catalog.teach(name, ids), lambda _: (self.tags.refresh(), self.show_proposals()))
 
     def judge_proposal(self, photo_id: int, accepted: bool) -> None:
         name = self.teaching
-
         self.tasks.write(lambda: self.catalog.judge(name, photo_id, accepted),
-                         lambda _: (self.refresh_tags(), self.show_proposals()))
+                         lambda _: (self.tags.refresh(), self.show_proposals()))
 
     def show_proposals(self) -> None:
         """Photos the taught classifier thinks show the concept, best first (refined after
         every accept or reject)."""
         name = self.teaching
-        self._clear_search_quietly()
+        self.search.clear_quietly()
         self.search_serial += 1
         serial = self.search_serial
         self.tasks.read(lambda: self.catalog.propose(name, k=200),
                         lambda res: (self._show_results(serial, f"maybe {name}", res, len(res), []),
-                                     self.statusBar().showMessage(
+                                     self.status_bar.showMessage(
                                          f"Photos that may show “{name}”: right-click to say yes or no", 15000),
                                      self.proposals_done.emit(len(res))))
 
-    def open_viewer(self, index: QModelIndex, model: ResultsModel | None = None) -> None:
-        from .viewer import Viewer
-
-        model = model or self.results
-        Viewer(self.catalog, self.tasks, model, index.row(), self).show()
-
-    # -- similar pane -----------------------------------------------------------------------
+    # -- similar pane and tags ----------------------------------------------------------------
 
     def find_similar(self, photo_id: int, path: str) -> None:
-        self.subject = photo_id
-        self.subject_label.setText(f"Like: {os.path.basename(path)}")
-        self.subject_label.setToolTip(path)
-        self.subject_thumb.clear()
-        size = self.similar_results.thumb_size
-        cache = self.similar_results.cache
-
-        def load():
-            return QImage(str(thumbnail(path, size, cache)))
-
-        def show(image, subject=photo_id):
-            if self.subject == subject and not image.isNull():
-                self.subject_thumb.setPixmap(QPixmap.fromImage(image).scaled(
-                    200, 136, Qt.KeepAspectRatio, Qt.SmoothTransformation))
-
-        self.tasks.read(load, show, lambda _e: None)  # an unreadable photo just shows no preview
-        self.similar_dock.show()
-        self.refresh_similar()
-
-    def refresh_similar(self) -> None:
-        if self.subject is None:
-            return
-        subject, focus, detail = self.subject, self.focus.text().strip() or None, self.detail.value() / 100
-        self.tasks.read(lambda: self.catalog.similar(subject, k=SIMILAR_RESULTS, focus=focus, detail=detail),
-                        self._show_similar)
-
-    def _show_similar(self, results) -> None:
-        self.similar_results.set_results(results)
-        self.similar_done.emit(len(results))
-
-    def _similar_clicked(self, index: QModelIndex) -> None:
-        self.find_similar(index.data(IdRole), index.data(PathRole))
-
-    # -- tags -------------------------------------------------------------------------------
-
-    def refresh_tags(self) -> None:
-        self.tasks.read(self.catalog.tag_counts, self.tags_model.set_tags)
-
-    def _tag_clicked(self, index: QModelIndex) -> None:
-        tag = self.tags_proxy.index(index.row(), 0).data()
-        self.show_tag(tag)
+        self.similar.show_subject(photo_id, path)
 
     def show_tag(self, tag: str) -> None:
         self.teaching = None
-        self._clear_search_quietly()
-        self.tasks.read(lambda: self.catalog.photos_with_tag(tag), lambda res: self._show_results(self.search_serial, f"tag: {tag}", res, len(res), []))
+        self.search.clear_quietly()
+        self.search_serial += 1
+        serial = self.search_serial
+        self.tasks.read(lambda: self.catalog.photos_with_tag(tag),
+                        lambda res: self._show_results(serial, f"tag: {tag}", res, len(res), []))
 
-    # -- folders and indexing ---------------------------------------------------------------
+    # -- folders ------------------------------------------------------------------------------
 
-    def welcome(self) -> None:
-        pictures = QStandardPaths.writableLocation(QStandardPaths.PicturesLocation)
-        box = QMessageBox(self)
-        box.setWindowTitle("Welcome to Photolens")
-        intro = "Photolens searches your photos by what you remember: “dog on beach”, “birthday cake”.\n\n"
-        promise = "Indexing runs in the background; your photos are never changed or uploaded."
-        # Only propose Pictures where it exists: adding a missing folder would index nothing.
-        use = None
-        if pictures and os.path.isdir(pictures):
-            box.setText(intro + f"Add your Pictures folder ({pictures}) to start? " + promise)
-            use = box.addButton("Add Pictures", QMessageBox.AcceptRole)
-        else:
-            box.setText(intro + "Choose a folder of photos to start. " + promise)
-        other = box.addButton("Choose a folder..." if use is None else "Choose another folder...",
-                              QMessageBox.ActionRole)
-        box.addButton("Later", QMessageBox.RejectRole)
-        box.setModal(False)
-        box.buttonClicked.connect(lambda b: self.add_folder(pictures) if use is not None and b is use else
-                                  (self.choose_folder() if b is other else None))
-        box.show()
+    def welcome(self) -> QMessageBox:
+        return show_welcome(self, self.add_folder, self.choose_folder)
 
     def choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Add a photo folder")
@@ -515,200 +393,90 @@ class MainWindow(QMainWindow):
             self.add_folder(folder)
 
     def add_folder(self, folder: str) -> None:
-        def work():
-            self.catalog.add_folder(folder)
-
-        self.tasks.write(work, lambda _: (self.refresh_folders(), self.start_indexing()),
+        self.tasks.write(lambda: self.catalog.add_folder(folder),
+                         lambda _: (self.folders.refresh(), self.start_indexing()),
                          lambda e: QMessageBox.warning(self, "Photolens", str(e)))
 
-    def remove_selected_folder(self) -> None:
-        item = self.folder_list.currentItem()
-        if item is None:
-            return
-        path = item.data(Qt.UserRole)
-        text = (f"Stop searching {path}?\n\nThe photos on disk are not touched. Your tags, removed tags and "
-                "taught examples for its photos are kept: add the folder again and they come back, without "
-                "indexing again.")
-        # Removing is never the default: Enter keeps the folder.
-        if QMessageBox.question(self, "Remove folder", text, QMessageBox.Yes | QMessageBox.No,
-                                QMessageBox.No) != QMessageBox.Yes:
-            return
-        self.tasks.write(lambda: self.catalog.remove_folder(path), lambda _: (self.refresh_folders(), self.run_search()))
+    def remove_folder(self, path: str) -> None:
+        """Stop searching a folder (the user confirmed in the folders pane's dialog)."""
+        self.tasks.write(lambda: self.catalog.remove_folder(path),
+                         lambda _: (self.folders.refresh(), self.tags.refresh(), self.run_search()))
 
-    def refresh_folders(self) -> None:
-        def show(folders):
-            self.folder_list.clear()
-            for f in folders:
-                state = "" if f.online else "  (offline)"
-                if f.online and f.unreachable:
-                    state = "  (partly unreadable)"
-                self.folder_list.addItem(f"{os.path.basename(f.path) or f.path}  ·  {f.photos:,}{state}")
-                item = self.folder_list.item(self.folder_list.count() - 1)
-                item.setData(Qt.UserRole, f.path)
-                # Why it is offline, and which subfolders could not be read: their photos are kept.
-                notes = [f"offline: {f.offline_reason}; its photos are kept"] if f.offline_reason else []
-                notes += [f"not readable: {sub} ({why}); its photos are kept" for sub, why in f.unreachable]
-                item.setToolTip("\n".join([f.path, *notes]))
-
-        self.tasks.read(self.catalog.folders, show)
+    # -- the library's jobs, shown ----------------------------------------------------------------
 
     def start_indexing(self) -> None:
-        if self.control is not None:
-            if self.control is not self._details.get("control"):
-                return  # an indexing run is on its way
-            self.control.cancel()  # adding tag details: stop at the next batch, resume after this run
-        self.control = Control()
-        control = self.control
-        self.progress.setRange(0, 0)
-        self.progress.show()
-        self.pause_button.show()
-        self.progress_label.setText("Looking for new photos...")
-        self.tasks.write(lambda: self.catalog.index_all(progress=self._relay.progress.emit, control=control,
-                                                        tag_details=False),
-                         self._indexing_done, self._indexing_failed)
+        self.jobs.start_indexing()
 
     def _show_progress(self, p: Progress) -> None:
-        if self.control is not None and self.progress.isHidden():  # background work that found some
-            self.progress.show()
-            self.pause_button.show()
-        self.progress.setRange(0, max(1, p.total))
-        self.progress.setValue(p.done)
-        eta = f", {p.eta:,.0f} s left" if p.eta is not None and p.done < p.total else ""
-        paused = " (paused)" if self.control is not None and self.control.paused else ""
-        self.progress_label.setText(f"{p.stage.capitalize()} {p.done:,}/{p.total:,} · {p.rate:,.1f} photos/s{eta}{paused}")
+        self.status_bar.show_progress(p, self.jobs.paused)
+        now = time.monotonic()
+        if p.stage in LIVE_STAGES and now - self._live_refreshed >= LIVE_REFRESH_S:
+            self._live_refreshed = now  # batches have committed: show them, and the folders' counts
+            self.folders.refresh()
+            if self._showing_recent():
+                self.show_recent(live=True)
 
-    def toggle_pause(self) -> None:
-        if self.control is None:
-            return
-        if self.control.paused:
-            self.control.resume()
-            self.pause_button.setText("Pause")
-        else:
-            self.control.pause()
-            self.pause_button.setText("Resume")
-        self.progress_label.setText(self.progress_label.text().replace(" (paused)", "") +
-                                    (" (paused)" if self.control.paused else ""))
-
-    def _indexing_done(self, summary: dict) -> None:
-        self.control = None
-        self.progress.hide()
-        self.pause_button.hide()
+    def _indexed(self, summary: dict) -> None:
         done = [f"{summary['embedded']:,} new photos indexed"] if summary["embedded"] else []
         if summary.get("retagged"):
             done.append(f"tags updated on {summary['retagged']:,}")
-        self.progress_label.setText(" · ".join(done) if done else "Up to date")
-        self._update_failures(summary)
-        self.refresh_folders()
-        self.refresh_tags()
-        self.device_label.setText(f"{self.catalog.model.title} · {self.catalog.embedder.device_name.upper()}")
+        self.status_bar.progress_label.setText(" · ".join(done) if done else "Up to date")
+        self.status_bar.show_failures(summary.get("failed_total", 0))
+        self.folders.refresh()
+        self.tags.refresh()
+        device = self.catalog.embedder.device_name.upper()
+        self.status_bar.device_label.setText(f"{self.catalog.model.title} · {device}")
+        self.show_warnings()
         self.run_search()
-        self._start_watching()
         self.index_done.emit(summary)
-        self._add_tag_details()
 
-    def _add_tag_details(self) -> None:
-        """Photos indexed without the tag detail pass (by an older version, or with thorough
-        tags off) get it in the background, a chunk per writer job, so that the watcher's live
-        updates go in between chunks. Adding a folder meanwhile stops it; it resumes after."""
-        if self.control is not None:
-            return
-        control = self.control = Control()
-        self._details = {"control": control, "done": 0, "started": time.monotonic()}
-        self._next_tag_details_chunk(control)
-
-    def _next_tag_details_chunk(self, control: Control) -> None:
-        details = self._details
-
-        def progress(p: Progress) -> None:  # on the writer's thread: numbers only; p counts what is left
-            self._relay.progress.emit(Progress(details["done"] + p.done, details["done"] + p.total, p.failed,
-                                               details["started"], stage=p.stage))
-
-        self.tasks.write(lambda: self.catalog.add_tag_details(progress, control, limit=TAG_DETAIL_CHUNK),
-                         lambda summary: self._tag_details_chunk_done(summary, control),
-                         lambda error: self._indexing_failed(error) if control is self.control else None)
-
-    def _tag_details_chunk_done(self, summary: dict, control: Control) -> None:
-        if control is not self.control:  # stopped for an indexing run, which restarts it after
-            return
-        self._details["done"] += summary["embedded"] + summary["failed"]
-        if summary["remaining"] and summary["embedded"] and not control.cancelled.is_set():
-            self._next_tag_details_chunk(control)
-            return
-        self.control = None
-        self.progress.hide()
-        self.pause_button.hide()
-        if self._details["done"]:
-            self.progress_label.setText(f"Tag details added to {self._details['done']:,} photos")
-            self.refresh_tags()
-
-    # -- live watching ------------------------------------------------------------------------
-
-    def _start_watching(self) -> None:
-        """(Re)start the watcher when the set of folders changed. Its library updates go
-        through the same serial writer as everything else."""
-        if not self.watch:
-            return
-        folders = {f.path for f in self.catalog.folders()}
-        if self.watcher is not None and self.watcher.folders == folders:
-            return
-        self._stop_watching()
-        if folders:
-            writes = self.tasks.writes
-            self.watcher = Watcher(self.catalog, on_change=self._relay.watched.emit,
-                                   run=lambda fn: writes.submit(fn).result())
-            self.watcher.start()
-
-    def _stop_watching(self) -> None:
-        if self.watcher is not None:
-            self.watcher.stop()
-            self.watcher = None
+    def _details_done(self, count: int) -> None:
+        if count:
+            self.status_bar.progress_label.setText(f"Tag details added to {count:,} photos")
+            self.tags.refresh()
 
     def _watched(self, summary: dict) -> None:
         """Photos arrived, moved or left while the app runs: refresh what shows them."""
-        new = summary.get("embedded", 0)
-        gone = summary.get("removed", 0)
-        parts = [f"{new:,} new" if new else "", f"{summary.get('moved', 0):,} moved" if summary.get("moved") else "",
+        new, gone, moved = summary.get("embedded", 0), summary.get("removed", 0), summary.get("moved", 0)
+        parts = [f"{new:,} new" if new else "", f"{moved:,} moved" if moved else "",
                  f"{gone:,} removed" if gone else ""]
         offline = summary.get("offline_folders") or []
         text = ", ".join(p for p in parts if p)
         if text or offline:
-            self.progress_label.setText((f"Library updated: {text}" if text else "") +
-                                        (f"  Offline: {', '.join(offline)}" if offline else ""))
-        self._update_failures(summary)
-        self.refresh_folders()
-        self.refresh_tags()
+            self.status_bar.progress_label.setText((f"Library updated: {text}" if text else "") +
+                                                   (f"  Offline: {', '.join(offline)}" if offline else ""))
+        self.status_bar.show_failures(summary.get("failed_total", 0))
+        self.folders.refresh()
+        self.tags.refresh()
         self.run_search()
         self.library_changed.emit(summary)
 
-    def _indexing_failed(self, error: Exception) -> None:
-        self.control = None
-        self.progress.hide()
-        self.pause_button.hide()
-        self.progress_label.setText(f"Indexing stopped: {error}")
-
-    def _update_failures(self, summary: dict) -> None:
-        """From an indexing run's summary, which already counted them (no query on this thread)."""
-        n = summary.get("failed_total", 0)
-        self.failures_button.setText(f"{n} could not be read")
-        self.failures_button.setVisible(n > 0)
+    def show_warnings(self) -> None:
+        """What the engine fell back on (a device or model that could not be used), said plainly."""
+        warnings = self.catalog.warnings
+        if warnings:
+            self.status_bar.showMessage("  ".join(warnings), 30_000)
 
     def show_failures(self) -> None:
         failures = self.catalog.failures()
-        text = "\n".join(f"{f.path}\n    {f.reason}" for f in failures[:500])
         box = QMessageBox(QMessageBox.Information, "Photos that could not be read",
                           f"{len(failures)} files could not be indexed. They are left as they are on disk.",
                           parent=self)
-        box.setDetailedText(text)
+        box.setDetailedText("\n".join(f"{f.path}\n    {f.reason}" for f in failures[:500]))
         box.show()
 
-    def open_settings(self) -> None:
-        from .settings import SettingsDialog
+    def open_settings(self) -> SettingsDialog:
+        dialog = SettingsDialog(self.catalog, self)
+        dialog.applied.connect(self._settings_applied)
+        dialog.open()
+        return dialog
 
-        SettingsDialog(self.catalog, self).exec()
+    def _settings_applied(self) -> None:
+        self.show_warnings()
+        self.start_indexing()
 
     def closeEvent(self, event) -> None:
-        if self.control is not None:
-            self.control.cancel()
-        self._stop_watching()
+        save_layout(self)
+        self.jobs.stop()
         self.tasks.wait(10_000)
         super().closeEvent(event)

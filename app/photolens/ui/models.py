@@ -1,10 +1,17 @@
-"""Item models: search results over photo ids (thumbnails loaded lazily), and tags."""
+"""Item models: search results over photo ids (thumbnails loaded lazily), and tags.
+
+Thumbnails in the grid are square centre crops of the photo (EXIF orientation applied). A
+deliberate choice over justified rows: every tile has the same shape, so a photo never changes
+shape after a refresh, the view can lay out 100,000 items without measuring each, and keyboard
+navigation moves in a regular grid. The viewer and the similar pane's subject show the whole photo.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractListModel, QAbstractTableModel, QModelIndex, QObject, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPixmap
+from PySide6.QtCore import (QAbstractListModel, QAbstractTableModel, QMimeData, QModelIndex, QObject, QSize, Qt,
+                            QUrl, Signal)
+from PySide6.QtGui import QColor, QGuiApplication, QImage, QPixmap
 
 from ..engine.imaging import thumbnail
 from ..engine.records import TagCount
@@ -21,14 +28,25 @@ class _ThumbSignals(QObject):
 
 
 def _load_thumbnail(signals: _ThumbSignals, generation: int, photo_id: int, path: str, size: int,
-                    cache: Path) -> None:
+                    cache: Path, dpr: float = 1.0) -> None:
     """Runs on a worker: makes a QImage (never a QPixmap: those belong to the GUI thread)
     from the disk cache, creating the cached thumbnail when missing."""
     try:
-        image = QImage(str(thumbnail(path, size, cache)))
-    except Exception:  # an unreadable or offline photo shows a grey tile
+        pixels = round(size * dpr)  # sharp on a HiDPI screen: as many pixels as the tile covers
+        image = square_crop(QImage(str(thumbnail(path, pixels, cache))), pixels)
+        image.setDevicePixelRatio(dpr)
+    except Exception:  # an unreadable photo, or an offline one never shown before: a grey tile
         image = QImage()
     signals.ready.emit(generation, photo_id, image)
+
+
+def square_crop(image: QImage, size: int) -> QImage:
+    """The centre square of an image, scaled to size x size (a null image stays null)."""
+    if image.isNull():
+        return image
+    side = min(image.width(), image.height())
+    square = image.copy((image.width() - side) // 2, (image.height() - side) // 2, side, side)
+    return square.scaled(size, size, Qt.IgnoreAspectRatio, Qt.SmoothTransformation)
 
 
 class ResultsModel(QAbstractListModel):
@@ -52,9 +70,39 @@ class ResultsModel(QAbstractListModel):
         self.destroyed.connect(lambda *_: pool.shutdown())
         self._signals = _ThumbSignals()
         self._signals.ready.connect(self._thumb_ready)
+        screen = QGuiApplication.primaryScreen()
+        self.dpr = screen.devicePixelRatio() if screen is not None else 1.0
         self._placeholder = QPixmap(QSize(thumb_size, thumb_size))
         self._placeholder.fill(QColor("#3a3d42"))
         self._row_of: dict[int, int] = {}
+
+    def update_results(self, results: list[Result]) -> None:
+        """Show a newer version of the same list (more photos arrived while indexing): when
+        every photo shown stays, in the same order, the new ones are inserted as rows, so the
+        view keeps its scroll position, selection and thumbnails; otherwise a reset."""
+        new_ids = [r.id for r in results]
+        old_ids = [r.id for r in self.results]
+        position = {pid: i for i, pid in enumerate(new_ids)}
+        kept = [position.get(pid) for pid in old_ids]
+        if None in kept or kept != sorted(kept):
+            self.set_results(results)
+            return
+        for row, r in enumerate(results):
+            if row < len(self.results) and self.results[row].id == r.id:
+                self.results[row] = r
+                continue
+            self.beginInsertRows(QModelIndex(), row, row)
+            self.results.insert(row, r)
+            self.endInsertRows()
+        self._row_of = {r.id: i for i, r in enumerate(self.results)}
+
+    def thumbnail_loaded(self, photo_id: int) -> bool:
+        """True once the photo's thumbnail (or its grey tile, when unreadable) is in."""
+        return photo_id in self._pixmaps
+
+    def row_of(self, photo_id: int) -> int | None:
+        """The row showing this photo, or None when it is not in the list (any more)."""
+        return self._row_of.get(photo_id)
 
     def set_results(self, results: list[Result]) -> None:
         self.beginResetModel()
@@ -96,7 +144,7 @@ class ResultsModel(QAbstractListModel):
         if r.id in self._requested:
             return
         self._requested.add(r.id)
-        args = (self._signals, self.generation, r.id, r.path, self.thumb_size, self.cache)
+        args = (self._signals, self.generation, r.id, r.path, self.thumb_size, self.cache, self.dpr)
         self._pool.submit(lambda: _load_thumbnail(*args))
 
     def _thumb_ready(self, generation: int, photo_id: int, image: QImage) -> None:
@@ -111,6 +159,20 @@ class ResultsModel(QAbstractListModel):
 
     def result(self, row: int) -> Result:
         return self.results[row]
+
+    def flags(self, index: QModelIndex):
+        base = super().flags(index)
+        return base | Qt.ItemIsDragEnabled if index.isValid() else base
+
+    def mimeTypes(self) -> list[str]:
+        return ["text/uri-list"]
+
+    def mimeData(self, indexes) -> QMimeData:
+        """Dragged photos as their files, for file managers, editors and mail."""
+        mime = QMimeData()
+        rows = sorted({i.row() for i in indexes if i.isValid()})
+        mime.setUrls([QUrl.fromLocalFile(self.results[r].path) for r in rows])
+        return mime
 
 
 class TagsModel(QAbstractTableModel):

@@ -1,41 +1,77 @@
-"""A photo viewer: fit and zoom, next and previous, details and tags (remove or add one)."""
+"""A photo viewer: fit, zoom (wheel, +/-, 1:1), full screen, next and previous, details and tags.
+
+The viewer is keyed by photo id, never by row: a live update that reorders or shrinks the grid
+cannot make it show, tag or untag another photo. Next and previous look the photo up in the
+grid's current list each time."""
 from __future__ import annotations
 
 import os
 from datetime import datetime
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QImageReader, QKeySequence, QPixmap, QShortcut
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QImage, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QLineEdit, QListWidget, QPushButton, QScrollArea,
-                               QVBoxLayout)
+                               QVBoxLayout, QWidget)
 
+from ..engine.catalog import Catalog
+from ..engine.imaging import display_image, thumbnail
+from .models import ResultsModel
 from .photo_text import PhotoTextPanel, outlined
+from .tasks import Tasks
+
+__all__ = ["Viewer", "to_qimage"]
+
+ZOOM_STEP = 1.25
+ZOOM_RANGE = (0.05, 8.0)  # 5% shows a 100-MP photo whole; 800% shows single pixels
+
+
+def to_qimage(img) -> QImage:
+    """A PIL RGB image as a QImage that owns its pixels."""
+    data = img.tobytes("raw", "RGB")
+    return QImage(data, img.width, img.height, img.width * 3, QImage.Format_RGB888).copy()
 
 
 class Viewer(QDialog):
-    def __init__(self, catalog, tasks, model, row: int, parent=None):
+    """One photo at a time, from a results model.
+
+    Signals:
+        shown(int): a photo (this id) is on screen, its pixels loaded (or known unreadable).
+        tags_changed(): the user added or removed a tag.
+    """
+
+    shown = Signal(int)
+    tags_changed = Signal()
+
+    def __init__(self, catalog: Catalog, tasks: Tasks, model: ResultsModel, photo_id: int, parent=None):
         super().__init__(parent)
-        self.catalog, self.tasks, self.model, self.row = catalog, tasks, model, row
-        self.zoom = None  # None: fit to window
-        self.resize(1100, 760)
-        self.image = QLabel(alignment=Qt.AlignCenter)
+        self.catalog, self.tasks, self.model = catalog, tasks, model
+        self.photo_id = photo_id
+        self._row = model.row_of(photo_id) or 0  # where it was, for when it leaves the list
+        self.zoom: float | None = None  # None: fit to window
+        self.pixmap = QPixmap()
+        self.note = ""  # why the photo shows as a small copy, or not at all
+        parent_screen = (parent.screen() if parent is not None else self.screen()).availableGeometry()
+        self.resize(min(1100, int(parent_screen.width() * 0.9)), min(760, int(parent_screen.height() * 0.9)))
+        self.image = QLabel(alignment=Qt.AlignCenter, wordWrap=True)
         self.scroll = QScrollArea()
         self.scroll.setWidget(self.image)
         self.scroll.setAlignment(Qt.AlignCenter)
         self.scroll.setWidgetResizable(False)
-        self.info = QLabel()
-        self.info.setWordWrap(True)
+        self.scroll.viewport().installEventFilter(self)  # the wheel zooms
+        self.info = QLabel(wordWrap=True)
         self.info.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.tags = QListWidget()
-        remove = QPushButton("Remove tag")
-        remove.clicked.connect(self.remove_tag)
+        self.remove_button = QPushButton("Remove tag")
+        self.remove_button.clicked.connect(self.remove_tag)
         self.new_tag = QLineEdit(placeholderText="Add a tag and press Enter")
         self.new_tag.returnPressed.connect(self.add_tag)
-        side = QVBoxLayout()
-        side.addWidget(self.info)
-        side.addWidget(QLabel("Tags"))
+        self.side = QWidget()
+        self.side.setMaximumWidth(320)
+        side = QVBoxLayout(self.side)
+        for w in (self.info, QLabel("Tags")):
+            side.addWidget(w)
         side.addWidget(self.tags, 1)
-        side.addWidget(remove)
+        side.addWidget(self.remove_button)
         side.addWidget(self.new_tag)
         # Words: the photo's text (hover outlines it on the photo) and the user's caption.
         self.words = PhotoTextPanel()
@@ -44,84 +80,157 @@ class Viewer(QDialog):
             lambda pid, text: self.tasks.write(lambda: self.catalog.set_caption(pid, text)))
         side.addWidget(self.words)
         nav = QHBoxLayout()
-        for text, slot in (("◀ Previous", lambda: self.step(-1)), ("Fit", self.fit), ("Zoom −", lambda: self.zoom_by(0.8)),
-                           ("Zoom +", lambda: self.zoom_by(1.25)), ("Next ▶", lambda: self.step(1))):
-            b = QPushButton(text)
+        self.buttons = {}
+        for text, tip, slot in (("◀ Previous", "Previous photo (Left)", lambda: self.step(-1)),
+                                ("Fit", "Fit to the window (0)", self.fit),
+                                ("1:1", "Actual size (1)", self.actual_size),
+                                ("Zoom −", "Zoom out (- or the wheel)", lambda: self.zoom_by(1 / ZOOM_STEP)),
+                                ("Zoom +", "Zoom in (+ or the wheel)", lambda: self.zoom_by(ZOOM_STEP)),
+                                ("Full screen", "Full screen (F or F11; Esc leaves)", self.toggle_full_screen),
+                                ("Next ▶", "Next photo (Right)", lambda: self.step(1))):
+            b = self.buttons[text] = QPushButton(text, toolTip=tip)
+            b.setAutoDefault(False)  # Enter in the tag box adds the tag; it never presses a button
             b.clicked.connect(slot)
             nav.addWidget(b)
+        self.remove_button.setAutoDefault(False)
         left = QVBoxLayout()
         left.addWidget(self.scroll, 1)
         left.addLayout(nav)
         lay = QHBoxLayout(self)
         lay.addLayout(left, 3)
-        lay.addLayout(side, 1)
+        lay.addWidget(self.side, 1)
         for key, slot in ((Qt.Key_Right, lambda: self.step(1)), (Qt.Key_Left, lambda: self.step(-1)),
-                          (QKeySequence.ZoomIn, lambda: self.zoom_by(1.25)), (QKeySequence.ZoomOut, lambda: self.zoom_by(0.8))):
-            QShortcut(key, self, slot)
+                          (QKeySequence.ZoomIn, lambda: self.zoom_by(ZOOM_STEP)),
+                          (Qt.Key_Plus, lambda: self.zoom_by(ZOOM_STEP)),
+                          (QKeySequence.ZoomOut, lambda: self.zoom_by(1 / ZOOM_STEP)),
+                          (Qt.Key_Minus, lambda: self.zoom_by(1 / ZOOM_STEP)),
+                          (Qt.Key_1, self.actual_size), (Qt.Key_0, self.fit),
+                          (Qt.Key_F, self.toggle_full_screen), (Qt.Key_F11, self.toggle_full_screen)):
+            QShortcut(key, self, slot, context=Qt.WidgetWithChildrenShortcut)
         self.load()
 
-    @property
-    def result(self):
-        return self.model.result(self.row)
+    # -- which photo ------------------------------------------------------------------------
+
+    def step(self, delta: int) -> None:
+        """The next or previous photo in the list as it is now (the list may have changed)."""
+        n = self.model.rowCount()
+        if n == 0:
+            return
+        row = self.model.row_of(self.photo_id)
+        if row is None:  # the photo left the list: the one now in its place counts as "next"
+            row = min(self._row, n - 1) - (1 if delta > 0 else 0)
+        row = (row + delta) % n
+        self.photo_id, self._row = self.model.result(row).id, row
+        self.load()
 
     def load(self) -> None:
-        r = self.result
-        reader = QImageReader(r.path)
-        reader.setAutoTransform(True)  # EXIF orientation
-        img = reader.read()
-        self.pixmap = QPixmap.fromImage(img) if not img.isNull() else QPixmap()
-        self.setWindowTitle(f"{os.path.basename(r.path)} — Photolens")
-        d = self.catalog.photo_info(r.id)
+        """Show self.photo_id: details now, pixels from a worker (a stale answer is dropped)."""
+        photo_id = self.photo_id
+        d = self.catalog.photo_info(photo_id)
+        path = d.path if d else ""
+        self.setWindowTitle(f"{os.path.basename(path)} — Photolens")
         taken = datetime.fromtimestamp(d.taken).strftime("%d %b %Y %H:%M") if d and d.taken else "unknown"
         size = f"{d.width}×{d.height}, {d.size / 1e6:.1f} MB" if d and d.width else ""
-        self.info.setText(f"<b>{os.path.basename(r.path)}</b><br>Taken: {taken}<br>Camera: {(d and d.camera) or '—'}"
-                          f"<br>{size}<br><small>{r.path}</small>")
+        self.info.setText(f"<b>{os.path.basename(path)}</b><br>Taken: {taken}<br>Camera: {(d and d.camera) or '—'}"
+                          f"<br>{size}<br><small>{path}</small>")
         self.refresh_tags()
-        self.words.show_photo(r.id, self.catalog.text_of(r.id), self.catalog.caption_of(r.id))
-        self.fit()
+        self.words.show_photo(photo_id, self.catalog.text_of(photo_id), self.catalog.caption_of(photo_id))
+        self.pixmap = QPixmap()
+        self.image.setText("Loading…")
+        cache, size = self.model.cache, self.model.thumb_size  # an offline photo: the grid's cached copy
+
+        def decode():
+            try:
+                return to_qimage(display_image(path)), ""
+            except Exception as e:  # offline or unreadable: its cached thumbnail, if any
+                try:
+                    return QImage(str(thumbnail(path, size, cache))), f" (a small copy: {e})"
+                except Exception:
+                    return QImage(), str(e)
+
+        self.tasks.read(decode, lambda res: self._loaded(photo_id, *res))
+
+    def _loaded(self, photo_id: int, image: QImage, note: str) -> None:
+        if photo_id != self.photo_id:
+            return  # the user moved on
+        self.pixmap = QPixmap.fromImage(image) if not image.isNull() else QPixmap()
+        self.note = note
+        self.zoom = None
+        self._show()
+        self.shown.emit(photo_id)
+
+    # -- tags -------------------------------------------------------------------------------
 
     def refresh_tags(self) -> None:
         self.tags.clear()
-        for t in self.catalog.tags_of(self.result.id):
+        for t in self.catalog.tags_of(self.photo_id):
             score = f"  {t.score:.2f}" if t.source == "auto" and t.score is not None else ""
             self.tags.addItem(f"{t.tag}{score}  ({t.source})")
             self.tags.item(self.tags.count() - 1).setData(Qt.UserRole, t.tag)
 
+    def _tags_written(self, photo_id: int) -> None:
+        if photo_id == self.photo_id:
+            self.refresh_tags()
+        self.tags_changed.emit()
+
     def remove_tag(self) -> None:
         item = self.tags.currentItem()
         if item is not None:
-            tag, pid = item.data(Qt.UserRole), self.result.id
-            self.tasks.write(lambda: self.catalog.remove_tag(pid, tag), lambda _: self.refresh_tags())
+            tag, pid = item.data(Qt.UserRole), self.photo_id
+            self.tasks.write(lambda: self.catalog.remove_tag(pid, tag), lambda _: self._tags_written(pid))
 
     def add_tag(self) -> None:
-        tag, pid = self.new_tag.text().strip(), self.result.id
+        tag, pid = self.new_tag.text().strip(), self.photo_id
         if tag:
             self.new_tag.clear()
-            self.tasks.write(lambda: self.catalog.add_tag(pid, tag), lambda _: self.refresh_tags())
+            self.tasks.write(lambda: self.catalog.add_tag(pid, tag), lambda _: self._tags_written(pid))
 
-    def step(self, delta: int) -> None:
-        self.row = (self.row + delta) % self.model.rowCount()
-        self.load()
+    # -- zoom and full screen ---------------------------------------------------------------
 
     def fit(self) -> None:
         self.zoom = None
         self._show()
 
+    def actual_size(self) -> None:
+        self.zoom = 1.0
+        self._show()
+
+    def current_zoom(self) -> float:
+        if self.zoom is not None:
+            return self.zoom
+        shown = self.image.pixmap()
+        return shown.width() / max(1, self.pixmap.width()) if shown is not None and not shown.isNull() else 1.0
+
     def zoom_by(self, factor: float) -> None:
         if self.pixmap.isNull():
             return
-        current = self.zoom or (self.image.pixmap().width() / max(1, self.pixmap.width()) if self.image.pixmap() else 1.0)
-        self.zoom = max(0.05, min(8.0, current * factor))
+        self.zoom = max(ZOOM_RANGE[0], min(ZOOM_RANGE[1], self.current_zoom() * factor))
         self._show()
+
+    def toggle_full_screen(self) -> None:
+        full = not self.isFullScreen()
+        self.side.setVisible(not full)
+        self.showFullScreen() if full else self.showNormal()
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key_Escape and self.isFullScreen():
+            self.toggle_full_screen()  # Esc leaves full screen first; a second Esc closes
+            return
+        super().keyPressEvent(event)
+
+    def eventFilter(self, obj, event) -> bool:
+        if obj is self.scroll.viewport() and event.type() == QEvent.Wheel:
+            self.zoom_by(ZOOM_STEP if event.angleDelta().y() > 0 else 1 / ZOOM_STEP)
+            return True
+        return super().eventFilter(obj, event)
 
     def _show(self) -> None:
         if self.pixmap.isNull():
-            self.image.setText("This photo cannot be shown (offline or unreadable).")
-            self.image.adjustSize()
+            self.image.setText(f"This photo cannot be shown: {getattr(self, 'note', '')}")
+            self.image.resize(self.scroll.viewport().size())
             return
         if self.zoom is None:
-            area = self.scroll.viewport().size()
-            pix = self.pixmap.scaled(area, Qt.KeepAspectRatio, Qt.SmoothTransformation)
+            pix = self.pixmap.scaled(self.scroll.viewport().size(), Qt.KeepAspectRatio, Qt.SmoothTransformation)
         else:
             pix = self.pixmap.scaled(self.pixmap.size() * self.zoom, Qt.KeepAspectRatio, Qt.SmoothTransformation)
         self.image.setPixmap(pix)
@@ -136,5 +245,5 @@ class Viewer(QDialog):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        if self.zoom is None and hasattr(self, "pixmap"):
+        if self.zoom is None:
             self._show()

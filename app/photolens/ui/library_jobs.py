@@ -1,0 +1,172 @@
+"""The library's long-running jobs, without widgets: indexing, adding tag details, watching.
+
+One object owns the state machine the window used to weave into its widgets:
+
+    idle --start_indexing--> indexing --done--> (watching starts) --> adding tag details (chunks)
+                                 ^                                        |
+                                 +---- start_indexing stops the chunks ---+ (they resume after)
+
+Every job runs on the app's one serial writer (`Tasks.writes`); the window only shows what
+the signals say.
+"""
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QObject, Signal
+
+from ..engine.catalog import Catalog
+from ..engine.jobs import Control, Progress
+from ..engine.watcher import Watcher
+from .tasks import Tasks
+
+__all__ = ["LibraryJobs", "TAG_DETAIL_CHUNK"]
+
+TAG_DETAIL_CHUNK = 256  # photos per writer job when adding tag details (about 15 s on a 2-core CPU)
+
+
+class LibraryJobs(QObject):
+    """Indexing, the deferred tag detail pass and the folder watcher, as one small state machine.
+
+    Signals:
+        started(): a job began (indexing, or adding tag details); the window shows progress.
+        progress(object): a `Progress` from the running job (sent from the writer's thread,
+            delivered on the GUI thread).
+        indexed(dict): an indexing run finished, with the engine's summary.
+        details_done(int): the tag detail pass ended, having added details to this many photos.
+        watched(dict): the watcher brought the library in step with the disk (its summary).
+        failed(str): a job stopped with this message.
+        idle(): no job runs any more (progress can be hidden).
+        paused_changed(bool): the running job was paused (True) or resumed (False).
+    """
+
+    started = Signal()
+    progress = Signal(object)
+    indexed = Signal(dict)
+    details_done = Signal(int)
+    watched = Signal(dict)
+    failed = Signal(str)
+    idle = Signal()
+    paused_changed = Signal(bool)
+
+    def __init__(self, catalog: Catalog, tasks: Tasks, watch: bool = True, parent: QObject | None = None):
+        super().__init__(parent)
+        self.catalog = catalog
+        self.tasks = tasks
+        self.watch = watch  # follow the folders live once the start-up catch-up is done
+        self._control: Control | None = None
+        self._details: dict = {}  # adding tag details: its control, photos done, start time
+        self._watcher: Watcher | None = None
+
+    # -- state ------------------------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        """True while a job (indexing or adding tag details) runs."""
+        return self._control is not None
+
+    @property
+    def paused(self) -> bool:
+        return self._control is not None and self._control.paused
+
+    @property
+    def watching(self) -> bool:
+        return self._watcher is not None
+
+    # -- indexing ---------------------------------------------------------------------------
+
+    def start_indexing(self) -> None:
+        """Scan the folders and embed what is new. Adding tag details stops at its next batch
+        and resumes after this run; a second call while indexing does nothing."""
+        if self._control is not None:
+            if self._control is not self._details.get("control"):
+                return  # an indexing run is on its way
+            self._control.cancel()
+        control = self._control = Control()
+        self.started.emit()
+        self.tasks.write(lambda: self.catalog.index_all(progress=self.progress.emit, control=control,
+                                                        tag_details=False),
+                         self._indexing_done, self._failed)
+
+    def toggle_pause(self) -> None:
+        if self._control is None:
+            return
+        if self._control.paused:
+            self._control.resume()
+        else:
+            self._control.pause()
+        self.paused_changed.emit(self._control.paused)
+
+    def _indexing_done(self, summary: dict) -> None:
+        self._control = None
+        self.idle.emit()
+        self._start_watching()
+        self.indexed.emit(summary)
+        self._add_tag_details()
+
+    def _failed(self, error: Exception) -> None:
+        self._control = None
+        self.idle.emit()
+        self.failed.emit(str(error))
+
+    # -- tag details, in chunks -------------------------------------------------------------
+
+    def _add_tag_details(self) -> None:
+        """Photos indexed without the tag detail pass (by an older version, or with thorough
+        tags off) get it in the background, a chunk per writer job, so that the watcher's live
+        updates go in between chunks."""
+        if self._control is not None:
+            return
+        control = self._control = Control()
+        self._details = {"control": control, "done": 0, "started": time.monotonic()}
+        self._next_chunk(control)
+
+    def _next_chunk(self, control: Control) -> None:
+        details = self._details
+
+        def progress(p: Progress) -> None:  # on the writer's thread: numbers only; p counts what is left
+            self.progress.emit(Progress(details["done"] + p.done, details["done"] + p.total, p.failed,
+                                        details["started"], stage=p.stage))
+
+        self.tasks.write(lambda: self.catalog.add_tag_details(progress, control, limit=TAG_DETAIL_CHUNK),
+                         lambda summary: self._chunk_done(summary, control),
+                         lambda error: self._failed(error) if control is self._control else None)
+
+    def _chunk_done(self, summary: dict, control: Control) -> None:
+        if control is not self._control:  # stopped for an indexing run, which restarts it after
+            return
+        self._details["done"] += summary["embedded"] + summary["failed"]
+        if summary["remaining"] and summary["embedded"] and not control.cancelled.is_set():
+            self._next_chunk(control)
+            return
+        self._control = None
+        self.idle.emit()
+        self.details_done.emit(self._details["done"])
+
+    # -- live watching ----------------------------------------------------------------------
+
+    def _start_watching(self) -> None:
+        """(Re)start the watcher when the set of folders changed. Its library updates go
+        through the same serial writer as everything else."""
+        if not self.watch:
+            return
+        folders = {f.path for f in self.catalog.folders()}
+        if self._watcher is not None and self._watcher.folders == folders:
+            return
+        self._stop_watching()
+        if folders:
+            writes = self.tasks.writes
+            self._watcher = Watcher(self.catalog, on_change=self.watched.emit,
+                                    run=lambda fn: writes.submit(fn).result())
+            self._watcher.start()
+
+    def _stop_watching(self) -> None:
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher = None
+
+    def stop(self) -> None:
+        """Cancel the running job and stop watching (the window is closing)."""
+        if self._control is not None:
+            self._control.cancel()
+        self._stop_watching()
