@@ -5,6 +5,7 @@ import os
 
 from ..engine.errors import PhotolensError
 from .common import QUERY_HELP, emit, open_catalog, printable
+from .places import FILTER_HELP, add_filter_flags, filters_from
 
 
 def print_results(data) -> None:
@@ -23,9 +24,11 @@ def print_results(data) -> None:
 
 def cmd_search(args) -> int:
     text = " ".join(args.query)
+    filters = filters_from(args)
     with open_catalog(args) as cat:
-        results = cat.search(args.query, k=args.n, sort=args.sort)
-        data = {"query": text, "results": [r.to_json() for r in results]}
+        understood = cat.understand(args.query, filters)
+        results = cat.search(args.query, k=args.n, sort=args.sort, filters=filters)
+        data = {"query": text, "understood": understood.to_json(), "results": [r.to_json() for r in results]}
         try:
             data["related"] = cat.related_words(text)
         except PhotolensError:
@@ -37,7 +40,7 @@ def cmd_search(args) -> int:
 def cmd_similar(args) -> int:
     with open_catalog(args) as cat:
         results = cat.similar(args.image, k=args.n, focus=args.focus, detail=args.detail,
-                              region=_region(args.region))
+                              region=_region(args.region), filters=filters_from(args))
     data = {"query": printable(os.path.abspath(args.image)), "focus": args.focus, "region": args.region,
             "results": [r.to_json() for r in results]}
     emit(args, data, print_results)
@@ -54,11 +57,13 @@ def _region(text: str | None):
 
 
 def register(command) -> None:
-    sp = command("search", cmd_search, "find photos by words (see the query syntax below)", epilog=QUERY_HELP)
-    sp.add_argument("query", nargs="+", help="words, phrases, + and -")
+    sp = command("search", cmd_search, "find photos by words (see the query syntax below)",
+                 epilog=QUERY_HELP + "\n" + FILTER_HELP)
+    sp.add_argument("query", nargs="+", help="words, phrases, + and -, and filters such as place:Paris")
     sp.add_argument("-n", type=int, default=20, help="number of results (default 20)")
     sp.add_argument("--sort", choices=["relevance", "date"], default="relevance",
                     help="best matches first (default), or newest first")
+    add_filter_flags(sp)
 
     sp = command("similar", cmd_similar, "find photos like an image (in the library or not)")
     sp.add_argument("image", help="an image file")
@@ -68,3 +73,4 @@ def register(command) -> None:
                     help="0 = the same kind of scene (default) ... 1 = near-duplicates")
     sp.add_argument("--region", metavar="X,Y,W,H",
                     help="search by a part of the photo: left, top, width, height as shares of it (0 to 1)")
+    add_filter_flags(sp)

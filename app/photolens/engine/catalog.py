@@ -27,6 +27,7 @@ from .exclusions import excluded_roots
 from .health import backup_user_data
 from .health import check as check_library
 from .health import repair as repair_library
+from .filters import Filters
 from .index import VectorIndex
 from .indexer import CLOSER, SEARCHABLE, Indexer
 from .jobs import Control, Progress
@@ -37,6 +38,7 @@ from .records import Failure, Folder, PhotoInfo, PhotoTag, Status, TagCount
 from .search import Result, Searcher
 from .store import Store
 from .tagger import Tagger
+from .whenwhere import WhenWhere, WhenWhereFacade
 from .wordapi import CatalogWords
 
 log = logging.getLogger("photolens.catalog")
@@ -46,7 +48,7 @@ SORT_DATE = "date"
 SORTS = (SORT_RELEVANCE, SORT_DATE)
 
 
-class Catalog(CatalogWords):
+class Catalog(WhenWhereFacade, CatalogWords):
     def __init__(self, library_dir: Path | None = None, device: str | None = None, model: str | None = None,
                  threads: int | None = None):
         self.dir = Path(library_dir or default_library_dir()).expanduser().resolve()
@@ -63,6 +65,7 @@ class Catalog(CatalogWords):
         self._lock = threading.RLock()
         self._closed = False
         self._model_warning: str | None = None
+        self.when_where = WhenWhere(self.store)
 
     # -- model ------------------------------------------------------------------------------
 
@@ -165,8 +168,6 @@ class Catalog(CatalogWords):
         self.backup()
         if self._embedder is not None:
             self._embedder.release()
-        if self._reader is not None:  # words
-            self._reader.release()
         self.store.close()
 
     def __enter__(self) -> "Catalog":
@@ -314,11 +315,9 @@ class Catalog(CatalogWords):
         # Tags computed by another model, tagger or vocabulary (a model switch, an update) are
         # brought up to date from the stored vectors; a scoped run (the watcher) tags what it embeds.
         retagged = self.retag(progress, control) if scopes is None else 0
-        # Words: text in photos is read after they are searchable (a deferred pass; the app runs it in chunks).
-        text = self.read_text(progress, control) if scopes is None and tag_details else {"done": 0}
-        return {"text_read": text["done"], "added": changes.added, "updated": changes.updated, "moved": changes.moved,
+        return {**self.when_where.refresh(), "added": changes.added, "updated": changes.updated, "moved": changes.moved,
                 "revived": changes.revived, "offline_reasons": changes.offline_reasons,
-                "unreadable": changes.unreadable,
+                "unreadable": changes.unreadable, "text_read": self._read_text_after(progress, control, scopes, tag_details),
                 "removed": changes.removed, "failed": changes.failed + result["failed"], "retagged": retagged,
                 "tag_details_added": detailed,
                 "failed_total": self.store.counts(self.embedder.model.name)["failed"],
@@ -336,12 +335,19 @@ class Catalog(CatalogWords):
         except PhotolensError:
             return -1.0
 
-    def search(self, query, k: int = 50, sort: str = SORT_RELEVANCE) -> list[Result]:
-        """The k best matches for a query, each marked `good` or not against the model's
-        cut-off; `sort` is SORT_RELEVANCE (best first) or SORT_DATE (newest first)."""
+    def search(self, query, k: int = 50, sort: str = SORT_RELEVANCE, filters: Filters | None = None) -> list[Result]:
+        """The k best matches within the filters (given, in the query: see understand()), each marked
+        `good` or not against the cut-off; `sort`: SORT_RELEVANCE or SORT_DATE. Filters only: newest first."""
         if sort not in SORTS:
             raise QueryError(f"unknown sort {sort!r}: one of {', '.join(SORTS)}")
-        return self._sorted(self._fused(query, k), sort)  # meaning and words (wordapi.py)
+        understood = self.when_where.understand(query, filters)
+        if understood.filters.empty:  # meaning and words, fused (wordapi.py); with filters, meaning alone
+            return self._sorted(self._fused(query, k), sort)
+        if understood.text is None:  # all good: they are what was asked for
+            return self._sorted(self.searcher.results_for(self.when_where.newest(understood.filters, k)), sort)
+        found = self.searcher.search(understood.text, k, self.when_where.candidates(understood.filters))
+        cut = self.match_threshold
+        return self._sorted([replace(r, good=r.score >= cut) for r in found], sort)
 
     def _sorted(self, results: list[Result], sort: str) -> list[Result]:
         if sort != SORT_DATE:
@@ -350,12 +356,12 @@ class Catalog(CatalogWords):
         return sorted(results, key=lambda r: -dates.get(r.id, 0))
 
     def similar(self, image: str | int, k: int = 50, focus: str | None = None, detail: float = 0.0,
-                region: tuple[float, float, float, float] | None = None) -> list[Result]:
-        """Photos like an image (a library photo's id or any image file); `region` (x, y, w, h
-        as shares of the photo) searches by that part of it."""
+                region: tuple[float, ...] | None = None, filters: Filters | None = None) -> list[Result]:
+        """Photos like an image (a photo's id or a file) within `filters`; `region`: x, y, w, h shares."""
         if not 0.0 <= detail <= 1.0:
             raise QueryError(f"detail must be between 0 and 1, not {detail}")
-        return self.searcher.similar(image, k, focus=focus, detail=detail, region=region)
+        return self.searcher.similar(image, k, focus=focus, detail=detail, region=region,
+                                     candidates=self.when_where.candidates(filters))
 
     def recent(self, k: int) -> list[Result]:
         """The library's indexed photos, newest first: what the app shows before any query."""
@@ -384,7 +390,6 @@ class Catalog(CatalogWords):
         with self.store.transaction():
             for pid in _ids(photo_ids):
                 self.store.set_user_tag(pid, name)
-        self._rewrite_words(_ids(photo_ids))
         return name
 
     def remove_tag(self, photo_ids: int | list[int], tag: str) -> None:
@@ -392,7 +397,6 @@ class Catalog(CatalogWords):
         with self.store.transaction():
             for pid in _ids(photo_ids):
                 self.store.remove_tag(pid, tag)
-        self._rewrite_words(_ids(photo_ids))
 
     def tag_counts(self) -> list[TagCount]:
         return [TagCount(t["tag"], t["count"]) for t in self.store.tag_counts()]
@@ -401,8 +405,10 @@ class Catalog(CatalogWords):
         return self.searcher.results_for(self.store.photos_with_tag(tag))
 
     def related_words(self, text: str, k: int = 5) -> list[str]:
+        """Words near the query's own words (its filters, such as `place:Paris`, left out)."""
         tagger = self.tagger
-        phrase = parse_query(text).positive_text
+        words = self.understand(text).words
+        phrase = parse_query(words).positive_text if words else ""
         return tagger.related_words(phrase, k) if tagger is not None and phrase else []
 
     def retag(self, progress: Callable[[Progress], None] | None = None, control: Control | None = None) -> int:

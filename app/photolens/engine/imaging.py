@@ -6,7 +6,6 @@ import io
 import os
 import warnings
 from dataclasses import dataclass, replace
-from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -16,6 +15,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from .errors import (FileAccessError, ImageError, ImageTooLargeError, NotAnImageError,
                      TruncatedImageError)
 from .fsutil import atomic_write_bytes
+from .metadata import read_metadata
 from .raw import RAW_EXTENSIONS, is_raw, raw_preview
 from .reading import Deadline, decode_budget, open_regular, stream_hash
 
@@ -42,9 +42,6 @@ Image.MAX_IMAGE_PIXELS = None
 RESAMPLE = {"bicubic": Image.BICUBIC, "bilinear": Image.BILINEAR, "nearest": Image.NEAREST,
             "lanczos": Image.LANCZOS}
 
-_EXIF_IFD, _GPS_IFD = 0x8769, 0x8825
-_DATETIME_ORIGINAL, _DATETIME = 0x9003, 0x0132
-_MAKE, _MODEL = 0x010F, 0x0110
 
 
 @dataclass(frozen=True)
@@ -189,38 +186,11 @@ def preprocess(img: Image.Image, spec: Preprocess) -> np.ndarray:
     return np.ascontiguousarray(x.transpose(2, 0, 1))
 
 
-def photo_info(img: Image.Image, original: Image.Image | None = None) -> dict:
-    info: dict = {"width": img.width, "height": img.height}
-    try:
-        exif = (original or img).getexif()
-    except Exception:  # damaged EXIF must not cost the photo
-        return info
-    sub = exif.get_ifd(_EXIF_IFD) if exif else {}
-    stamp = sub.get(_DATETIME_ORIGINAL) or exif.get(_DATETIME)
-    if isinstance(stamp, str):
-        try:
-            info["taken"] = datetime.strptime(stamp.strip()[:19], "%Y:%m:%d %H:%M:%S").timestamp()
-        except ValueError:
-            pass
-    make, model = exif.get(_MAKE), exif.get(_MODEL)
-    if isinstance(model, str) and model.strip():
-        make = make.strip() if isinstance(make, str) else ""
-        model = model.strip().strip("\x00")
-        info["camera"] = model if model.startswith(make) else f"{make} {model}".strip()
-    gps = exif.get_ifd(_GPS_IFD) if exif else {}
-    try:
-        if gps and 2 in gps and 4 in gps:
-            lat = _dms(gps[2]) * (-1 if gps.get(1) == "S" else 1)
-            lon = _dms(gps[4]) * (-1 if gps.get(3) == "W" else 1)
-            info["gps_lat"], info["gps_lon"] = lat, lon
-    except (TypeError, ValueError, ZeroDivisionError):
-        pass
-    return info
-
-
-def _dms(v) -> float:
-    d, m, s = (float(x) for x in v)
-    return d + m / 60 + s / 3600
+def photo_info(img: Image.Image, original: Image.Image | None = None, path: str | None = None) -> dict:
+    """Size, and what the file says about when, with what camera and where (see metadata.py)."""
+    meta = read_metadata(original or img, path)
+    return {"width": img.width, "height": img.height, "taken": meta.timestamp, "camera": meta.camera,
+            "gps_lat": meta.gps_lat, "gps_lon": meta.gps_lon, "metadata": meta}
 
 
 def decode_for_model(path: str, spec: Preprocess, views: tuple[Box, ...] = (),
@@ -249,7 +219,7 @@ def _decode_open(path: str, f: BinaryIO, spec: Preprocess, views: tuple[Box, ...
     # EXIF, and the full width and height (the decoded image may be a smaller JPEG draft).
     f.seek(0)
     with (raw_preview(path, f) if is_raw(path) else Image.open(f)) as header:
-        info = photo_info(img, header)
+        info = photo_info(img, header, path)
         w, h = header.size
         if _rotated(header):
             w, h = h, w

@@ -34,6 +34,17 @@ HNSW_EF_MIN, HNSW_EF_MAX = 400, 6400
 HNSW_EF_PER_VECTOR = 1 / 125
 
 
+# A filtered search over at most this many photos scores them exactly (their vectors are
+# fetched from the graph): as cheap as an exact search over a library of that size (EXACT_MAX).
+# Larger candidate sets search the graph with the filter applied while it walks.
+CANDIDATE_EXACT_MAX = EXACT_MAX
+
+
+# In exact mode, candidates that are more than a quarter of the library are scored in place
+# (one product over every row, the rest masked) rather than gathered into a copy first.
+GATHER_SHARE = 4
+
+
 def search_width(n: int) -> int:
     return int(min(HNSW_EF_MAX, max(HNSW_EF_MIN, n * HNSW_EF_PER_VECTOR)))
 
@@ -47,11 +58,13 @@ DETACHED = -2  # built from vectors handed in (benchmarks), not from the databas
 class VectorIndex:
     """One model's vectors, searchable by cosine similarity. Thread-safe."""
 
-    def __init__(self, store: Store, model: str, folder: Path, exact_max: int = EXACT_MAX):
+    def __init__(self, store: Store, model: str, folder: Path, exact_max: int = EXACT_MAX,
+                 candidate_exact_max: int = CANDIDATE_EXACT_MAX):
         self.store = store
         self.model = model
         self.folder = Path(folder)
         self.exact_max = exact_max
+        self.candidate_exact_max = candidate_exact_max
         self._lock = threading.RLock()
         self._ids = np.zeros(0, np.int64)
         self._mat: np.ndarray | None = None  # exact mode: [N, D] float32 unit vectors
@@ -270,6 +283,44 @@ class VectorIndex:
                 return [(int(self._ids[i]), float(scores[i])) for i in top]
             labels, dist = self._hnsw.knn_query(q, k=k)
             return [(int(i), float(1.0 - d)) for i, d in zip(labels[0], dist[0])]
+
+    def search_within(self, query: np.ndarray, k: int, candidates: np.ndarray) -> list[tuple[int, float]]:
+        """The k nearest among `candidates` (photo ids): the best matches inside a filter, not
+        the best overall filtered down. Ids without a vector here are ignored."""
+        self.ensure_loaded()
+        with self._lock:
+            ids = np.intersect1d(self._ids, np.asarray(candidates, np.int64), assume_unique=True)
+            if len(ids) == 0 or k <= 0:
+                return []
+            k = min(k, len(ids))
+            q = np.asarray(query, np.float32).reshape(-1)
+            if self._hnsw is None and len(ids) * GATHER_SHARE >= len(self._ids):
+                # Most photos pass: score them all (no copy of their rows) and drop the rest.
+                scores = self._mat @ q
+                scores[~np.isin(self._ids, ids)] = -np.inf
+                mat, ids = None, self._ids
+            elif self._hnsw is None:
+                rows = np.searchsorted(self._ids, ids) if _ascending(self._ids) else \
+                    np.flatnonzero(np.isin(self._ids, ids))
+                mat, ids = self._mat[rows], self._ids[rows]
+            elif len(ids) > self.candidate_exact_max:
+                wanted = set(ids.tolist())
+                try:
+                    labels, dist = self._hnsw.knn_query(q, k=k, filter=wanted.__contains__)
+                    return [(int(i), float(1.0 - d)) for i, d in zip(labels[0], dist[0])]
+                except RuntimeError:  # the walk found fewer than k: score the candidates exactly
+                    mat = self._hnsw.get_items(ids, return_type="numpy")
+            else:
+                mat = self._hnsw.get_items(ids, return_type="numpy")
+            if mat is not None:
+                scores = mat @ q
+            top = np.argpartition(-scores, k - 1)[:k] if k < len(ids) else np.arange(len(ids))
+            top = top[np.argsort(-scores[top], kind="stable")]
+            return [(int(ids[i]), float(scores[i])) for i in top]
+
+
+def _ascending(ids: np.ndarray) -> bool:
+    return len(ids) < 2 or bool(np.all(ids[1:] > ids[:-1]))
 
 
 def _safe(name: str) -> str:

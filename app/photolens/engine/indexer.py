@@ -22,6 +22,7 @@ from .errors import ImageError
 from .imaging import Decoded, decode_for_model
 from .index import VectorIndex
 from .jobs import Control, Progress
+from .metastore import record_metadata
 from .models import ModelInfo
 from .outputs import PhotoOutputs
 from .store import PhotoRow, Store
@@ -203,6 +204,9 @@ class Indexer:
             keep = [i for i, pid in enumerate(ids) if pid in live]  # removed meanwhile (watcher)
             ids = [ids[i] for i in keep]
             outputs = outputs.take(keep)
+            # Before record_indexed, which writes the new GPS: a photo whose GPS moved loses its place.
+            record_metadata(self.store, [(ok[i][0].id, ok[i][1].info["metadata"]) for i in keep
+                                         if "metadata" in ok[i][1].info])
             for i in keep:
                 photo, decoded = ok[i]
                 self.store.record_indexed(photo.id, decoded.content_hash, decoded.info)

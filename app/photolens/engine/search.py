@@ -11,8 +11,9 @@ from .embedder import Embedder, normalize
 from .errors import ImageError, QueryError
 from .imaging import decode_for_model, load_query_image
 from .index import VectorIndex
+from .metastore import PhotoWhenWhere, when_where
 from .query import Query, parse_query
-from .ranking import tag_term, with_tag_evidence
+from .ranking import TAG_CANDIDATES, tag_term, with_tag_evidence
 from .store import Store
 
 # How many candidates the blended similarity modes re-rank; the exact scores come after.
@@ -50,6 +51,7 @@ class Result:
     # At or above the model's calibrated match threshold (Catalog.search sets it): the app
     # shows good matches and offers the weaker ones; --json says which is which.
     good: bool = True
+    when_where: PhotoWhenWhere | None = None  # date taken, place and camera (metastore.py)
     # Why it matched (words: wordapi.py): "meaning", "text", "file name", "folder", "tag", "caption".
     matched: list[str] = field(default_factory=list)
 
@@ -60,6 +62,11 @@ class Result:
              "good": bool(self.good)}
         if self.offline:
             d["offline"] = True
+        w = self.when_where
+        d["taken"] = w.taken if w else None
+        d["date_source"] = w.date_source if w else None
+        d["place"] = w.place.to_json() if w and w.place else None
+        d["camera"] = w.camera if w else None
         d["matched"] = list(self.matched)
         return d
 
@@ -105,27 +112,37 @@ class Searcher:
             raise QueryError("the terms cancel out; remove a negative term")
         return normalize(total)
 
-    def search(self, query: str | list[str] | Query, k: int = 50) -> list[Result]:
+    def _nearest(self, vec: np.ndarray, k: int, candidates: np.ndarray | None) -> list[tuple[int, float]]:
+        """The index's k nearest; within `candidates` (photo ids that pass filters) when given."""
+        if candidates is None:
+            return self.index.search(vec, k)
+        return self.index.search_within(vec, k, candidates)
+
+    def search(self, query: str | list[str] | Query, k: int = 50,
+               candidates: np.ndarray | None = None) -> list[Result]:
         q = query if isinstance(query, Query) else parse_query(query)
         vec = self.query_vector(q)
         # A photo of the library used in the query is the subject, not a result.
         rows = [self.store.photo_by_path(os.path.abspath(t.text)) for t in q.terms if t.is_image]
         exclude_ids = {r.id for r in rows if r is not None}
-        hits = self.index.search(vec, k + len(exclude_ids))
+        hits = self._nearest(vec, k + len(exclude_ids), candidates)
         term = tag_term(q, self.store)
         if term is not None:  # a short query naming a tag: what the tagger saw counts too
-            hits = with_tag_evidence(self.store, self.model, vec, term, hits, k + len(exclude_ids))
+            hits = with_tag_evidence(self.store, self.model, vec, term, hits, k + len(exclude_ids) + TAG_CANDIDATES)
+            if candidates is not None:  # the tagged photos it brings in pass the filters too
+                allowed = set(candidates.tolist())
+                hits = [(i, s) for i, s in hits if i in allowed]
         return self.results_for([(i, s) for i, s in hits if i not in exclude_ids][:k])
 
     def similar(self, image: str | int, k: int = 50, focus: str | None = None, detail: float = 0.0,
-                region: Region | None = None) -> list[Result]:
+                region: Region | None = None, candidates: np.ndarray | None = None) -> list[Result]:
         """Photos like this one. `focus` narrows likeness to one concept; `detail` (0..1) moves
         from "the same kind of scene" (0) to "near-duplicates" (1); `region` (x, y, w, h as
         shares of the photo) makes that part of the photo the subject."""
         if not 0.0 <= detail <= 1.0:  # also refuses nan
             raise QueryError(f"detail must be between 0 and 1, not {detail}")
         if region is not None:
-            return self._similar_to_region(image, region, k)
+            return self._similar_to_region(image, region, k, candidates)
         if isinstance(image, int):
             photo_id = image
             vec = self.store.vector(photo_id, self.model)
@@ -138,14 +155,15 @@ class Searcher:
             photo_id = row.id if row is not None else None
             vec = self.image_vector(image)
         if focus:
-            hits = self._focused(vec, photo_id, path, focus, k + 1)
+            hits = self._focused(vec, photo_id, path, focus, k + 1, candidates)
         elif detail > 0:
-            hits = self._detailed(vec, photo_id, path, detail, k + 1)
+            hits = self._detailed(vec, photo_id, path, detail, k + 1, candidates)
         else:
-            hits = self.index.search(vec, k + 1)
+            hits = self._nearest(vec, k + 1, candidates)
         return self.results_for([(i, s) for i, s in hits if i != photo_id][:k])
 
-    def _similar_to_region(self, image: str | int, region: Region, k: int) -> list[Result]:
+    def _similar_to_region(self, image: str | int, region: Region, k: int,
+                           candidates: np.ndarray | None = None) -> list[Result]:
         """Photos like a part of a photo: the part is cut from the decoded photo (EXIF orientation
         applied, as the user sees it) and embedded as a photo of its own."""
         box = region_box(region)
@@ -163,7 +181,7 @@ class Searcher:
         except ImageError as e:
             raise QueryError(f"cannot use {path} as a query: {e}") from e
         vec = self.embedder.embed_images(crop[None])["embedding"][0]
-        hits = self.index.search(vec, k + 1)
+        hits = self._nearest(vec, k + 1, candidates)
         return self.results_for([(i, s) for i, s in hits if i != photo_id][:k])
 
     # -- modes that re-rank -----------------------------------------------------------------
@@ -181,10 +199,10 @@ class Searcher:
             raise QueryError(f"cannot use {path} as a query: {e}") from e
         return self.embedder.embed_images(pixels[None])["features"][0]
 
-    def _detailed(self, vec, photo_id, path, detail: float, k: int) -> list[tuple[int, float]]:
+    def _detailed(self, vec, photo_id, path, detail: float, k: int, within=None) -> list[tuple[int, float]]:
         """Blend scene likeness (joint space) with pixel-level likeness (CNN features)."""
         feats = self._features_of(photo_id, path)
-        candidates = self.index.search(vec, max(k, RERANK_CANDIDATES))
+        candidates = self._nearest(vec, max(k, RERANK_CANDIDATES), within)
         if feats is None:
             return candidates[:k]
         cand_feats = self.store.vectors_for([i for i, _ in candidates], self.model, "features")
@@ -197,10 +215,11 @@ class Searcher:
         scored.sort(key=lambda x: -x[1])
         return scored[:k]
 
-    def _focused(self, vec, photo_id, path, focus: str, k: int) -> list[tuple[int, float]]:
+    def _focused(self, vec, photo_id, path, focus: str, k: int, within=None) -> list[tuple[int, float]]:
         """Likeness re-weighted toward one concept's features. The candidates are the photos
         nearest to the photo moved toward the concept (FOCUS_CANDIDATES of them, from the vector
-        index), so a query reads a bounded number of feature rows, never the whole library."""
+        index; inside `within` when given), so a query reads a bounded number of feature rows,
+        never the whole library."""
         from .focus import focus_weights
 
         concept = self.text_vector(focus)
@@ -208,9 +227,9 @@ class Searcher:
         feats = self._features_of(photo_id, path) if weights is not None else None
         if weights is None or feats is None:
             # CLIP-family: move the photo's vector toward the concept's words.
-            return self.index.search(normalize(vec + concept), k)
-        candidates = {i for i, _ in self.index.search(normalize(vec + concept), FOCUS_CANDIDATES)}
-        candidates |= {i for i, _ in self.index.search(vec, FOCUS_CANDIDATES // 2)}
+            return self._nearest(normalize(vec + concept), k, within)
+        candidates = {i for i, _ in self._nearest(normalize(vec + concept), FOCUS_CANDIDATES, within)}
+        candidates |= {i for i, _ in self._nearest(vec, FOCUS_CANDIDATES // 2, within)}
         found = self.store.vectors_for(sorted(candidates), self.model, "features")
         if not found:
             return []
@@ -231,9 +250,10 @@ class Searcher:
     def _results_for(store: Store, hits: list[tuple[int, float]]) -> list[Result]:
         rows = store.photos_by_ids([i for i, _ in hits])
         offline = {r[0] for r in store.query("SELECT id FROM folders WHERE online = 0")}
+        facts = when_where(store, rows)
         out = []
         for pid, score in hits:
             row = rows.get(pid)
             if row is not None:
-                out.append(Result(pid, row.path, score, row.folder_id in offline))
+                out.append(Result(pid, row.path, score, row.folder_id in offline, when_where=facts.get(pid)))
         return out

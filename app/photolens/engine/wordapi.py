@@ -55,6 +55,11 @@ class CatalogWords:
         "remaining"}."""
         return TextPass(self.words, self.text_reader).run(progress, control, limit)
 
+    def _read_text_after(self, progress, control, scopes, tag_details: bool) -> int:
+        """index_all's words step: a full run reads the text of photos after they are searchable
+        (the app and the watcher do it in chunks instead: read_text). Returns how many were read."""
+        return self.read_text(progress, control)["done"] if scopes is None and tag_details else 0
+
     def text_of(self, photo_id: int) -> list[TextLine] | None:
         """The text read in a library photo; None when it has not been read yet."""
         return self.words.text_of(photo_id)
@@ -90,8 +95,8 @@ class CatalogWords:
         return self.words.caption_of(photo_id)
 
     def _rewrite_words(self, photo_ids: list[int]) -> None:
-        """A photo's tags or caption changed: its word row follows (indexed photos only; the
-        rest get theirs when indexed)."""
+        """A photo's caption changed: its word row follows (indexed photos only; the rest get
+        theirs when indexed). User tags follow by triggers (schema._m6_words)."""
         self.words.write_docs(photo_ids)
 
     def _fused(self, query, k: int) -> list[Result]:

@@ -25,6 +25,7 @@ from .status import StatusBar
 from .tasks import Tasks
 from .viewer import Viewer
 from .welcome import show_welcome
+from .when_where import WhenWhereControls
 from .window_state import fit_to_screen, restore_layout, save_layout
 
 MAX_RESULTS = 1000
@@ -72,6 +73,8 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.RightDockWidgetArea, self.similar)
         self.addDockWidget(Qt.LeftDockWidgetArea, self.tags)
         self.addDockWidget(Qt.LeftDockWidgetArea, self.folders)
+        self.when_where = WhenWhereControls(catalog, self.tasks, self, self.search.text, self.search.set_text)
+        self.centralWidget().layout().insertWidget(1, self.when_where.chips)  # under the search bar
         self._connect()
         self._build_menus()
         fit_to_screen(self)
@@ -79,6 +82,7 @@ class MainWindow(QMainWindow):
         self.similar.hide()  # its place is remembered, but it opens with a subject (Find similar)
         self.tags.refresh()
         self.folders.refresh()
+        self.when_where.refresh()
         self.show_recent()
         self.show_warnings()
         if welcome and not catalog.folders():
@@ -151,7 +155,7 @@ class MainWindow(QMainWindow):
                   QAction("&Quit", self, shortcut=QKeySequence.Quit, triggered=self.close)):
             file_menu.addAction(a)
         view = self.menuBar().addMenu("&View")
-        for dock in (self.tags, self.folders, self.similar):
+        for dock in (self.tags, self.folders, self.when_where.places, self.when_where.timeline, self.similar):
             view.addAction(dock.toggleViewAction())
         view.addAction(QAction("Full screen", self, shortcut=QKeySequence("F11"), triggered=self._toggle_full_screen))
         help_menu = self.menuBar().addMenu("&Help")
@@ -195,6 +199,7 @@ class MainWindow(QMainWindow):
         serial = self.search_serial
         if not text:
             self.related.clear()
+            self.when_where.show_understood(None)
             self.show_recent()
             return
         if text != self.last_query:
@@ -206,15 +211,16 @@ class MainWindow(QMainWindow):
         def work():
             results = self.catalog.search(text, k=MAX_RESULTS, sort=sort)
             shown = results if weaker else [r for r in results if r.good]
-            return shown, len(results), self.catalog.related_words(text)
+            return shown, len(results), self.catalog.related_words(text), self.catalog.understand(text)
 
         self.tasks.read(work, lambda res: self._show_results(serial, shown_as, *res),
                         lambda e: self._search_failed(serial, e))
 
-    def _show_results(self, serial: int, text: str, shown, total: int, related) -> None:
+    def _show_results(self, serial: int, text: str, shown, total: int, related, understood=None) -> None:
         if serial != self.search_serial:
             return  # a newer search is on its way
         self.results.set_results(shown)
+        self.when_where.show_understood(understood)  # what the query was taken to mean, as chips
         links = ", ".join(f'<a href="{w}">{w}</a>' for w in related)
         self.related.setText(f"Related: {links}" if related and shown else "")  # none for gibberish
         if shown:
@@ -424,6 +430,7 @@ class MainWindow(QMainWindow):
         self.status_bar.show_failures(summary.get("failed_total", 0))
         self.folders.refresh()
         self.tags.refresh()
+        self.when_where.refresh()
         device = self.catalog.embedder.device_name.upper()
         self.status_bar.device_label.setText(f"{self.catalog.model.title} · {device}")
         self.show_warnings()
@@ -448,6 +455,7 @@ class MainWindow(QMainWindow):
         self.status_bar.show_failures(summary.get("failed_total", 0))
         self.folders.refresh()
         self.tags.refresh()
+        self.when_where.refresh()
         self.run_search()
         self.library_changed.emit(summary)
 

@@ -49,6 +49,14 @@ def square_crop(image: QImage, size: int) -> QImage:
     return square.scaled(size, size, Qt.IgnoreAspectRatio, Qt.SmoothTransformation)
 
 
+def _when_where_lines(r: Result) -> list[str]:
+    """When, where and with what, for a tooltip (only what is known)."""
+    w = r.when_where
+    if w is None:
+        return []
+    return [line for line in (w.taken_label, w.place.label if w.place else None, w.camera) if line]
+
+
 class ResultsModel(QAbstractListModel):
     """Search results as a list of photo ids. Thumbnails load only when a row is painted, on
     a thread pool; results carry a generation, so a new search drops stale thumbnails.
@@ -128,8 +136,10 @@ class ResultsModel(QAbstractListModel):
                 return self._placeholder
             return pix
         if role == Qt.ToolTipRole:
-            return (f"{r.path}\nscore {r.score:.3f}" + ("\n(offline)" if r.offline else "")
-                    + (f"\nmatched by {', '.join(r.matched)}" if r.matched else ""))  # words: why it matched
+            lines = [r.path, *_when_where_lines(r), f"score {r.score:.3f}"]
+            if r.matched:  # words: why it matched
+                lines.append(f"matched by {', '.join(r.matched)}")
+            return "\n".join(lines) + ("\n(offline)" if r.offline else "")
         if role == Qt.DisplayRole:
             return None
         if role == ScoreRole:

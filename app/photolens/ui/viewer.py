@@ -5,8 +5,8 @@ cannot make it show, tag or untag another photo. Next and previous look the phot
 grid's current list each time."""
 from __future__ import annotations
 
+import html
 import os
-from datetime import datetime
 
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QImage, QKeySequence, QPixmap, QShortcut
@@ -129,9 +129,13 @@ class Viewer(QDialog):
         d = self.catalog.photo_info(photo_id)
         path = d.path if d else ""
         self.setWindowTitle(f"{os.path.basename(path)} — Photolens")
-        taken = datetime.fromtimestamp(d.taken).strftime("%d %b %Y %H:%M") if d and d.taken else "unknown"
+        w = self.catalog.photo_when_where(photo_id)
+        taken = f"{w.taken_label} <small>({w.source_label})</small>" if w and w.taken else "unknown"
+        place = html.escape(", ".join(p for p in (w.place.city, w.place.region, w.place.country) if p)) \
+            if w and w.place else "—"
         size = f"{d.width}×{d.height}, {d.size / 1e6:.1f} MB" if d and d.width else ""
-        self.info.setText(f"<b>{os.path.basename(path)}</b><br>Taken: {taken}<br>Camera: {(d and d.camera) or '—'}"
+        self.info.setText(f"<b>{os.path.basename(path)}</b><br>Taken: {taken}<br>Place: {place}"
+                          f"<br>Camera: {html.escape((w and w.camera) or (d and d.camera) or '—')}"
                           f"<br>{size}<br><small>{path}</small>")
         self.refresh_tags()
         self.words.show_photo(photo_id, self.catalog.text_of(photo_id), self.catalog.caption_of(photo_id))
