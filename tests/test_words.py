@@ -102,6 +102,10 @@ def test_captions_are_case_accent_insensitive_exact_phrases_and_kept_by_content(
     assert all("caption" not in r.matched for r in top if r.id == b)  # all three words, not the phrase
     catalog.add_tag([b], "Théo")
     assert catalog.search("theo", k=1)[0].id == b and "tag" in catalog.search("theo", k=1)[0].matched
+    catalog.teach("Minou", [a])  # a taught concept is a user tag too: its words follow
+    assert "tag" in catalog.search("minou", k=1)[0].matched and catalog.search("minou", k=1)[0].id == a
+    catalog.remove_tag([a], "Minou")
+    assert all("tag" not in r.matched for r in catalog.search("minou", k=6))
     # Removed and added again: the caption comes back with the content, and the photo that gets
     # the old id (SQLite may reuse it) does not inherit it.
     catalog.remove_folder(str(photos))
