@@ -197,6 +197,8 @@ def test_eval_reports_search_and_tag_quality_with_a_threshold_from_another_set(t
     assert captions["tags_per_photo"] > 1
     assert captions["coco_terms"]["named_in_captions"] > 0.4  # "person", "dog": captions say so
     assert 0 <= captions["other_terms"]["named_in_captions"] <= 1
+    audit = report["tag_audit"]  # the never-offend audit of the photos with people
+    assert audit["photos_with_people"] > 5 and audit["offensive_tags"] == len(audit["hits"]) == 0
     # The match cut-off: nonsense finds no good match, a caption mostly finds its own photo.
     cutoff = report["match_cutoff"]
     assert cutoff["nonsense_queries"] >= 50 and cutoff["nonsense_no_good_match"] >= 0.9, cutoff

@@ -229,3 +229,16 @@ def test_eval_words_measures_drawn_file_and_folder_words_and_fusion(tmp_path, ca
     assert drawn["words"] == 4 and drawn["read_exactly"] > 0 and drawn["first"] >= drawn["read_exactly"]
     assert report["file_names"] == {"words": 2, "first": 1.0, "missed": []}
     assert report["folders"] == {"words": 1, "first": 1.0, "missed": []}
+
+
+def test_export_carries_the_text_read_and_the_caption(tmp_path, library):
+    photos = tmp_path / "photos"
+    drawn_photo(flickr(1)[0], "zorblax", photos / "sign.jpg", 0)
+    write_photo(photos / "plain.jpg")
+    run_cli("add", photos, library=library)
+    run_cli("caption", photos / "plain.jpg", "Theo's cake", library=library)
+    out = run_cli("export", "--json", library=library).stdout
+    records = {Path(r["path"]).name: r for r in (json.loads(line) for line in out.splitlines() if line.strip())} \
+        if not out.lstrip().startswith("[") else {Path(r["path"]).name: r for r in json.loads(out)}
+    assert "ZORBLAX" in records["sign.jpg"]["text"].upper().replace(" ", "")
+    assert records["plain.jpg"]["text"] == "" and records["plain.jpg"]["caption"] == "Theo's cake"

@@ -45,7 +45,8 @@ def _index(cat, args) -> None:
         + "".join(f"; offline: {printable(f)}, {why} (its photos are kept)"
                   for f, why in s.get("offline_reasons", {}).items())
         + "".join(f"; not readable: {printable(d)}, {why} (its photos are kept)"
-                  for d, why in s.get("unreadable", {}).items())))
+                  for d, why in s.get("unreadable", {}).items())
+        + "".join(f"; {len(ids)} new in the album {name}" for name, ids in s.get("smart_albums", {}).items())))
 
 
 def cmd_status(args) -> int:

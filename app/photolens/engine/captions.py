@@ -44,9 +44,10 @@ CAPTION_WORDS = {
 }
 
 
-def caption_patterns(vocab: dict) -> dict[str, re.Pattern]:
-    """term -> a pattern for the words captions use for it (plurals, aliases, CAPTION_WORDS)."""
-    pats = {}
+def caption_words(vocab: dict) -> dict[str, list[str]]:
+    """term -> the words captions use for it (plurals, aliases, CAPTION_WORDS); terms that
+    captions cannot name are left out."""
+    out = {}
     for entry in vocab["terms"]:
         term = entry["term"]
         if term in CAPTION_WORDS:
@@ -54,5 +55,35 @@ def caption_patterns(vocab: dict) -> dict[str, re.Pattern]:
         else:
             words = [term, term + "s", term + "es", *entry.get("aliases", [])]
         if words:
-            pats[term] = re.compile(r"\b(" + "|".join(re.escape(w.lower()) for w in words) + r")\b")
-    return pats
+            out[term] = [w.lower() for w in words]
+    return out
+
+
+def caption_patterns(vocab: dict) -> dict[str, re.Pattern]:
+    """term -> a pattern for the words captions use for it (caption_words)."""
+    return {term: re.compile(r"\b(" + "|".join(re.escape(w) for w in words) + r")\b")
+            for term, words in caption_words(vocab).items()}
+
+
+class CaptionIndex:
+    """Which terms a text names, fast enough for thousands of photos times thousands of terms:
+    the text's word n-grams looked up in a phrase table (the same words as caption_patterns,
+    split on anything but letters and digits)."""
+
+    def __init__(self, vocab: dict):
+        self.phrases: dict[tuple[str, ...], set[str]] = {}
+        for term, words in caption_words(vocab).items():
+            for w in words:
+                self.phrases.setdefault(tuple(_TOKEN.findall(w)), set()).add(term)
+        self.longest = max((len(p) for p in self.phrases), default=1)
+
+    def named(self, text: str) -> set[str]:
+        tokens = _TOKEN.findall(text.lower())
+        out: set[str] = set()
+        for n in range(1, self.longest + 1):
+            for i in range(len(tokens) - n + 1):
+                out |= self.phrases.get(tuple(tokens[i:i + n]), set())
+        return out
+
+
+_TOKEN = re.compile(r"[a-z0-9]+")

@@ -12,18 +12,18 @@ import threading
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
 from . import models as model_registry
-from .concepts import ConceptTeacher
-from .config import DB_NAME, Settings, default_library_dir
 from .archive import keep, kept_counts
+from .config import DB_NAME, Settings, default_library_dir
 from .dbfile import open_library_dir
 from .embedder import DEVICES, Embedder, load_embedder
 from .errors import LibraryError, PhotolensError, QueryError
 from .exclusions import excluded_roots
+from .export import PhotoRecord, export_records
 from .health import backup_user_data
 from .health import check as check_library
 from .health import repair as repair_library
@@ -33,12 +33,14 @@ from .indexer import CLOSER, SEARCHABLE, Indexer
 from .jobs import Control, Progress
 from .library import Changes, reconcile, within
 from .outputs import DETAIL_KINDS
-from .query import parse_query
-from .records import Failure, Folder, PhotoInfo, PhotoTag, Status, TagCount
+from .records import Failure, Folder, PhotoInfo, Status
 from .search import Result, Searcher
 from .store import Store
+from .tag_rules import TagManagement
 from .tagger import Tagger
+from .tagfacade import TagsFacade
 from .whenwhere import WhenWhere, WhenWhereFacade
+from .tidy import Tidy
 from .wordapi import CatalogWords
 
 log = logging.getLogger("photolens.catalog")
@@ -48,7 +50,7 @@ SORT_DATE = "date"
 SORTS = (SORT_RELEVANCE, SORT_DATE)
 
 
-class Catalog(WhenWhereFacade, CatalogWords):
+class Catalog(WhenWhereFacade, TagsFacade, TagManagement, CatalogWords):
     def __init__(self, library_dir: Path | None = None, device: str | None = None, model: str | None = None,
                  threads: int | None = None):
         self.dir = Path(library_dir or default_library_dir()).expanduser().resolve()
@@ -66,6 +68,9 @@ class Catalog(WhenWhereFacade, CatalogWords):
         self._closed = False
         self._model_warning: str | None = None
         self.when_where = WhenWhere(self.store)
+        # Duplicates, albums, the trash (issue 21; tidy.py): catalog.albums, .duplicates(), .trash().
+        self.tidy = Tidy(self.store, lambda: self.searcher, lambda: self.match_threshold)
+        self.albums, self.duplicates, self.trash = self.tidy.albums, self.tidy.duplicates, self.tidy.trash
 
     # -- model ------------------------------------------------------------------------------
 
@@ -239,7 +244,10 @@ class Catalog(WhenWhereFacade, CatalogWords):
         tagger = self.tagger
         indexer = Indexer(self.store, self.embedder, self.index, on_batch=tagger.on_batch if tagger else None,
                           pass_=SEARCHABLE)
-        return indexer.run(pending, progress, control)
+        result = indexer.run(pending, progress, control)
+        # Smart albums take in the new photos that match them (issue 21): {album: [photo ids]}.
+        result["smart_albums"] = self.albums.refresh_smart_albums(p.id for p in pending) if pending else {}
+        return result
 
     def _closer_kind(self) -> str | None:
         """The stored output a photo lacks until the closer look has reached it: the tag detail
@@ -319,7 +327,7 @@ class Catalog(WhenWhereFacade, CatalogWords):
                 "revived": changes.revived, "offline_reasons": changes.offline_reasons,
                 "unreadable": changes.unreadable, "text_read": self._read_text_after(progress, control, scopes, tag_details),
                 "removed": changes.removed, "failed": changes.failed + result["failed"], "retagged": retagged,
-                "tag_details_added": detailed,
+                "tag_details_added": detailed, "smart_albums": result["smart_albums"],
                 "failed_total": self.store.counts(self.embedder.model.name)["failed"],
                 "embedded": result["embedded"], "seconds": round(time.monotonic() - start, 3),
                 "offline_folders": changes.offline_folders}
@@ -377,72 +385,9 @@ class Catalog(WhenWhereFacade, CatalogWords):
         d = self.store.photo_details(photo_id)
         return None if d is None else PhotoInfo(**{k: d.get(k) for k in PhotoInfo.__dataclass_fields__})
 
-    # -- tags -------------------------------------------------------------------------------
-
-    def tags_of(self, photo_id: int) -> list[PhotoTag]:
-        """The tags a user sees on a photo: theirs first, then the tagger's, best first."""
-        return [PhotoTag(t["tag"], t["score"], t["source"]) for t in self.store.tags_of(photo_id)]
-
-    def add_tag(self, photo_ids: int | list[int], tag: str) -> str:
-        """Give photos a user tag (kept through re-indexing and retagging). Returns the tag as
-        stored: surrounding and repeated spaces dropped, its case kept ("Minou" is a name)."""
-        name = clean_tag(tag)
-        with self.store.transaction():
-            for pid in _ids(photo_ids):
-                self.store.set_user_tag(pid, name)
-        return name
-
-    def remove_tag(self, photo_ids: int | list[int], tag: str) -> None:
-        """Take a tag off photos; the tagger will not put it back on them."""
-        with self.store.transaction():
-            for pid in _ids(photo_ids):
-                self.store.remove_tag(pid, tag)
-
-    def tag_counts(self) -> list[TagCount]:
-        return [TagCount(t["tag"], t["count"]) for t in self.store.tag_counts()]
-
-    def photos_with_tag(self, tag: str) -> list[Result]:
-        return self.searcher.results_for(self.store.photos_with_tag(tag))
-
-    def related_words(self, text: str, k: int = 5) -> list[str]:
-        """Words near the query's own words (its filters, such as `place:Paris`, left out)."""
-        tagger = self.tagger
-        words = self.understand(text).words
-        phrase = parse_query(words).positive_text if words else ""
-        return tagger.related_words(phrase, k) if tagger is not None and phrase else []
-
-    def retag(self, progress: Callable[[Progress], None] | None = None, control: Control | None = None) -> int:
-        return self.tagger.retag_all(progress, control) if self.tagger is not None else 0
-
-    # -- concepts the user teaches ----------------------------------------------------------
-
-    @property
-    def concepts(self):
-        return ConceptTeacher(self.store, self.embedder.model.name)
-
-    def teach(self, concept: str, positive: list[int], negative: list[int] = ()) -> str:
-        """Examples of a concept the user names: the photos that show it get it as a user tag
-        (in the app and the CLI alike), those that do not are remembered as counter-examples."""
-        name = clean_tag(concept)
-        teacher = self.concepts
-        with self.store.transaction():
-            for pid in positive:
-                teacher.add_example(name, pid, True)
-                self.store.set_user_tag(pid, name)
-            for pid in negative:
-                teacher.add_example(name, pid, False)
-        return name
-
-    def judge(self, concept: str, photo_id: int, accepted: bool) -> None:
-        """The user's answer to one proposal: yes tags the photo; both refine the next proposals."""
-        if accepted:
-            self.teach(concept, [photo_id])
-        else:
-            self.teach(concept, [], [photo_id])
-
-    def propose(self, concept: str, k: int = 50) -> list[Result]:
-        """Photos the taught classifier thinks show the concept, best first."""
-        return self.concepts.propose(clean_tag(concept), k=k)
+    def export_records(self) -> Iterator[PhotoRecord]:
+        """Every photo as an export record (export.py: where exported fields are added)."""
+        return export_records(self.store)
 
     # -- status -----------------------------------------------------------------------------
 
@@ -486,15 +431,3 @@ class Catalog(WhenWhereFacade, CatalogWords):
     def repair_at(library_dir: Path | None = None) -> dict:
         """Rebuild what can be derived, keeping the user's facts (health.repair)."""
         return repair_library(Path(library_dir or default_library_dir()).expanduser().resolve())
-
-
-def clean_tag(tag: str) -> str:
-    """A tag as the user meant it: spaces trimmed and collapsed; empty is an error."""
-    name = " ".join(str(tag).split())
-    if not name:
-        raise QueryError("a tag needs at least one letter")
-    return name
-
-
-def _ids(photo_ids: int | list[int]) -> list[int]:
-    return [photo_ids] if isinstance(photo_ids, int) else list(photo_ids)

@@ -23,6 +23,7 @@ from .config import bundled_models_dir
 from .errors import LibraryError
 from .evaluate_words import words_report
 from .outputs import PhotoOutputs
+from .tag_audit import audit
 from .tagger import Tagger, vocabulary
 
 KS = (1, 5, 10)
@@ -149,6 +150,7 @@ def evaluate(dataset: Path, model: str | None = None, device: str = "auto",
                 "match_cutoff": honest_cutoff(keep, rows, cat.embedder, cat.match_threshold),
                 "tags": tag_quality(cat, keep, dataset, calibration, device),
                 "tags_in_captions": tags_in_captions(cat, keep),
+                "tag_audit": tag_audit(cat, keep),
             }
             if words:  # words found first, fusion against meaning, OCR cost (evaluate_words.py)
                 report["words"] = words_report(cat, keep, by_path, Path(tmp))
@@ -172,6 +174,19 @@ def tags_in_captions(cat, entries) -> dict | None:
 
 
 # -- tags --------------------------------------------------------------------------------
+
+def tag_audit(cat, entries) -> dict | None:
+    """The audit (tag_audit.py) of the tags on the set's photos with people, by their labels:
+    `offensive_tags` must be 0. None where no labels say which photos show people."""
+    if not any(e.get("captions") or e.get("classes") for e in entries):
+        return None
+    tagger = cat.tagger
+    keep, outputs = _labelled_outputs(tagger, cat, entries)
+    if not keep:
+        return None
+    tags = tagger.tags_for(outputs, tagger.stats(outputs.embedding))
+    return audit(keep, tags, vocabulary()).to_json()
+
 
 def _prf(tagger, scores, entries, threshold, allowed, mapping) -> tuple[float, float]:
     tp = fp = fn = 0

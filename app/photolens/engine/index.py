@@ -52,6 +52,8 @@ def search_width(n: int) -> int:
 # Largest difference between a stored (float16) vector and the graph's copy that still counts
 # as the same embedding: float16 rounding is ~1e-3; a photo embedded again differs by ~1e-1.
 CHANGED_TOLERANCE = 2e-2
+# Photos whose neighbours one graph_neighbours step finds while holding the lock (~0.2 s).
+NEIGHBOUR_CHUNK = 2048
 DETACHED = -2  # built from vectors handed in (benchmarks), not from the database
 
 
@@ -317,6 +319,32 @@ class VectorIndex:
             top = np.argpartition(-scores, k - 1)[:k] if k < len(ids) else np.arange(len(ids))
             top = top[np.argsort(-scores[top], kind="stable")]
             return [(int(ids[i]), float(scores[i])) for i in top]
+
+
+    # -- every photo's neighbours (duplicates) ------------------------------------------------
+
+    def graph_neighbours(self, vecs: np.ndarray, k: int, ef: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """For each row of `vecs` (unit vectors: the indexed photos' own), its k nearest photos
+        in the saved graph as (photo ids [n, k], cosine scores [n, k]), searched with width `ef`
+        (narrow suffices for near pairs); None while the index is exact (no graph). The lock is
+        taken per chunk, so searches go on in between."""
+        self.ensure_loaded()
+        labels, sims = [], []
+        for start in range(0, len(vecs), NEIGHBOUR_CHUNK):
+            with self._lock:
+                if self._hnsw is None:
+                    return None
+                kk = min(k, self._hnsw.get_current_count())
+                self._hnsw.set_ef(max(ef, kk))
+                try:
+                    found, dist = self._hnsw.knn_query(vecs[start:start + NEIGHBOUR_CHUNK], k=kk)
+                finally:
+                    self._hnsw.set_ef(search_width(len(self._ids)))
+            labels.append(found.astype(np.int64))
+            sims.append(1.0 - dist)
+        if not labels:
+            return np.zeros((0, k), np.int64), np.zeros((0, k), np.float32)
+        return np.concatenate(labels), np.concatenate(sims)
 
 
 def _ascending(ids: np.ndarray) -> bool:

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 
 from .fsutil import printable
 
-__all__ = ["Failure", "Folder", "PhotoInfo", "PhotoTag", "Status", "TagCount"]
+__all__ = ["Failure", "Folder", "PhotoInfo", "PhotoTag", "Status", "TagChange", "TagCount", "TagRule"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,30 @@ class PhotoTag:
 class TagCount:
     tag: str
     count: int
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TagChange:
+    """What a library-wide tag operation did: `action` "rename", "merge", "delete", "never" or
+    "allow"; `tag` the tag acted on, `target` the new name (rename, merge); `photos` changed."""
+    action: str
+    tag: str
+    photos: int
+    target: str | None = None
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TagRule:
+    """A standing decision: `rule` "never" (never suggest `tag`) or "rename" (suggest it as `target`)."""
+    tag: str
+    rule: str
+    target: str | None = None
 
     def to_json(self) -> dict:
         return asdict(self)

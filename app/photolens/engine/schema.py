@@ -98,6 +98,32 @@ def _m4_dates_places(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX photos_camera ON photos(camera, status)")
 
 
+def _m5_albums(db: sqlite_utils.Database) -> None:
+    """Albums, and the pixel signatures (and sharpness) that tell duplicates apart. Both are
+    keyed by photo content (hash), so they survive a photo's move, its folder's removal and a
+    re-index; an album is user data and never goes with a photo. `state` of an album photo:
+    'member' (the user put it in), 'matched' (a smart album's query took it in), 'pinned' (kept
+    in whatever the query says), 'excluded' (kept out whatever the query says); `score`, a
+    match's score when taken in. No extra indexes: albums are small, and SQLite indexes a join
+    on hash by itself when it pays (each index costs a 16 KiB page in every library). (Issue 21;
+    named for the step it was planned as; it runs after the steps that shipped before it.)"""
+    db.execute("""CREATE TABLE albums (
+        id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, query TEXT, created REAL NOT NULL)""")
+    db.execute("""CREATE TABLE album_photos (
+        album_id INTEGER NOT NULL REFERENCES albums(id) ON DELETE CASCADE, hash TEXT NOT NULL,
+        state TEXT NOT NULL, added REAL NOT NULL, score REAL, PRIMARY KEY (album_id, hash)) WITHOUT ROWID""")
+    db.execute("""CREATE TABLE photo_signatures (
+        hash TEXT PRIMARY KEY, version INTEGER NOT NULL, sig BLOB NOT NULL, sharpness REAL NOT NULL)
+        WITHOUT ROWID""")
+
+
+def _m8_tag_rules(db: sqlite_utils.Database) -> None:
+    """The user's library-wide tag decisions ("never suggest", renames), kept apart from the
+    tags so that retagging, which rewrites every auto tag, cannot forget them (tag_rules.py)."""
+    db.execute("""CREATE TABLE IF NOT EXISTS tag_rules (
+        tag TEXT PRIMARY KEY, rule TEXT NOT NULL, target TEXT)""")
+
+
 def _m6_words(db: sqlite_utils.Database) -> None:
     """Words: OCR lines per photo (with the reader build that made them, so another build reads
     again), captions by content hash, and the full-text tables with their bookkeeping. Triggers
@@ -137,4 +163,5 @@ def _m6_words(db: sqlite_utils.Database) -> None:
 
 
 # Ordered, named steps; user_version records how many have run. Append, never edit.
-MIGRATIONS = [_m1_initial, _m2_concepts, _m3_kept_by_content, _m9_tag_counts, _m4_dates_places, _m6_words]
+MIGRATIONS = [_m1_initial, _m2_concepts, _m3_kept_by_content, _m9_tag_counts, _m4_dates_places, _m5_albums,
+              _m8_tag_rules, _m6_words]

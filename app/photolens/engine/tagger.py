@@ -29,7 +29,9 @@ from .embedder import Embedder
 from .fsutil import atomic_write_bytes
 from .jobs import Progress
 from .outputs import PhotoOutputs, detail_or_stand_in
+from .shown_tags import ShownTags
 from .store import Store
+from .tag_rules import RULE_NEVER, TagRules
 
 __all__ = ["DEFAULT_THRESHOLD", "MAX_TAGS", "PROMPT", "Tagger", "TermStats", "terms", "vocabulary",
            "vocabulary_hash"]
@@ -88,11 +90,15 @@ class Tagger:
         self._stats: TermStats | None = None
         self.words_hash = vocabulary_hash(self.words)
         model = embedder.model
+        tagger_sha = model.file_sha((model.manifest.get("tagger") or {}).get("file")) \
+            if self.tag_model is not None else None
+        # What a user is shown of the scores: synonyms, roll-ups, the "never offend" policy and
+        # per-term thresholds (shown_tags.py). The COCO terms are calibrated as a group.
+        self.shown = ShownTags.for_tagger(self.words, self.threshold, tagger_sha,
+                                          frozenset(vocabulary()["coco_map"].values()))
         # Everything the tags depend on but the threshold (which a caller may change).
-        self._identity_parts = [model.name,
-                                model.file_sha((model.manifest.get("tagger") or {}).get("file"))
-                                if self.tag_model is not None else None,
-                                model.fingerprint, list(model.tag_views), self.words_hash]
+        self._identity_parts = [model.name, tagger_sha, model.fingerprint, list(model.tag_views),
+                                self.words_hash, self.shown.identity]
 
     def _load_tag_model(self, model):
         """The model's trained tagger, ImageNet groups and classifier, where it ships them."""
@@ -206,6 +212,10 @@ class Tagger:
         return (embeddings @ self.vectors.T - st.mean) / st.std
 
     def scores(self, outputs: Outputs, stats: TermStats | None = None) -> np.ndarray:
+        """[N, T] the scores of the tags a user is shown (raw_scores through shown_tags.py)."""
+        return self.shown(self.raw_scores(outputs, stats))
+
+    def raw_scores(self, outputs: Outputs, stats: TermStats | None = None) -> np.ndarray:
         """[N, T] tag scores: calibrated probabilities with a trained tagger, else z-scores."""
         outputs = PhotoOutputs.of(outputs)
         z = self.zscores(outputs.embedding, stats)
@@ -246,9 +256,17 @@ class Tagger:
         self.apply(ids, outputs)
 
     def apply(self, ids: list[int], outputs: Outputs) -> None:
-        tags = self.tags_for(outputs)
+        """Store the auto tags of these photos, after the user's decisions: tags never to be
+        suggested are left out (their places go to the next best), renamed ones renamed, and a
+        tag the user removed from a photo stays off it."""
+        rules = TagRules(self.store)
+        decided = rules.rules()
+        never = {t for t, (rule, _) in decided.items() if rule == RULE_NEVER}
+        allowed = np.array([w not in never for w in self.words]) if never else None
+        tags = self.tags_for(outputs, allowed=allowed)
         rejected = self.store.rejected_tags_of(ids)  # one query per batch, not one per photo
-        items = [(pid, [(w, s) for w, s in t if w not in rejected.get(pid, ())]) for pid, t in zip(ids, tags)]
+        items = [(pid, [(w, s) for w, s in rules.suggestable(t, decided) if w not in rejected.get(pid, ())])
+                 for pid, t in zip(ids, tags)]
         self.store.replace_auto_tags(self.model, items)
         self.store.mark_tagged(ids, self.identity)
 

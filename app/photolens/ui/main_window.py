@@ -20,9 +20,11 @@ from .library_jobs import LibraryJobs
 from .models import IdRole, PathRole, ResultsModel
 from .panes import FoldersPane, SimilarPane, TagsPane
 from .search_bar import SearchBar
+from .tag_menu import TagMenu
 from .settings import SettingsDialog
 from .status import StatusBar
 from .tasks import Tasks
+from .tidy_actions import TidyActions
 from .viewer import Viewer
 from .welcome import show_welcome
 from .when_where import WhenWhereControls
@@ -69,6 +71,8 @@ class MainWindow(QMainWindow):
         self._build_central(catalog.settings.thumbnail_size)
         self.similar = SimilarPane(catalog, self.tasks, thumbs, self)
         self.tags = TagsPane(catalog, self.tasks, self)
+        self.tag_menu = TagMenu(self.tags.view, catalog, self.tasks, self.selected_photo_ids,
+                                self.tags.refresh, self)  # rename, merge, delete, never; accept/reject
         self.folders = FoldersPane(catalog, self.tasks, self)
         self.addDockWidget(Qt.RightDockWidgetArea, self.similar)
         self.addDockWidget(Qt.LeftDockWidgetArea, self.tags)
@@ -158,6 +162,7 @@ class MainWindow(QMainWindow):
         for dock in (self.tags, self.folders, self.when_where.places, self.when_where.timeline, self.similar):
             view.addAction(dock.toggleViewAction())
         view.addAction(QAction("Full screen", self, shortcut=QKeySequence("F11"), triggered=self._toggle_full_screen))
+        self.tidy = TidyActions(self, cache_dir() / "thumbnails", view, self.menuBar().addMenu("&Tools"))
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(QAction("&Keyboard shortcuts", self, shortcut=QKeySequence("F1"),
                                     triggered=lambda: show_shortcuts(self)))
@@ -312,6 +317,7 @@ class MainWindow(QMainWindow):
             menu.addAction(f"Yes, this is “{self.teaching}”", lambda: self.judge_proposal(photo_id, True))
             menu.addAction(f"No, this is not “{self.teaching}”", lambda: self.judge_proposal(photo_id, False))
         menu.addAction("Teach a tag from the selected photos...", self.teach_from_selection)
+        self.tidy.add_to_menu(menu, self.selected_photo_ids() or [photo_id])
         return menu
 
     def copy_to_folder(self, paths: list[str], folder: str | None = None) -> None:

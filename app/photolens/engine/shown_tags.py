@@ -1,0 +1,68 @@
+"""From the tagger's raw scores to the scores of the tags a user is shown, in one place.
+
+    raw [N, T] -> synonyms merged, fine terms rolled up (tag_terms.TermMap)
+               -> sensitive terms held back on photos with people (tag_policy.SensitiveTerms)
+               -> per-term thresholds (tag_terms.TermThresholds), where calibrated for this tagger
+
+The result is on the tagger's own scale: a term is shown where its score reaches the tagger's
+one threshold (Tagger.tags_from_scores), at most MAX_TAGS per photo. Indexing, retagging and
+`photolens eval` all go through here, so what is measured is what a user sees.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+
+from .tag_policy import SensitiveTerms, load_sensitive_terms
+from .tag_terms import TermMap, TermThresholds, load_term_map, load_term_thresholds
+
+__all__ = ["ShownTags"]
+
+
+class ShownTags:
+    """`probabilities`: the raw scores are a trained tagger's probabilities (else z-scores);
+    `thresholds`: the per-term calibration, or None where there is none for this tagger;
+    `group_terms`: terms calibrated as one group (the COCO terms, on coco-mini: see
+    calibration.py) that keep the tagger's one threshold where they have none of their own."""
+
+    def __init__(self, words: list[str], threshold: float, probabilities: bool,
+                 terms: TermMap | None = None, sensitive: SensitiveTerms | None = None,
+                 thresholds: TermThresholds | None = None, group_terms: frozenset[str] = frozenset()):
+        self.words = words
+        self.threshold = threshold
+        self.probabilities = probabilities
+        self.terms = terms if terms is not None else load_term_map()
+        self.sensitive = sensitive if sensitive is not None else load_sensitive_terms()
+        self.thresholds = thresholds
+        self.group_terms = group_terms
+
+    @classmethod
+    def for_tagger(cls, words: list[str], threshold: float, tagger_sha256: str | None,
+                   group_terms: frozenset[str] = frozenset()) -> "ShownTags":
+        calibration = load_term_thresholds()
+        applies = calibration is not None and calibration.applies_to(tagger_sha256)
+        return cls(words, threshold, tagger_sha256 is not None, thresholds=calibration if applies else None,
+                   group_terms=group_terms)
+
+    @property
+    def identity(self) -> str:
+        """Changes whenever the words shown could: the maps, the policy, the calibration."""
+        parts = [sorted(self.terms.synonyms.items()), sorted(self.terms.rollup.items()),
+                 sorted((g, r, sorted(t)) for g, (r, t) in self.sensitive.groups.items()),
+                 sorted(self.thresholds.thresholds.items()) if self.thresholds else None,
+                 sorted(self.group_terms), self.probabilities]
+        return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:12]
+
+    def people(self, raw: np.ndarray) -> np.ndarray:
+        """[N] bool: photos the policy treats as showing people (tag_policy)."""
+        return self.sensitive.shows_people(raw, self.words, self.probabilities)
+
+    def __call__(self, raw: np.ndarray) -> np.ndarray:
+        merged = self.terms.merge(raw, self.words) if self.probabilities else self.terms.merge(
+            raw, self.words, certain=np.inf)  # z-scores: no fine term is ever "certain"
+        held = self.sensitive.hold_back(merged, self.words, self.people(raw), self.probabilities)
+        if self.thresholds is None:
+            return held
+        return self.thresholds.shift(held, self.words, self.threshold, self.group_terms)

@@ -1,0 +1,137 @@
+"""Which vocabulary terms a user can be shown, and under which word.
+
+The vocabulary has thousands of terms, many of them fine-grained ImageNet classes ("whippet",
+"proboscis monkey") or two spellings of one thing ("sandbar", "sand bar"). Three steps turn the
+tagger's raw per-term scores into the scores of the tags a user sees:
+
+1. **Synonyms merge**: terms that are one WordNet synset are one tag (models/data/tag_terms.json,
+   made by models/make_tag_terms.py); the merged tag's score is the best of its spellings.
+2. **Roll-up**: a fine term's evidence counts for its everyday word (whippet -> dog). The fine
+   term itself is shown only when it is certain (FINE_CERTAIN) *and* its precision was shown.
+3. **Per-term calibration**: each term that can be shown has its own threshold, chosen so that
+   the photos' own captions (flickr8k-train) and COCO labels (coco-mini) name it often enough
+   (models/calibrate_tags.py, models/data/tag_calibration.json). A term whose precision could not
+   be shown is never suggested. The shift is applied in logit space, so that each term's own
+   threshold lands on the model's one threshold and the rest of the tagger is unchanged.
+
+Calibrations are made for one trained tagger (its file's sha256): with another model (CLIP,
+or a retrained tagger not yet calibrated) steps 1 and 2 still apply, step 3 does not.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .config import bundled_models_dir
+
+__all__ = ["FINE_CERTAIN", "TermMap", "TermThresholds", "load_term_map", "load_term_thresholds"]
+
+# A fine term (a dog breed) is shown instead of its everyday word only at this probability:
+# "whippet" at 0.6 is as likely a greyhound; "dog" is right either way.
+FINE_CERTAIN = 0.9
+TERMS_FILE = "tag_terms.json"
+CALIBRATION_FILE = "tag_calibration.json"
+
+
+@dataclass(frozen=True)
+class TermMap:
+    """synonyms: term -> the tag it merges into; rollup: fine term -> its everyday word."""
+    synonyms: dict[str, str] = field(default_factory=dict)
+    rollup: dict[str, str] = field(default_factory=dict)
+
+    def canonical(self, term: str) -> str:
+        return self.synonyms.get(term, term)
+
+    def everyday(self, term: str) -> str | None:
+        """The everyday word a fine term rolls up to (None for everyday words)."""
+        up = self.rollup.get(self.canonical(term))
+        return self.canonical(up) if up is not None else None
+
+    def family(self, words: list[str]) -> dict[str, set[str]]:
+        """term -> itself and every term that merges or rolls up into it (hyponyms, synonyms):
+        which words count as naming it (calibration's weak labels, the audit)."""
+        fam = {w: {w} for w in words}
+        for w in words:
+            for target in (self.canonical(w), self.everyday(w)):
+                if target is not None and target != w and target in fam:
+                    fam[target].add(w)
+        return fam
+
+    def merge(self, scores: np.ndarray, words: list[str], certain: float = FINE_CERTAIN) -> np.ndarray:
+        """[N, T] scores with synonyms merged and fine terms rolled up; a merged-away column
+        and a fine term short of `certain` are set to `floor` (never shown)."""
+        col = {w: j for j, w in enumerate(words)}
+        out = scores.copy()
+        floor = _floor(scores)
+        for j, w in enumerate(words):
+            head = self.canonical(w)
+            if head != w and head in col:
+                out[:, col[head]] = np.maximum(out[:, col[head]], scores[:, j])
+                out[:, j] = floor
+        for j, w in enumerate(words):
+            up = self.everyday(w)
+            if up is not None and up in col and up != w and self.canonical(w) == w:
+                out[:, col[up]] = np.maximum(out[:, col[up]], scores[:, j])
+                out[:, j] = np.where(scores[:, j] >= certain, scores[:, j], floor)
+        return out
+
+
+@dataclass(frozen=True)
+class TermThresholds:
+    """Per-term thresholds for one trained tagger (`tagger_sha256`); terms left out cannot be
+    shown. `precision`: each term's measured precision at its threshold (for the README and eval)."""
+    tagger_sha256: str
+    thresholds: dict[str, float]
+    precision: dict[str, float] = field(default_factory=dict)
+
+    def applies_to(self, tagger_sha256: str | None) -> bool:
+        return tagger_sha256 is not None and tagger_sha256 == self.tagger_sha256
+
+    def shift(self, scores: np.ndarray, words: list[str], threshold: float,
+              group_terms: frozenset[str] = frozenset()) -> np.ndarray:
+        """[N, T] probabilities moved so each term's own threshold lands on `threshold`:
+        logit(s) - logit(own) + logit(threshold). Terms without a threshold go to 0, but those
+        in `group_terms` (calibrated as a group) keep their score."""
+        own = np.array([self.thresholds.get(w, np.nan) for w in words], np.float64)
+        shown = ~np.isnan(own)
+        delta = np.where(shown, _logit(np.array(threshold)) - _logit(np.where(shown, own, 0.5)), 0.0)
+        moved = 1 / (1 + np.exp(-(_logit(scores.astype(np.float64)) + delta)))
+        moved = np.where(scores <= 0, 0.0, moved)  # held back stays held back
+        keep = np.array([w in group_terms for w in words]) & ~shown
+        return np.where(shown, moved, np.where(keep, scores, 0.0)).astype(scores.dtype)
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+def _floor(scores: np.ndarray) -> float:
+    """A value below every score: probabilities go to 0, z-scores below the smallest."""
+    return min(0.0, float(scores.min()) - 1.0) if scores.size else 0.0
+
+
+@lru_cache(maxsize=1)
+def load_term_map(folder: Path | None = None) -> TermMap:
+    path = (folder or bundled_models_dir() / "data") / TERMS_FILE
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return TermMap()  # without the file every term is its own tag, as before
+    return TermMap(dict(data.get("synonyms", {})), dict(data.get("rollup", {})))
+
+
+@lru_cache(maxsize=1)
+def load_term_thresholds(folder: Path | None = None) -> TermThresholds | None:
+    path = (folder or bundled_models_dir() / "data") / CALIBRATION_FILE
+    try:
+        data = json.loads(path.read_text())
+        terms = data["terms"]
+        return TermThresholds(str(data["tagger_sha256"]), {t: float(v["threshold"]) for t, v in terms.items()},
+                              {t: float(v.get("precision", np.nan)) for t, v in terms.items()})
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
