@@ -28,7 +28,7 @@ from .tidy_actions import TidyActions
 from .viewer import Viewer
 from .welcome import show_welcome
 from .when_where import WhenWhereControls
-from .window_state import fit_to_screen, restore_layout, save_layout
+from .window_state import fit_to_screen, restore_layout, save_layout, tabify_side_panes
 
 MAX_RESULTS = 1000
 LIVE_REFRESH_S = 2.0  # while indexing, the grid takes in newly committed photos at most this often
@@ -81,6 +81,7 @@ class MainWindow(QMainWindow):
         self.centralWidget().layout().insertWidget(1, self.when_where.chips)  # under the search bar
         self._connect()
         self._build_menus()
+        tabify_side_panes(self, self.tags, keep_apart=(self.folders,))
         fit_to_screen(self)
         restore_layout(self)
         self.similar.hide()  # its place is remembered, but it opens with a subject (Find similar)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import QByteArray, QSettings
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QMainWindow
+from PySide6.QtWidgets import QDockWidget, QMainWindow
 
-__all__ = ["fit_to_screen", "restore_layout", "save_layout"]
+__all__ = ["fit_to_screen", "restore_layout", "save_layout", "tabify_side_panes"]
 
 DEFAULT_SIZE = (1280, 820)  # on screens that have room for it
 SCREEN_SHARE = 0.92  # of the available screen, at most, so the window's frame and title fit too
@@ -44,3 +44,13 @@ def save_layout(window: QMainWindow) -> None:
     settings.setValue(GEOMETRY_KEY, window.saveGeometry())
     settings.setValue(STATE_KEY, window.saveState())
     settings.sync()
+
+
+def tabify_side_panes(window: QMainWindow, first: QDockWidget, keep_apart: tuple[QDockWidget, ...] = ()) -> None:
+    """The default layout (a saved one wins): every pane on `first`'s side, but `keep_apart`,
+    shares one tab group with it, so on a 1366x768 screen none is squeezed to a few rows."""
+    area = window.dockWidgetArea(first)
+    for dock in window.findChildren(QDockWidget):
+        if dock is not first and dock not in keep_apart and window.dockWidgetArea(dock) == area:
+            window.tabifyDockWidget(first, dock)
+    first.raise_()
