@@ -3,7 +3,8 @@
 Every command prints human-readable output, or one JSON document with --json. Errors are one
 line on stderr and a non-zero exit status. Commands live by concept: library.py (folders,
 indexing, status, settings, watch), search.py, places.py (filters, places, timeline), tags.py,
-tidy.py (duplicates, albums), models.py (models and eval).
+tidy.py (duplicates, albums), models.py (models and eval),
+words.py (text in photos, captions).
 """
 from __future__ import annotations
 
@@ -17,12 +18,12 @@ from pathlib import Path
 
 from .. import __version__
 from ..engine.errors import PhotolensError
-from . import export, health, library, models, people, places, search, tags, tidy
+from . import export, health, library, models, people, places, search, tags, tidy, words
 from .common import QUERY_HELP
 
 __all__ = ["build_parser", "main"]
 
-COMMAND_GROUPS = (library, search, places, tags, export, tidy, models, health, people)
+COMMAND_GROUPS = (library, search, places, tags, export, tidy, models, health, words, people)
 
 
 def build_parser() -> argparse.ArgumentParser:

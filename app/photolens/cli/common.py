@@ -18,6 +18,10 @@ QUERY_HELP = """query syntax:
   "dog" + "beach" - "people"      add phrases, subtract ones to leave out
   2*sunset + "red car"            WEIGHT*term weighs a term
   image:photo.jpg + "at night"    a photo plus words
+  zorblax                         words in photos, file and folder names, tags and captions
+                                  are found as words too (any case or accent, prefixes,
+                                  a misread letter); results say why they matched
+  '"open 24 hours"'               the exact phrase
 """
 
 # Redraw the progress line at most this often: faster is flicker, slower feels stuck.

@@ -40,6 +40,7 @@ def _index(cat, args) -> None:
         + (f", tags updated on {s['retagged']}" if s.get("retagged") else "")
         + (f", dates read again on {s['metadata_read']}" if s.get("metadata_read") else "")
         + (f", places named for {s['places_named']}" if s.get("places_named") else "")
+        + (f", text read in {s['text_read']}" if s.get("text_read") else "")
         + (f", {s['faces_found']} faces found" if s.get("faces_found") else "") + f" in {s['seconds']:.1f}s"
         + (f"; places not named: {s['places_error']}" if s.get("places_error") else "")
         + "".join(f"; offline: {printable(f)}, {why} (its photos are kept)"

@@ -84,7 +84,8 @@ def cmd_eval(args) -> int:
     from ..engine.evaluate import evaluate
 
     calibration = Path(args.calibrate) if args.calibrate else default_calibration_set()
-    report = evaluate(Path(args.dataset), model=args.model, device=args.device or "auto", calibration=calibration)
+    report = evaluate(Path(args.dataset), model=args.model, device=args.device or "auto", calibration=calibration,
+                      words=args.words)
 
     def human(r):
         print(f"{r['dataset']}: {r['photos']} photos, model {r['model']}")
@@ -108,5 +109,7 @@ def register(command) -> None:
     sp = command("eval", cmd_eval, "measure search quality on a labelled photo set")
     sp.add_argument("dataset", help="a folder with images/ and labels.json")
     sp.add_argument("--model", help="model to evaluate (default: the active one)")
+    sp.add_argument("--words", action="store_true", help="also measure search by words: made-up words drawn "
+                    "on the set's photos and put in file and folder names, fusion with meaning, OCR cost")
     sp.add_argument("--calibrate", metavar="DATASET", help="set to calibrate tag thresholds on "
                     "(default: ../shared/datasets/coco-mini beside the project, when present)")

@@ -17,6 +17,8 @@ def print_results(data) -> None:
         print("no good matches" + (f" ({len(results)} weaker ones below)" if results else ""))
     for r in results:
         marks = ("" if r.get("good", True) else "  (weak)") + ("  (offline)" if r.get("offline") else "")
+        words = [m for m in r.get("matched", []) if m != "meaning"]  # found by its words: say which
+        marks += f"  [{', '.join(words)}]" if words else ""
         print(f"{r['score']:.3f}  {r['path']}{marks}")
 
 

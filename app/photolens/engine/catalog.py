@@ -42,6 +42,7 @@ from .tagger import Tagger
 from .tagfacade import TagsFacade
 from .whenwhere import WhenWhere, WhenWhereFacade
 from .tidy import Tidy
+from .wordapi import CatalogWords
 
 log = logging.getLogger("photolens.catalog")
 
@@ -50,7 +51,7 @@ SORT_DATE = "date"
 SORTS = (SORT_RELEVANCE, SORT_DATE)
 
 
-class Catalog(WhenWhereFacade, TagsFacade, TagManagement, PeopleCatalog):
+class Catalog(WhenWhereFacade, TagsFacade, TagManagement, CatalogWords, PeopleCatalog):
     def __init__(self, library_dir: Path | None = None, device: str | None = None, model: str | None = None,
                  threads: int | None = None):
         self.dir = Path(library_dir or default_library_dir()).expanduser().resolve()
@@ -326,7 +327,7 @@ class Catalog(WhenWhereFacade, TagsFacade, TagManagement, PeopleCatalog):
         retagged = self.retag(progress, control) if scopes is None else 0
         return {**self.when_where.refresh(), "added": changes.added, "updated": changes.updated, "moved": changes.moved,
                 "revived": changes.revived, "offline_reasons": changes.offline_reasons,
-                "unreadable": changes.unreadable,
+                "unreadable": changes.unreadable, "text_read": self._read_text_after(progress, control, scopes, tag_details),
                 "removed": changes.removed, "failed": changes.failed + result["failed"], "retagged": retagged,
                 "tag_details_added": detailed, "smart_albums": result["smart_albums"],
                 "faces_found": self.face_pass_of_full_run(progress, control, scopes, tag_details, faces),
@@ -355,12 +356,11 @@ class Catalog(WhenWhereFacade, TagsFacade, TagManagement, PeopleCatalog):
         if (named := self.split_people(query, people))[0]:  # people (issue 19): names are a filter
             return self._sorted(self.search_people(*named, k, filters), sort)
         understood = self.when_where.understand(query, filters)
-        if understood.filters.empty:
-            found = self.searcher.search(query, k)
-        elif understood.text is None:  # all good: they are what was asked for
+        if understood.filters.empty:  # meaning and words, fused (wordapi.py); with filters, meaning alone
+            return self._sorted(self._fused(query, k), sort)
+        if understood.text is None:  # all good: they are what was asked for
             return self._sorted(self.searcher.results_for(self.when_where.newest(understood.filters, k)), sort)
-        found = found if understood.filters.empty else \
-            self.searcher.search(understood.text, k, self.when_where.candidates(understood.filters))
+        found = self.searcher.search(understood.text, k, self.when_where.candidates(understood.filters))
         cut = self.match_threshold
         return self._sorted([replace(r, good=r.score >= cut) for r in found], sort)
 

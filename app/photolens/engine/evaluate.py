@@ -21,6 +21,7 @@ from .captions import caption_patterns
 from .catalog import Catalog
 from .config import bundled_models_dir
 from .errors import LibraryError
+from .evaluate_words import words_report
 from .outputs import PhotoOutputs
 from .tag_audit import audit
 from .tagger import Tagger, vocabulary
@@ -130,7 +131,7 @@ def index_dataset(dataset: Path, library: Path, model: str | None, device: str):
 
 
 def evaluate(dataset: Path, model: str | None = None, device: str = "auto",
-             calibration: Path | None = None) -> dict:
+             calibration: Path | None = None, words: bool = False) -> dict:
     dataset = Path(dataset).resolve()
     entries = load_labels(dataset)
     with tempfile.TemporaryDirectory(prefix="photolens-eval-") as tmp:
@@ -151,6 +152,8 @@ def evaluate(dataset: Path, model: str | None = None, device: str = "auto",
                 "tags_in_captions": tags_in_captions(cat, keep),
                 "tag_audit": tag_audit(cat, keep),
             }
+            if words:  # words found first, fusion against meaning, OCR cost (evaluate_words.py)
+                report["words"] = words_report(cat, keep, by_path, Path(tmp))
         finally:
             cat.close()
     return report

@@ -7,6 +7,7 @@ library-wide query of its own, so exporting stays a handful of queries for any l
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 
@@ -32,6 +33,8 @@ class PhotoRecord:
     taken: str | None
     camera: str | None
     tags: list[PhotoTag] = field(default_factory=list)
+    text: str | None = None  # words: the text read in it, a line per line; None before it is read
+    caption: str = ""        # words: the user's caption
     people: list[str] = field(default_factory=list)  # the named people in it (issue 19)
 
     def to_json(self) -> dict:
@@ -67,7 +70,12 @@ def export_records(store: Store) -> Iterator[PhotoRecord]:
                 f"SELECT photo_id, tag, score, source FROM tags WHERE photo_id IN ({marks}) AND source != ? "
                 f"ORDER BY photo_id, source = 'user' DESC, score DESC, tag", [*ids, SOURCE_REJECTED]):
             tags[pid].append(PhotoTag(tag, None if source == "user" else score, source))
+        texts = {pid: "\n".join(d["text"] for d in json.loads(lines)) for pid, lines in store.query(
+            f"SELECT photo_id, lines FROM photo_text WHERE photo_id IN ({marks})", ids)}
+        captions = dict(store.query(f"SELECT p.id, c.text FROM photos p JOIN captions c ON c.hash = p.hash "
+                                    f"WHERE p.id IN ({marks})", ids))
         people = names_in_photos(store, ids)
         for r in rows:
-            yield PhotoRecord(path_str(r[1]), r[2], r[3], r[4], iso_time(r[5]), r[6], tags[r[0]], people.get(r[0], []))
+            yield PhotoRecord(path_str(r[1]), r[2], r[3], r[4], iso_time(r[5]), r[6], tags[r[0]],
+                              texts.get(r[0]), captions.get(r[0], ""), people.get(r[0], []))
         last = rows[-1][1]

@@ -124,6 +124,44 @@ def _m8_tag_rules(db: sqlite_utils.Database) -> None:
         tag TEXT PRIMARY KEY, rule TEXT NOT NULL, target TEXT)""")
 
 
+def _m6_words(db: sqlite_utils.Database) -> None:
+    """Words: OCR lines per photo (with the reader build that made them, so another build reads
+    again), captions by content hash, and the full-text tables with their bookkeeping. Triggers
+    drop a removed photo's rows (its caption stays, by content, for when it comes back; photo ids
+    can be reused, so the caption's photo id is cleared) and re-key a caption when its photo's content changes."""
+    db.execute("""CREATE TABLE photo_text (
+        photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+        build TEXT NOT NULL, lines TEXT NOT NULL, error TEXT, read_at REAL NOT NULL)""")
+    db.execute("""CREATE TABLE captions (
+        hash TEXT PRIMARY KEY, photo_id INTEGER, text TEXT NOT NULL, updated REAL NOT NULL)""")
+    db.execute("CREATE INDEX captions_photo ON captions(photo_id)")
+    db.execute("""CREATE TABLE words_docs (
+        photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+        path BLOB NOT NULL, hash TEXT, text_build TEXT)""")
+    db.execute("CREATE VIRTUAL TABLE words_fts USING fts5(text, name, folder, tags, caption, "
+               "tokenize = 'unicode61 remove_diacritics 2')")
+    db.execute("CREATE VIRTUAL TABLE words_tri USING fts5(body, tokenize = 'trigram')")
+    db.execute("""CREATE TRIGGER words_photo_gone AFTER DELETE ON photos BEGIN
+        DELETE FROM words_fts WHERE rowid = old.id; DELETE FROM words_tri WHERE rowid = old.id;
+        UPDATE captions SET photo_id = NULL WHERE photo_id = old.id; END""")
+    # An edited photo (new content) keeps its caption: copied to the new hash, the old row kept
+    # for any other copy of the old content. A photo added again points its caption at itself.
+    db.execute("""CREATE TRIGGER words_caption_follows AFTER UPDATE OF hash ON photos
+        WHEN new.hash IS NOT NULL BEGIN
+        INSERT OR IGNORE INTO captions(hash, photo_id, text, updated)
+            SELECT new.hash, new.id, text, updated FROM captions WHERE photo_id = new.id AND hash != new.hash
+            ORDER BY updated DESC LIMIT 1;
+        UPDATE captions SET photo_id = new.id WHERE hash = new.hash; END""")
+    # User tags, however they are set (a tag, a taught concept, a repair): the photo's tag words
+    # follow at once (the trigram row in lower case: accents fold at its next full rewrite).
+    for event, row in (("INSERT", "new"), ("DELETE", "old"), ("UPDATE", "new")):
+        db.execute(f"""CREATE TRIGGER words_tags_{event.lower()} AFTER {event} ON tags BEGIN
+            UPDATE words_fts SET tags = coalesce((SELECT group_concat(tag, ' ') FROM (SELECT tag FROM tags
+                WHERE photo_id = {row}.photo_id AND source = 'user' ORDER BY tag)), '') WHERE rowid = {row}.photo_id;
+            UPDATE words_tri SET body = (SELECT lower(text || ' ' || name || ' ' || folder || ' ' || tags || ' '
+                || caption) FROM words_fts WHERE rowid = {row}.photo_id) WHERE rowid = {row}.photo_id; END""")
+
+
 def _m7_people(db: sqlite_utils.Database) -> None:
     """People (issue 19): the content hash the face pass saw on each photo (NULL: not looked at
     yet; a column, so it goes with its photo). The face tables themselves (facestore.SCHEMA) are
@@ -135,4 +173,4 @@ def _m7_people(db: sqlite_utils.Database) -> None:
 
 # Ordered, named steps; user_version records how many have run. Append, never edit.
 MIGRATIONS = [_m1_initial, _m2_concepts, _m3_kept_by_content, _m9_tag_counts, _m4_dates_places, _m5_albums,
-              _m8_tag_rules, _m7_people]
+              _m8_tag_rules, _m6_words, _m7_people]

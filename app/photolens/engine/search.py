@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -52,6 +52,8 @@ class Result:
     # shows good matches and offers the weaker ones; --json says which is which.
     good: bool = True
     when_where: PhotoWhenWhere | None = None  # date taken, place and camera (metastore.py)
+    # Why it matched (words: wordapi.py): "meaning", "text", "file name", "folder", "tag", "caption".
+    matched: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         from .fsutil import printable
@@ -65,6 +67,7 @@ class Result:
         d["date_source"] = w.date_source if w else None
         d["place"] = w.place.to_json() if w and w.place else None
         d["camera"] = w.camera if w else None
+        d["matched"] = list(self.matched)
         return d
 
 

@@ -30,6 +30,9 @@ POLL_S = 0.2
 # Photos per closer-look run between live updates: about 4 s of work on a 2-core CPU, so a new
 # photo waits at most that long behind the background pass before it is made searchable.
 CLOSER_CHUNK = 64
+# Words: after the closer look, text is read this many photos at a time (a few seconds of one
+# core, most photos having no text), so a change on disk waits at most one such chunk.
+TEXT_CHUNK = 8
 
 
 class _Handler(FileSystemEventHandler):
@@ -63,6 +66,7 @@ class Watcher:
         self.look_closer = look_closer
         self.on_closer = on_closer  # called with each closer-look chunk's summary
         self._closer_due = look_closer
+        self._text_due = True  # words: text is read in new photos after the closer look
         # How a library update is run: directly here, or handed to the app's one serial writer
         # (and waited for), so the app's writes stay serialized.
         self._run = run or (lambda fn: fn())
@@ -119,10 +123,14 @@ class Watcher:
                 if dirs:
                     summary = self.sync(dirs)
                     self._closer_due = self.look_closer and (self._closer_due or bool(summary.get("embedded")))
+                    self._text_due = True
                 elif self._closer_due and not self._pending():
                     self._look_closer()
+                elif self._text_due and not self._pending():
+                    self._read_text()
             except Exception:  # one bad run must not stop the watching
                 log.exception("could not update the library")
+                self._text_due = False
 
     def _pending(self) -> bool:
         with self._lock:
@@ -139,6 +147,12 @@ class Watcher:
             log.info("looked closer at %d photos, %d to go", summary["embedded"], summary["remaining"])
         if self.on_closer is not None:
             self.on_closer(summary)
+        return summary
+
+    def _read_text(self) -> dict:
+        """Words: one chunk of reading text in photos, last of the background passes."""
+        summary = self._run(lambda: self.catalog.read_text(limit=TEXT_CHUNK))
+        self._text_due = summary["remaining"] > 0
         return summary
 
     def sync(self, dirs: list[str]) -> dict:

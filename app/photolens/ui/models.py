@@ -137,6 +137,8 @@ class ResultsModel(QAbstractListModel):
             return pix
         if role == Qt.ToolTipRole:
             lines = [r.path, *_when_where_lines(r), f"score {r.score:.3f}"]
+            if r.matched:  # words: why it matched
+                lines.append(f"matched by {', '.join(r.matched)}")
             return "\n".join(lines) + ("\n(offline)" if r.offline else "")
         if role == Qt.DisplayRole:
             return None

@@ -17,6 +17,7 @@ from ..engine.catalog import Catalog
 from ..engine.imaging import display_image, thumbnail
 from .models import ResultsModel
 from .people_pane import FacesBox, draw_faces
+from .photo_text import PhotoTextPanel, outlined
 from .tasks import Tasks
 
 __all__ = ["Viewer", "to_qimage"]
@@ -76,6 +77,12 @@ class Viewer(QDialog):
         self.faces_box = FacesBox(catalog, tasks, self)  # people (issue 19)
         self.faces_box.changed.connect(self.load)
         side.addWidget(self.faces_box)
+        # Words: the photo's text (hover outlines it on the photo) and the user's caption.
+        self.words = PhotoTextPanel()
+        self.words.hovered.connect(self._outline)
+        self.words.caption_edited.connect(
+            lambda pid, text: self.tasks.write(lambda: self.catalog.set_caption(pid, text)))
+        side.addWidget(self.words)
         nav = QHBoxLayout()
         self.buttons = {}
         for text, tip, slot in (("◀ Previous", "Previous photo (Left)", lambda: self.step(-1)),
@@ -135,6 +142,7 @@ class Viewer(QDialog):
                           f"<br>Camera: {html.escape((w and w.camera) or (d and d.camera) or '—')}"
                           f"<br>{size}<br><small>{path}</small>")
         self.refresh_tags()
+        self.words.show_photo(photo_id, self.catalog.text_of(photo_id), self.catalog.caption_of(photo_id))
         self.pixmap = QPixmap()
         self.image.setText("Loading…")
         cache, size = self.model.cache, self.model.thumb_size  # an offline photo: the grid's cached copy
@@ -244,6 +252,13 @@ class Viewer(QDialog):
             pix = self.pixmap.scaled(self.pixmap.size() * self.zoom, Qt.KeepAspectRatio, Qt.SmoothTransformation)
         self.image.setPixmap(pix)
         self.image.resize(pix.size())
+        self._shown = pix
+
+    def _outline(self, on: bool) -> None:
+        """Words: while the pointer is on the photo's text, its lines are outlined on the photo."""
+        shown = getattr(self, "_shown", None)
+        if shown is not None and not shown.isNull():
+            self.image.setPixmap(outlined(shown, self.words.boxes) if on else shown)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
