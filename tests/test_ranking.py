@@ -29,7 +29,7 @@ def test_a_short_query_naming_a_tag_is_recognised(tmp_path, catalog):
 
 
 def test_tagged_photos_rise_and_a_removed_tag_counts_for_nothing(tmp_path, catalog):
-    ids = _library(tmp_path, catalog)
+    _library(tmp_path, catalog)
     plain_results = catalog.search("zebra", k=6)
     plain = [r.id for r in plain_results]
     last = plain[-1]

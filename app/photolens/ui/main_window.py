@@ -87,9 +87,8 @@ class MainWindow(QMainWindow):
         fit_to_screen(self)
         restore_layout(self)
         self.similar.hide()  # its place is remembered, but it opens with a subject (Find similar)
-        self.tags.refresh()
-        self.folders.refresh()
-        self.when_where.refresh()
+        for pane in (self.tags, self.folders, self.when_where):
+            pane.refresh()
         self.show_recent()
         self.show_warnings()
         if welcome and not catalog.folders():
