@@ -6,10 +6,10 @@ import os
 from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, QTimer, Signal
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QImage, QPixmap, QStandardItemModel
 from PySide6.QtWidgets import (QAbstractButton, QAbstractItemView, QApplication, QDockWidget, QHBoxLayout,
                                QHeaderView, QLabel, QLineEdit, QListWidget, QMessageBox, QProxyStyle, QPushButton,
-                               QSlider, QStyle, QStyleFactory, QTableView, QToolButton, QVBoxLayout, QWidget)
+                               QSlider, QStyle, QStyleFactory, QTableView, QToolButton, QTreeView, QVBoxLayout, QWidget)
 
 from ..engine.catalog import Catalog
 from ..engine.imaging import thumbnail
@@ -39,13 +39,32 @@ class _JumpToClick(QProxyStyle):
         return super().styleHint(hint, option, widget, returnData)
 
 
-def _dock_content(dock: QDockWidget) -> QVBoxLayout:
-    """The pane's content layout; Qt's own title-bar buttons get tooltips, as every icon button."""
-    content = QWidget()
-    dock.setWidget(content)
+def tip_title_buttons(dock: QDockWidget) -> None:
+    """Qt's own title-bar buttons of a pane get tooltips, as every icon button does."""
     for button in dock.findChildren(QAbstractButton):
         if button.objectName() in DOCK_BUTTON_TIPS:
             button.setToolTip(DOCK_BUTTON_TIPS[button.objectName()])
+
+
+def count_tree(headers: list[str], parent: QWidget) -> tuple[QStandardItemModel, QTreeView]:
+    """A read-only two-column tree (a name, then a count sized to its contents): places, months."""
+    model = QStandardItemModel(parent)
+    model.setHorizontalHeaderLabels(headers)
+    view = QTreeView()
+    view.setModel(model)
+    view.setEditTriggers(QTreeView.NoEditTriggers)
+    view.setUniformRowHeights(True)
+    view.header().setStretchLastSection(False)
+    view.header().setSectionResizeMode(0, QHeaderView.Stretch)
+    view.header().setSectionResizeMode(1, QHeaderView.ResizeToContents)
+    return model, view
+
+
+def _dock_content(dock: QDockWidget) -> QVBoxLayout:
+    """The pane's content layout, its title-bar buttons with tooltips."""
+    content = QWidget()
+    dock.setWidget(content)
+    tip_title_buttons(dock)
     return QVBoxLayout(content)
 
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPen, QPixmap
-from PySide6.QtWidgets import (QAbstractButton, QAbstractItemView, QDockWidget, QLabel, QListView, QListWidget,
+from PySide6.QtWidgets import (QAbstractItemView, QDockWidget, QLabel, QListView, QListWidget,
                                QListWidgetItem, QMenu, QVBoxLayout, QWidget)
 
 from ..engine.imaging import thumbnail
-from .panes import DOCK_BUTTON_TIPS
+from .panes import tip_title_buttons
 
 __all__ = ["FACE_ICON", "FacesBox", "PeoplePane", "attach_people", "draw_faces"]
 
@@ -74,8 +74,7 @@ class PeoplePane(QDockWidget):
         self.note = QLabel(wordWrap=True)
         body = QWidget()
         self.setWidget(body)
-        for button in self.findChildren(QAbstractButton):  # the title bar's icon buttons say what they do
-            button.setToolTip(DOCK_BUTTON_TIPS.get(button.objectName(), button.toolTip()))
+        tip_title_buttons(self)
         lay = QVBoxLayout(body)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addWidget(self.note)

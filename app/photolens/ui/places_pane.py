@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
-from PySide6.QtGui import QStandardItem, QStandardItemModel
-from PySide6.QtWidgets import QAbstractButton, QDockWidget, QHeaderView, QLabel, QTreeView, QVBoxLayout, QWidget
+from PySide6.QtGui import QStandardItem
+from PySide6.QtWidgets import QDockWidget, QLabel, QVBoxLayout, QWidget
 
 from ..engine.catalog import Catalog
 from ..engine.whenwhere import CountryPlaces
-from .panes import DOCK_BUTTON_TIPS
+from .panes import count_tree, tip_title_buttons
 from .tasks import Tasks
 
 PlaceRole = Qt.UserRole + 1  # the filter text a row stands for: "France", "Paris, France"
@@ -36,18 +36,8 @@ class PlacesPane(QDockWidget):
         self.catalog, self.tasks = catalog, tasks
         content = QWidget()
         self.setWidget(content)
-        for button in self.findChildren(QAbstractButton):  # Qt's title-bar buttons, as every pane's
-            if button.objectName() in DOCK_BUTTON_TIPS:
-                button.setToolTip(DOCK_BUTTON_TIPS[button.objectName()])
-        self.model = QStandardItemModel(self)
-        self.model.setHorizontalHeaderLabels(["Place", "Photos"])
-        self.view = QTreeView()
-        self.view.setModel(self.model)
-        self.view.setEditTriggers(QTreeView.NoEditTriggers)
-        self.view.setUniformRowHeights(True)
-        self.view.header().setStretchLastSection(False)
-        self.view.header().setSectionResizeMode(0, QHeaderView.Stretch)
-        self.view.header().setSectionResizeMode(1, QHeaderView.ResizeToContents)
+        tip_title_buttons(self)
+        self.model, self.view = count_tree(["Place", "Photos"], self)
         self.view.clicked.connect(self._clicked)
         self.empty = QLabel("No photos with a place yet: places come from the GPS in photos.")
         self.empty.setWordWrap(True)

@@ -10,11 +10,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QAbstractButton, QDockWidget, QMainWindow, QMenu
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu
 
 from .albums_pane import AlbumsPane
 from .duplicates_view import DuplicatesDialog
-from .panes import DOCK_BUTTON_TIPS
+from .panes import tip_title_buttons
 
 
 class TidyActions(QObject):
@@ -29,9 +29,7 @@ class TidyActions(QObject):
         self.dock = QDockWidget("Albums", window)
         self.dock.setObjectName("albums")  # its place is kept across sessions
         self.dock.setWidget(self.pane)
-        for button in self.dock.findChildren(QAbstractButton):  # Qt's title-bar buttons, as in panes.py
-            if button.objectName() in DOCK_BUTTON_TIPS:
-                button.setToolTip(DOCK_BUTTON_TIPS[button.objectName()])
+        tip_title_buttons(self.dock)
         window.addDockWidget(Qt.LeftDockWidgetArea, self.dock)
         self.pane.album_shown.connect(self._show_album)
         self.pane.message.connect(lambda text: window.status_bar.showMessage(text, 8000))

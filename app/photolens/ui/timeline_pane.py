@@ -5,13 +5,13 @@ from __future__ import annotations
 import calendar
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
-from PySide6.QtGui import QStandardItem, QStandardItemModel
-from PySide6.QtWidgets import (QAbstractButton, QDockWidget, QHBoxLayout, QHeaderView, QLabel, QSlider, QTreeView,
+from PySide6.QtGui import QStandardItem
+from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QLabel, QSlider, QTreeView,
                                QVBoxLayout, QWidget)
 
 from ..engine.catalog import Catalog
 from ..engine.whenwhere import Timeline
-from .panes import DOCK_BUTTON_TIPS
+from .panes import count_tree, tip_title_buttons
 from .tasks import Tasks
 
 PeriodRole = Qt.UserRole + 1  # "2019" or "2019-07": a date filter
@@ -33,18 +33,8 @@ class TimelinePane(QDockWidget):
         self.catalog, self.tasks = catalog, tasks
         content = QWidget()
         self.setWidget(content)
-        for button in self.findChildren(QAbstractButton):  # Qt's title-bar buttons, as every pane's
-            if button.objectName() in DOCK_BUTTON_TIPS:
-                button.setToolTip(DOCK_BUTTON_TIPS[button.objectName()])
-        self.model = QStandardItemModel(self)
-        self.model.setHorizontalHeaderLabels(["When", "Photos"])
-        self.view = QTreeView()
-        self.view.setModel(self.model)
-        self.view.setEditTriggers(QTreeView.NoEditTriggers)
-        self.view.setUniformRowHeights(True)
-        self.view.header().setStretchLastSection(False)
-        self.view.header().setSectionResizeMode(0, QHeaderView.Stretch)
-        self.view.header().setSectionResizeMode(1, QHeaderView.ResizeToContents)
+        tip_title_buttons(self)
+        self.model, self.view = count_tree(["When", "Photos"], self)
         self.view.clicked.connect(self._clicked)
         self.scrubber = QSlider(Qt.Horizontal)
         self.scrubber.setToolTip("Scrub through the years")
