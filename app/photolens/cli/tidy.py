@@ -4,8 +4,10 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 
+from ..engine.albums import describe_rule
 from ..engine.errors import PhotolensError, QueryError
 from .common import emit, open_catalog, printable
+from .places import FILTER_HELP, add_filter_flags, filters_from
 
 
 def cmd_duplicates(args) -> int:
@@ -62,12 +64,15 @@ def _trash_others(cat, args, groups) -> int:
 def cmd_album(args) -> int:
     with open_catalog(args) as cat:
         albums = cat.albums
+        filters, people = filters_from(args), tuple(args.person or ())
+        rule_given = args.query is not None or filters is not None or bool(people)
         if args.list or not args.name:
-            if any((args.add, args.remove, args.pin, args.exclude, args.query is not None, args.delete, args.rename)):
+            if any((args.add, args.remove, args.pin, args.exclude, rule_given, args.delete, args.rename)):
                 raise PhotolensError("name the album: photolens album NAME ...")
             data = {"albums": [a.to_json() for a in albums.list()]}
             emit(args, data, lambda d: [print(f"{a['count']:>7,}  {a['name']}"
-                                              + (f"  (smart: {a['query']})" if a["query"] else ""))
+                                              + (f"  (smart: {describe_rule(a['query'], a.get('filters'))})"
+                                                 if a["query"] is not None or a.get("filters") else ""))
                                         for a in d["albums"]])
             return 0
         name = args.name
@@ -76,12 +81,12 @@ def cmd_album(args) -> int:
             emit(args, {"deleted": name}, lambda d: print(f"deleted the album {name} (its photos stay)"))
             return 0
         exists = any(a.name == " ".join(name.split()) for a in albums.list())
-        if not exists and (args.add or args.query):
+        if not exists and (args.add or rule_given):
             albums.create(name)
         if args.rename:
             name = albums.rename(name, args.rename).name
-        if args.query is not None:
-            albums.set_query(name, args.query)
+        if rule_given:  # the rule is what is given now: a query, filters, people, or any of them
+            albums.set_query(name, args.query, filters, people)
         def ids(paths):
             return [cat.photo_id(p) for p in paths]
 
@@ -96,7 +101,8 @@ def cmd_album(args) -> int:
         data = albums.get(name).to_json()
 
     def human(d):
-        print(f"{d['name']}" + (f"  (smart: {d['query']})" if d["query"] else "") + f"  {len(d['photos'])} photos")
+        rule = describe_rule(d["query"], d["filters"])
+        print(f"{d['name']}" + (f"  (smart: {rule})" if rule else "") + f"  {len(d['photos'])} photos")
         for p in d["photos"]:
             print(f"  {p['path']}" + (f"  ({p['state']})" if p["state"] != "member" else ""))
     emit(args, data, human)
@@ -112,14 +118,21 @@ def register(command) -> None:
     sp.add_argument("--yes", action="store_true",
                     help="confirm --trash-others (without it, only the files that would go are listed)")
 
-    sp = command("album", cmd_album, "albums: list them, show one, add or remove photos, make one smart")
+    sp = command("album", cmd_album, "albums: list them, show one, add or remove photos, make one smart",
+                 epilog="a smart album's rule: --query and the filters, as `photolens search` reads them\n"
+                        + FILTER_HELP + "  --person Anna                   person:Anna  (a named person; repeat for several)\n")
     sp.add_argument("name", nargs="?", help="the album")
     sp.add_argument("--list", action="store_true", help="every album with its photo count")
     sp.add_argument("--add", nargs="+", metavar="PHOTO", help="put photos in the album (made if new)")
     sp.add_argument("--remove", nargs="+", metavar="PHOTO", help="take photos out (a smart album excludes them)")
     sp.add_argument("--query", metavar="QUERY",
-                    help='make it a smart album of this search\'s good matches ("" makes it plain again)')
+                    help='make it a smart album of this search\'s good matches, filters written in it included '
+                         '("beach place:Paris", "beach Paris 2019"); with the filter flags below, the rule is '
+                         'all of what is given ("" and no filters makes it plain again)')
     sp.add_argument("--pin", nargs="+", metavar="PHOTO", help="keep photos in, whatever the query says")
     sp.add_argument("--exclude", nargs="+", metavar="PHOTO", help="keep photos out, whatever the query says")
     sp.add_argument("--rename", metavar="NEW_NAME", help="rename the album")
     sp.add_argument("--delete", action="store_true", help="delete the album (its photos stay)")
+    add_filter_flags(sp)
+    sp.add_argument("--person", action="append", metavar="NAME",
+                    help="a smart album of photos with this person (a name given with `people --name`); repeat")

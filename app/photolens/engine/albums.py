@@ -4,25 +4,29 @@ An album holds photos by content (hash), like other user data: a photo moved or 
 folder removed and added back, the library re-indexed, and it is still in its albums. A photo
 whose content is no longer in the library is remembered, not shown, and comes back with it.
 
-A smart album has a query (the search syntax: "dog on beach", "beach -people"). It takes in the
-photos that are good matches (score at or above the search's relevance cut-off), now and as new
-photos are indexed (`refresh_smart_albums`, called by the Catalog after each indexing batch).
-The user can pin a photo (in, whatever the query says) or exclude it (out, whatever the query
-says); removing a photo from a smart album excludes it.
+A smart album has a rule (smart.py): a query in the search syntax, filters written in it
+("beach place:Paris", "beach Paris 2019") and filters given beside it (dates, place, camera,
+folder, people), read and matched exactly as `photolens search` does. It takes in the photos
+that are good matches (score at or above the search's relevance cut-off; with filters only,
+every photo that passes them), now and as new photos are indexed (`refresh_smart_albums`,
+called by the Catalog after each indexing run, once dates, places and faces are known), and
+again when the active model changes (`recompute_smart_albums`). The user can pin a photo (in,
+whatever the rule says) or exclude it (out, whatever the rule says); removing a photo from a
+smart album excludes it.
 """
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Iterable
 
 import numpy as np
 
 from .errors import PhotolensError
+from .filters import Filters
 from .fsutil import printable
 from .library import hash_file
-from .query import parse_query
-from .search import Searcher
+from .smart import SmartMatcher, SmartRule, rule_of
 from .store import MAX_PARAMS, Store
 
 __all__ = ["Album", "AlbumError", "AlbumPhoto", "AlbumContents", "Albums",
@@ -46,15 +50,23 @@ class AlbumError(PhotolensError):
 @dataclass(frozen=True)
 class Album:
     name: str
-    query: str | None  # None: a plain album
+    query: str | None  # None: a plain album, or a smart album of filters only
     count: int  # photos shown (in the library now)
+    filters: dict | None = None  # a smart album's filters given beside its query (SmartRule.filters_json)
 
     @property
     def smart(self) -> bool:
-        return self.query is not None
+        return self.query is not None or self.filters is not None
+
+    def describe(self) -> str:
+        """The rule in words, for a tooltip: the query, then each filter given beside it."""
+        return describe_rule(self.query, self.filters)
 
     def to_json(self) -> dict:
-        return {"name": self.name, "query": self.query, "count": self.count}
+        d = {"name": self.name, "query": self.query, "count": self.count}
+        if self.filters is not None:
+            d["filters"] = self.filters
+        return d
 
 
 @dataclass(frozen=True)
@@ -75,37 +87,50 @@ class AlbumContents:
     query: str | None
     photos: tuple[AlbumPhoto, ...]
     excluded: tuple[AlbumPhoto, ...]  # excluded photos still in the library (to undo)
+    filters: dict | None = None  # the filters given beside the query (SmartRule.filters_json)
+    understood: dict | None = None  # what the rule means now: words, every filter, people
 
     def to_json(self) -> dict:
-        return {"name": self.name, "query": self.query, "photos": [p.to_json() for p in self.photos],
-                "excluded": [p.to_json() for p in self.excluded]}
+        return {"name": self.name, "query": self.query, "filters": self.filters, "understood": self.understood,
+                "photos": [p.to_json() for p in self.photos], "excluded": [p.to_json() for p in self.excluded]}
+
+
+def describe_rule(query: str | None, filters: dict | None) -> str:
+    """'beach; from 2019-01-01; place Paris; people Anna' (the parts that are set)."""
+    parts = [query] if query else []
+    if filters:
+        labels = {"from": "from", "to": "to", "place": "place", "camera": "camera", "folder": "folder"}
+        parts += [f"{label} {filters[k]}" for k, label in labels.items() if filters.get(k)]
+        if filters.get("people"):
+            parts.append("people " + ", ".join(filters["people"]))
+    return "; ".join(parts)
 
 
 class Albums:
-    """The library's albums. `searcher` and `threshold` are called when a query has to be
-    scored (the model loads lazily): the searcher embeds the query, the threshold is the
-    search's relevance cut-off for the current model."""
+    """The library's albums. `matcher` applies smart albums' rules as search does (smart.py)."""
 
-    def __init__(self, store: Store, searcher: Callable[[], Searcher], threshold: Callable[[], float]):
+    def __init__(self, store: Store, matcher: SmartMatcher):
         self.store = store
-        self._searcher = searcher
-        self._threshold = threshold
+        self.matcher = matcher
 
     # -- albums -----------------------------------------------------------------------------
 
     def list(self) -> list[Album]:
-        rows = self.store.query("SELECT id, name, query FROM albums ORDER BY name COLLATE NOCASE")
-        return [Album(name, query, self._count(aid)) for aid, name, query in rows]
+        rows = self.store.query("SELECT id, name, query, filters FROM albums ORDER BY name COLLATE NOCASE")
+        return [Album(name, query, self._count(aid), _filters_json(filters)) for aid, name, query, filters in rows]
 
-    def create(self, name: str, query: str | None = None) -> Album:
-        """A new album (a smart one with `query`); an existing one of that name is an error."""
+    def create(self, name: str, query: str | None = None, filters: Filters | None = None,
+               people: Iterable[str] = ()) -> Album:
+        """A new album (a smart one with a `query`, `filters` or `people`: see set_query); an
+        existing one of that name is an error."""
         name = _clean(name)
         if self._id(name) is not None:
             raise AlbumError(f"there is already an album called “{name}”", name)
+        rule = rule_of(query, filters, people)
         with self.store.transaction():
             self.store.execute("INSERT INTO albums(name, query, created) VALUES (?, ?, ?)", [name, None, time.time()])
-            if query:
-                self.set_query(name, query)
+            if not rule.empty:
+                self.set_query(name, rule.query, rule.filters, rule.people)
         return self._album(name)
 
     def delete(self, name: str) -> None:
@@ -124,7 +149,7 @@ class Albums:
 
     def get(self, name: str) -> AlbumContents:
         aid = self._require(name)
-        query = self.store.query("SELECT query FROM albums WHERE id = ?", [aid])[0][0]
+        rule = self._rule(aid)
         # One photo per content: the first indexed of exact copies stands for them.
         rows = self.store.query(
             """SELECT min(p.id), ap.state, ap.score FROM album_photos ap JOIN photos p ON p.hash = ap.hash
@@ -135,7 +160,12 @@ class Albums:
         for pid, state, score in rows:
             if pid in paths:
                 (excluded if state == EXCLUDED else shown).append(AlbumPhoto(pid, paths[pid].path, state, score))
-        return AlbumContents(self._name(aid), query, tuple(shown), tuple(excluded))
+        understood = None
+        if not rule.empty:
+            names, meaning = self.matcher.understand(rule)
+            understood = {**meaning.to_json(), "people": names}
+        return AlbumContents(self._name(aid), rule.query, tuple(shown), tuple(excluded),
+                             _filters_json(rule.stored_filters()), understood)
 
     def albums_of(self, photo_id: int) -> list[str]:
         """The albums a photo is shown in."""
@@ -156,7 +186,7 @@ class Albums:
                 raise AlbumError(f"no album called “{name}”", name)
             self.create(name)
         aid = self._require(name)
-        state = PINNED if self._query(aid) else MEMBER
+        state = PINNED if self._smart(aid) else MEMBER
         return self._set(aid, self._hashes(photo_ids), state, replace_states=(EXCLUDED, MATCHED))
 
     def remove(self, name: str, photo_ids: Iterable[int]) -> int:
@@ -167,7 +197,7 @@ class Albums:
         shown = self._states(aid, hashes)
         n = sum(1 for h in hashes if shown.get(h) in SHOWN)
         with self.store.transaction():
-            if self._query(aid):
+            if self._smart(aid):
                 self._set(aid, hashes, EXCLUDED, replace_states=SHOWN)
             else:
                 self._delete(aid, hashes)
@@ -192,61 +222,98 @@ class Albums:
 
     # -- smart albums -----------------------------------------------------------------------
 
-    def set_query(self, name: str, query: str | None) -> AlbumContents:
-        """Make an album smart (or plain again, with None): the photos its old query took in go,
-        the good matches of the new one come in; pins, exclusions and members stay."""
+    def set_query(self, name: str, query: str | None, filters: Filters | None = None,
+                  people: Iterable[str] = ()) -> AlbumContents:
+        """Make an album smart with a rule (smart.SmartRule: the query, with filters written in
+        it, and the filters and people given beside it, which take precedence as in search), or
+        plain again with none: the photos its old rule took in go, the good matches of the new
+        one come in; pins, exclusions and members stay."""
         aid = self._require(name)
-        query = (query or "").strip() or None
+        rule = rule_of(query, filters, people)
+        if not rule.empty:
+            self.matcher.understand(rule)  # a rule search would refuse is refused before anything changes
         with self.store.transaction():
-            self.store.execute("UPDATE albums SET query = ? WHERE id = ?", [query, aid])
+            self.store.execute("UPDATE albums SET query = ?, filters = ? WHERE id = ?",
+                               [rule.query, rule.stored_filters(), aid])
             self.store.execute("DELETE FROM album_photos WHERE album_id = ? AND state = ?", [aid, MATCHED])
-            if query:
-                ids, mat = self.store.vectors(self._searcher().model)
-                self._take_in(aid, query, ids, mat)
+            if not rule.empty:
+                self._judge(aid, rule, None)
         return self.get(name)
 
-    def refresh_smart_albums(self, new_ids: Iterable[int]) -> dict[str, list[int]]:
-        """Newly indexed photos that match a smart album go in: {album name: [photo ids]} of
-        those taken in now (albums that took none left out)."""
-        new_ids = list(new_ids)
-        smart = self.store.query("SELECT id, name, query FROM albums WHERE query IS NOT NULL ORDER BY name")
-        if not new_ids or not smart:
-            return {}
-        searcher = self._searcher()
-        vecs = self.store.vectors_for(new_ids, searcher.model, "embedding")
-        if not vecs:
-            return {}
-        ids = np.array(sorted(vecs), np.int64)
-        mat = np.stack([vecs[i] for i in ids.tolist()])
-        out = {}
+    def refresh_smart_albums(self, new_ids: Iterable[int], people_only: bool = False) -> dict[str, list[int]]:
+        """Newly indexed photos (or photos whose faces were just found, with `people_only`:
+        only albums whose rule names people) are judged by each smart album's rule: those
+        that match go in, those that no longer do leave. {album name: [photo ids]} of those
+        taken in now (albums that took none left out)."""
+        new_ids = sorted(set(new_ids))
+        out: dict[str, list[int]] = {}
+        if not new_ids:
+            return out
         with self.store.transaction():
-            for aid, name, query in smart:
-                taken = self._take_in(aid, query, ids, mat)
+            for aid, name, rule in self._smart_albums():
+                if people_only and not self.matcher.names_people(rule):
+                    continue
+                taken = self._judge(aid, rule, new_ids)
                 if taken:
                     out[name] = taken
         return out
 
-    def _take_in(self, aid: int, query: str, ids: np.ndarray, mat: np.ndarray) -> list[int]:
-        """Photos of (ids, embeddings) that are good matches of `query` join album `aid` unless
-        it holds their content already: the ids taken in."""
-        if len(ids) == 0:
-            return []
-        vec = self._searcher().query_vector(parse_query(query))
-        scores = mat @ vec
-        good = scores >= self._threshold()
-        if not good.any():
-            return []
-        hashes = self._hash_map(ids[good].tolist())
-        taken, now = [], time.time()
-        for pid, score in zip(ids[good].tolist(), scores[good].tolist()):
-            h = hashes.get(pid)
+    def recompute_smart_albums(self) -> dict[str, list[int]]:
+        """After the active model changed: every smart album judged again with the new model's
+        vectors (photos it has not embedded yet keep their place until it has: the next index
+        run judges them). Pins, exclusions and members stay. Taken in, as refresh_smart_albums."""
+        out: dict[str, list[int]] = {}
+        with self.store.transaction():
+            for aid, name, rule in self._smart_albums():
+                taken = self._judge(aid, rule, None)
+                if taken:
+                    out[name] = taken
+        return out
+
+    def _smart_albums(self) -> list[tuple[int, str, SmartRule]]:
+        rows = self.store.query("SELECT id, name, query, filters FROM albums "
+                                "WHERE query IS NOT NULL OR filters IS NOT NULL ORDER BY name")
+        return [(aid, name, SmartRule.stored(query, filters)) for aid, name, query, filters in rows]
+
+    def _judge(self, aid: int, rule: SmartRule, within: list[int] | None) -> list[int]:
+        """The rule applied to the photos `within` (None: all) and their exact copies (an album
+        holds content: a copy elsewhere may pass a folder or date filter): album `aid`'s matched
+        photos among them become exactly the good matches. The ids taken in (one per content)."""
+        if within is not None:
+            within = self._with_copies(within)
+        judged = self.matcher.judge(rule, None if within is None else np.asarray(within, np.int64))
+        hashes = self._hash_map(judged.judged.tolist())
+        good: dict[str, tuple[int, float | None]] = {}
+        for pid in sorted(judged.matches):  # the first photo of a content stands for it, with its best score
+            h, score = hashes.get(pid), judged.matches[pid]
             if h is None:
                 continue
-            cur = self.store.execute("INSERT OR IGNORE INTO album_photos(album_id, hash, state, added, score) "
-                                     "VALUES (?, ?, ?, ?, ?)", [aid, h, MATCHED, now, float(score)])
-            if cur.rowcount:
-                taken.append(pid)
-        return taken
+            if h not in good:
+                good[h] = (pid, score)
+            elif score is not None and (good[h][1] is None or score > good[h][1]):
+                good[h] = (good[h][0], score)
+        gone = sorted(set(hashes.values()) - set(good))
+        before = self._states(aid, sorted(good))
+        now = time.time()
+        for start in range(0, len(gone), MAX_PARAMS):
+            chunk = gone[start:start + MAX_PARAMS]
+            self.store.execute(f"DELETE FROM album_photos WHERE album_id = ? AND state = ? AND hash IN "
+                               f"({','.join('?' * len(chunk))})", [aid, MATCHED, *chunk])
+        for h, (_, score) in good.items():
+            self.store.execute("""INSERT INTO album_photos(album_id, hash, state, added, score) VALUES (?, ?, ?, ?, ?)
+                                  ON CONFLICT(album_id, hash) DO UPDATE SET score = excluded.score
+                                  WHERE album_photos.state = 'matched'""", [aid, h, MATCHED, now, score])
+        return sorted(pid for h, (pid, _) in good.items() if h not in before)
+
+    def _with_copies(self, ids: list[int]) -> list[int]:
+        """These photos and every photo holding the same content."""
+        out = set(ids)
+        hashes = sorted({h for h in self._hash_map(ids).values()})
+        for start in range(0, len(hashes), MAX_PARAMS):
+            chunk = hashes[start:start + MAX_PARAMS]
+            out.update(r[0] for r in self.store.query(
+                f"SELECT id FROM photos WHERE hash IN ({','.join('?' * len(chunk))})", chunk))
+        return sorted(out)
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -312,12 +379,20 @@ class Albums:
     def _name(self, aid: int) -> str:
         return self.store.query("SELECT name FROM albums WHERE id = ?", [aid])[0][0]
 
-    def _query(self, aid: int) -> str | None:
-        return self.store.query("SELECT query FROM albums WHERE id = ?", [aid])[0][0]
+    def _rule(self, aid: int) -> SmartRule:
+        return SmartRule.stored(*self.store.query("SELECT query, filters FROM albums WHERE id = ?", [aid])[0])
+
+    def _smart(self, aid: int) -> bool:
+        return not self._rule(aid).empty
 
     def _album(self, name: str) -> Album:
         aid = self._require(name)
-        return Album(self._name(aid), self._query(aid), self._count(aid))
+        rule = self._rule(aid)
+        return Album(self._name(aid), rule.query, self._count(aid), _filters_json(rule.stored_filters()))
+
+
+def _filters_json(stored: str | None) -> dict | None:
+    return None if stored is None else SmartRule.stored(None, stored).filters_json()
 
 
 def _clean(name: str) -> str:

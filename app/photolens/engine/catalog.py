@@ -36,6 +36,7 @@ from .outputs import DETAIL_KINDS
 from .peoplecatalog import PeopleCatalog  # people (issue 19)
 from .records import Failure, Folder, PhotoInfo, Status
 from .search import Result, Searcher
+from .smart import SmartMatcher
 from .store import Store
 from .tag_rules import TagManagement
 from .tagger import Tagger
@@ -70,7 +71,9 @@ class Catalog(WhenWhereFacade, TagsFacade, TagManagement, CatalogWords, PeopleCa
         self._model_warning: str | None = None
         self.when_where = WhenWhere(self.store)
         # Duplicates, albums, the trash (issue 21; tidy.py): catalog.albums, .duplicates(), .trash().
-        self.tidy = Tidy(self.store, lambda: self.searcher, lambda: self.match_threshold)
+        self.tidy = Tidy(self.store, lambda: self.searcher, SmartMatcher(
+            self.store, lambda: self.searcher, self.when_where, self.split_people,
+            lambda names: self._people.photos_with_all(names), lambda: self.match_threshold))
         self.albums, self.duplicates, self.trash = self.tidy.albums, self.tidy.duplicates, self.tidy.trash
 
     # -- model ------------------------------------------------------------------------------
@@ -129,6 +132,8 @@ class Catalog(WhenWhereFacade, TagsFacade, TagManagement, CatalogWords, PeopleCa
                 self._embedder.release()
             self._embedder = self._index = self._searcher = self._tagger = None
             self._model_warning = None
+            # Smart albums follow the new model's embeddings (issue 21); pins and exclusions stay.
+            self.albums.recompute_smart_albums()
 
     def set_device(self, device: str) -> None:
         """Choose "auto", "cpu" or "cuda" (kept in the library's settings). A device that is not
@@ -245,10 +250,7 @@ class Catalog(WhenWhereFacade, TagsFacade, TagManagement, CatalogWords, PeopleCa
         tagger = self.tagger
         indexer = Indexer(self.store, self.embedder, self.index, on_batch=tagger.on_batch if tagger else None,
                           pass_=SEARCHABLE)
-        result = indexer.run(pending, progress, control)
-        # Smart albums take in the new photos that match them (issue 21): {album: [photo ids]}.
-        result["smart_albums"] = self.albums.refresh_smart_albums(p.id for p in pending) if pending else {}
-        return result
+        return dict(indexer.run(pending, progress, control), photo_ids=[p.id for p in pending])
 
     def _closer_kind(self) -> str | None:
         """The stored output a photo lacks until the closer look has reached it: the tag detail
@@ -325,12 +327,15 @@ class Catalog(WhenWhereFacade, TagsFacade, TagManagement, CatalogWords, PeopleCa
         # Tags computed by another model, tagger or vocabulary (a model switch, an update) are
         # brought up to date from the stored vectors; a scoped run (the watcher) tags what it embeds.
         retagged = self.retag(progress, control) if scopes is None else 0
-        return {**self.when_where.refresh(), "added": changes.added, "updated": changes.updated, "moved": changes.moved,
+        when_where, text_read = self.when_where.refresh(), self._read_text_after(progress, control, scopes, tag_details)
+        faces_found = self.face_pass_of_full_run(progress, control, scopes, tag_details, faces)
+        # Smart albums judge the new photos once their dates, places and faces are known (issue 21).
+        smart = self.albums.refresh_smart_albums(result["photo_ids"])
+        return {**when_where, "added": changes.added, "updated": changes.updated, "moved": changes.moved,
                 "revived": changes.revived, "offline_reasons": changes.offline_reasons,
-                "unreadable": changes.unreadable, "text_read": self._read_text_after(progress, control, scopes, tag_details),
+                "unreadable": changes.unreadable, "text_read": text_read,
                 "removed": changes.removed, "failed": changes.failed + result["failed"], "retagged": retagged,
-                "tag_details_added": detailed, "smart_albums": result["smart_albums"],
-                "faces_found": self.face_pass_of_full_run(progress, control, scopes, tag_details, faces),
+                "tag_details_added": detailed, "smart_albums": smart, "faces_found": faces_found,
                 "failed_total": self.store.counts(self.embedder.model.name)["failed"],
                 "embedded": result["embedded"], "seconds": round(time.monotonic() - start, 3),
                 "offline_folders": changes.offline_folders}

@@ -58,7 +58,11 @@ class PeopleCatalog:
         with self._lock:
             if self._face_finder is None:
                 self._face_finder = FaceFinder()
-        return find_faces(self._faces, self._face_finder, self._people, progress, control, limit)
+        looked_at = [pid for pid, _ in self._faces.photos_to_scan()[:limit or None]]
+        result = find_faces(self._faces, self._face_finder, self._people, progress, control, limit)
+        if result["faces"]:  # smart albums that name people judge the photos whose faces are now known (issue 21)
+            self.albums.refresh_smart_albums(looked_at, people_only=True)
+        return result
 
     def face_pass_of_full_run(self, progress, control, scopes, tag_details: bool, faces: bool | None) -> int:
         """index_all's face pass: on full runs (no scopes), by default when it adds tag details."""

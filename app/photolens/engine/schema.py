@@ -171,6 +171,14 @@ def _m7_people(db: sqlite_utils.Database) -> None:
         db.execute("ALTER TABLE photos ADD COLUMN faces_hash TEXT")
 
 
+def _m10_album_filters(db: sqlite_utils.Database) -> None:
+    """Smart albums take the same filters as search (issue 21): the ones given as flags (dates,
+    place, camera, folder, people) are kept with the album as JSON (smart.SmartRule), beside
+    its query text; NULL for none. Checked first, so the step may take another place in the list."""
+    if "filters" not in {r[1] for r in db.execute("PRAGMA table_info(albums)").fetchall()}:
+        db.execute("ALTER TABLE albums ADD COLUMN filters TEXT")
+
+
 # Ordered, named steps; user_version records how many have run. Append, never edit.
 MIGRATIONS = [_m1_initial, _m2_concepts, _m3_kept_by_content, _m9_tag_counts, _m4_dates_places, _m5_albums,
-              _m8_tag_rules, _m6_words, _m7_people]
+              _m8_tag_rules, _m6_words, _m7_people, _m10_album_filters]

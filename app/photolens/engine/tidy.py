@@ -12,6 +12,7 @@ from .albums import Albums
 from .duplicates import DuplicateSet, describe, find_duplicates
 from .errors import QueryError
 from .search import Searcher
+from .smart import SmartMatcher
 from .store import Store
 from .trash import Trashed, move_to_trash
 
@@ -19,13 +20,13 @@ __all__ = ["Tidy"]
 
 
 class Tidy:
-    """`searcher` and `threshold` give the current model's searcher and relevance cut-off
-    (called when needed: the model loads lazily)."""
+    """`searcher` gives the current model's searcher (called when needed: the model loads
+    lazily); `matcher` applies smart albums' rules as search does (smart.py)."""
 
-    def __init__(self, store: Store, searcher: Callable[[], Searcher], threshold: Callable[[], float]):
+    def __init__(self, store: Store, searcher: Callable[[], Searcher], matcher: SmartMatcher):
         self.store = store
         self._searcher = searcher
-        self.albums = Albums(store, searcher, threshold)
+        self.albums = Albums(store, matcher)
 
     def duplicates(self, with_similar: bool = False) -> list[DuplicateSet]:
         """Groups of copies (kinds "exact" and "near") and, with `with_similar`, of similar

@@ -97,7 +97,7 @@ class AlbumsPane(QWidget):
         for a in albums:
             item = QListWidgetItem(f"{a.name}  ({a.count:,})" + ("  ⚡" if a.smart else ""))
             item.setData(NameRole, a.name)
-            item.setToolTip(f"Smart album: {a.query}" if a.smart else f"{a.count:,} photos")
+            item.setToolTip(f"Smart album: {a.describe()}" if a.smart else f"{a.count:,} photos")
             self.list.addItem(item)
             if a.name == current:
                 self.list.setCurrentItem(item)
@@ -129,7 +129,8 @@ class AlbumsPane(QWidget):
         name, ok = self.ask("New smart album", "Name the album:")
         if not ok or not name.strip():
             return
-        query, ok = self.ask("New smart album", f"Which photos belong in {name.strip()}? (a search: dog on beach)")
+        query, ok = self.ask("New smart album", f"Which photos belong in {name.strip()}? (a search, with filters "
+                             "if you like: dog on beach, beach place:Paris after:2019-01-01, person:Anna)")
         if ok and query.strip():
             self._write(lambda: self.catalog.albums.create(name, query=query),
                         f"Made the smart album {name.strip()}")
