@@ -298,6 +298,10 @@ def test_cli_smart_album_with_filter_flags(tmp_path, models):
     assert "filters" not in listed["Written"]
     human = run_cli("album", "--list", library=library).stdout
     assert "(smart: beach; from 2019-01-01; to 2019-12-31; place Paris; camera Pixel; folder Trips)" in human
+    # A rule search would refuse makes no album.
+    bad = run_cli("album", "Bad", "--query", "- beach", library=library, check=False)
+    assert bad.returncode == 1 and "leave out" in bad.stderr
+    assert "Bad" not in {a["name"] for a in cli_json("album", "--list", library=library)["albums"]}
 
 
 def test_a_smart_album_of_a_person_takes_in_their_photos_once_their_faces_are_found(catalog, tmp_path):

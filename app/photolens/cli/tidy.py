@@ -81,11 +81,11 @@ def cmd_album(args) -> int:
             emit(args, {"deleted": name}, lambda d: print(f"deleted the album {name} (its photos stay)"))
             return 0
         exists = any(a.name == " ".join(name.split()) for a in albums.list())
-        if not exists and (args.add or rule_given):
-            albums.create(name)
+        if not exists and (args.add or rule_given):  # made with its rule at once: a bad rule makes no album
+            albums.create(name, args.query, filters, people)
         if args.rename:
             name = albums.rename(name, args.rename).name
-        if rule_given:  # the rule is what is given now: a query, filters, people, or any of them
+        if rule_given and exists:  # the rule is what is given now: a query, filters, people, or any of them
             albums.set_query(name, args.query, filters, people)
         def ids(paths):
             return [cat.photo_id(p) for p in paths]

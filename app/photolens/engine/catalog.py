@@ -132,8 +132,10 @@ class Catalog(WhenWhereFacade, TagsFacade, TagManagement, CatalogWords, PeopleCa
                 self._embedder.release()
             self._embedder = self._index = self._searcher = self._tagger = None
             self._model_warning = None
-            # Smart albums follow the new model's embeddings (issue 21); pins and exclusions stay.
-            self.albums.recompute_smart_albums()
+            try:  # smart albums follow the new model's embeddings (issue 21); pins and exclusions stay
+                self.albums.recompute_smart_albums()
+            except PhotolensError as e:  # the switch stands; the next index run judges the photos again
+                log.warning("could not work out the smart albums again with %s: %s", name, e)
 
     def set_device(self, device: str) -> None:
         """Choose "auto", "cpu" or "cuda" (kept in the library's settings). A device that is not
