@@ -329,11 +329,11 @@ class Catalog(WhenWhereFacade, TagsFacade, TagManagement, CatalogWords, PeopleCa
         # Tags computed by another model, tagger or vocabulary (a model switch, an update) are
         # brought up to date from the stored vectors; a scoped run (the watcher) tags what it embeds.
         retagged = self.retag(progress, control) if scopes is None else 0
-        when_where, text_read = self.when_where.refresh(), self._read_text_after(progress, control, scopes, tag_details)
+        dated, text_read = self.when_where.refresh(), self._read_text_after(progress, control, scopes, tag_details)
         faces_found = self.face_pass_of_full_run(progress, control, scopes, tag_details, faces)
         # Smart albums judge the new photos once their dates, places and faces are known (issue 21).
         smart = self.albums.refresh_smart_albums(result["photo_ids"])
-        return {**when_where, "added": changes.added, "updated": changes.updated, "moved": changes.moved,
+        return {**dated, "added": changes.added, "updated": changes.updated, "moved": changes.moved,
                 "revived": changes.revived, "offline_reasons": changes.offline_reasons,
                 "unreadable": changes.unreadable, "text_read": text_read,
                 "removed": changes.removed, "failed": changes.failed + result["failed"], "retagged": retagged,
