@@ -1,4 +1,4 @@
-"""The downloadable models (SigLIP 2, CLIP ViT-L/14, NLLB-CLIP): each shipped manifest against the
+"""The downloadable models (SigLIP 2, CLIP ViT-L/14, XLM-R CLIP, NLLB-CLIP): each shipped manifest against the
 form Immich publishes, and generated models of that form installed from a local HTTP server,
 tokenized, preprocessed, indexed and searched end to end."""
 from __future__ import annotations
@@ -164,6 +164,17 @@ def test_clip_text_keeps_punctuation_and_pads_with_end_of_text(installed):
     assert len(ids) == 77 and ids[0] == start and ids[-1] == end
     assert ids != _ids(emb, "a dog on the beach")  # the comma is a token (CLIP is not canonicalised)
     assert ids == _ids(emb, "a DOG, on the beach")  # CLIP's tokenizer lower-cases itself
+
+
+def test_xlm_roberta_text_is_padded_with_its_own_pad_id(installed):
+    """XLM-R's text tower masks padding by the pad token's id: padding with 0 (<s>) would be read as text."""
+    info, _ = installed("xlm-roberta-base-vit-b32")
+    emb = Embedder(info, "cpu")
+    enc = emb.tokenize(["perro en la playa"])[0]
+    n = enc.tokens.index("</s>") + 1
+    assert enc.tokens[0] == "<s>" and "".join(enc.tokens[1:n - 1]) == "▁perro▁en▁la▁playa"
+    assert len(enc.ids) == 77 and enc.ids[n:] == [1] * (77 - n) and emb.tokenizer.token_to_id("<pad>") == 1
+    assert enc.attention_mask == [1] * n + [0] * (77 - n)
 
 
 def test_nllb_text_starts_with_the_query_language(installed, monkeypatch):

@@ -5,8 +5,8 @@ Immich repository): an image graph `image` float32 [1, 3, S, S] -> `embedding` [
 graph `text` int32 [1, L] -> `embedding` [1, D], open_clip's preprocess_cfg.json and config.json,
 and the Hugging Face tokenizer saved as tokenizer.json + tokenizer_config.json. The graphs and the
 tokenizers here are tiny and random, but of the same form: same names, dtypes, shapes, and a
-tokenizer of the same type (CLIP byte-level BPE, Gemma-style BPE with byte fallback, NLLB-style
-SentencePiece BPE with language codes), built with onnx.helper and the `tokenizers` package.
+tokenizer of the same type (CLIP byte-level BPE, Gemma-style BPE with byte fallback, XLM-R-style
+SentencePiece Unigram, NLLB-style SentencePiece BPE with language codes), built with onnx.helper and the `tokenizers` package.
 """
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ class Family:
     """One model as Immich publishes it: what its graphs take and how its text is prepared."""
 
     manifest: str  # models/<manifest>.json
-    tokenizer: str  # "clip", "gemma" or "nllb"
+    tokenizer: str  # "clip", "gemma", "xlmr" or "nllb"
     size: int
     dim: int
     context: int
@@ -51,6 +51,8 @@ FAMILIES = {
     "clip-vit-l14-dfn2b": Family("clip-vit-l14-dfn2b", "clip", 224, 768, 77, "<|endoftext|>", OPENAI_MEAN,
                                  OPENAI_STD, "shortest", {"context_length": 77}),
     # open_clip's nllb-clip config states no context length: Immich uses its default, 77.
+    "xlm-roberta-base-vit-b32": Family("xlm-roberta-base-vit-b32", "xlmr", 224, 512, 77, "<pad>", OPENAI_MEAN,
+                                       OPENAI_STD, "shortest", {"hf_tokenizer_name": "xlm-roberta-base"}),
     "nllb-clip-base-siglip": Family("nllb-clip-base-siglip", "nllb", 384, 768, 77, "<pad>",
                                     text_cfg={"hf_tokenizer_name": "facebook/nllb-200-distilled-600M"}),
 }
@@ -120,6 +122,14 @@ def make_tokenizer(kind: str, path: Path):
                                                             special_tokens=["<s>", "<pad>", "</s>", "<unk>"]))
         tok.add_special_tokens(LANGUAGE_CODES)
         tok.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 2)])
+    elif kind == "xlmr":  # XLM-RoBERTa: SentencePiece Unigram (Metaspace), <s> text </s>, <pad> is 1
+        tok = Tokenizer(models.Unigram())
+        tok.normalizer = normalizers.NFKC()
+        tok.pre_tokenizer = pre_tokenizers.Metaspace()
+        tok.decoder = decoders.Metaspace()
+        tok.train_from_iterator(CORPUS, trainers.UnigramTrainer(
+            vocab_size=300, special_tokens=["<s>", "<pad>", "</s>", "<unk>"], unk_token="<unk>"))
+        tok.post_processor = processors.TemplateProcessing(single="<s> $A </s>", special_tokens=[("<s>", 0), ("</s>", 2)])
     else:
         raise ValueError(kind)
     path.parent.mkdir(parents=True, exist_ok=True)
