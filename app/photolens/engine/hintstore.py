@@ -22,6 +22,7 @@ __all__ = ["HINT_TERMS", "TagHints", "top_hints"]
 HINT_TERMS = 32
 # Scores are stored in thousandths (a small integer is 2 bytes in a SQLite record, a float 8).
 SCALE = 1000
+MAX_PARAMS = 900  # ids per statement: under SQLite's limit on bound parameters
 
 
 def top_hints(hints: np.ndarray, words: list[str], allowed: np.ndarray | None = None,
@@ -75,6 +76,16 @@ class TagHints:
     def _term_id(self, term: str) -> int | None:
         row = self.store.query("SELECT id FROM hint_terms WHERE term = ?", [term])
         return row[0][0] if row else None
+
+    def hinted(self, photo_ids: list[int]) -> set[int]:
+        """Which of these photos have hints at all (a photo revived from the kept data of a removed
+        one, or tagged by an older version, has tags but no hints until its next retag)."""
+        out: set[int] = set()
+        for start in range(0, len(photo_ids), MAX_PARAMS):
+            part = photo_ids[start:start + MAX_PARAMS]
+            out.update(r[0] for r in self.store.query(
+                f"SELECT DISTINCT photo_id FROM tag_hints WHERE photo_id IN ({','.join('?' * len(part))})", part))
+        return out
 
     def of_photo(self, photo_id: int) -> dict[str, float]:
         return {t: s / SCALE for t, s in self.store.query(

@@ -68,12 +68,15 @@ def with_tag_evidence(store: Store, model: str, query_vec: np.ndarray, term: str
 
 def tag_evidence(store: Store, term: str) -> dict[int, float]:
     """photo id -> what is added to its similarity for `term`: HINT_BOOST x its hint (1 where the
-    user gave the tag; the user's removals have no hint), else TAG_BOOST x its shown tag's score."""
+    user gave the tag; the user's removals have no hint); TAG_BOOST x its shown tag's score where
+    the library, or the photo, has no hints yet."""
     tagged = store.tag_scores(term, TAG_CANDIDATES)
     hinted = TagHints(store).scores(term, TAG_CANDIDATES)
     if not hinted:
         return {pid: TAG_BOOST * s for pid, s in tagged.items()}
     evidence = {pid: HINT_BOOST * p for pid, p in hinted.items()}
+    unhinted = set(tagged) - TagHints(store).hinted(list(tagged))
+    evidence.update({pid: TAG_BOOST * tagged[pid] for pid in unhinted})  # until their next retag
     for pid in store.user_tagged(term):
         evidence[pid] = HINT_BOOST
     return evidence
