@@ -61,7 +61,7 @@ class PhotoGrid(QListView):
     def doItemsLayout(self) -> None:
         """Lay the photos out; in date order, move each month's photos under its header."""
         model = self.model()
-        sections = month_sections(model.results) if getattr(model, "by_date", False) else []
+        sections = month_sections(model.results) if model.by_date else []
         self.setLayoutMode(QListView.SinglePass if sections else QListView.Batched)  # positions need every item
         super().doItemsLayout()
         self.sections = SectionLayout([], [])
