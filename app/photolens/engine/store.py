@@ -420,9 +420,10 @@ class Store:
         return [r[0] for r in self.query("SELECT photo_id FROM tags WHERE tag = ? AND source = 'user'", [tag])]
 
     def recent_photo_ids(self, limit: int) -> list[int]:
-        """Indexed photos, newest first (date taken, else the file's time)."""
-        rows = self.query("SELECT id FROM photos WHERE status = 'indexed' "
-                          "ORDER BY coalesce(taken, mtime_ns / 1e9) DESC LIMIT ?", [limit])
+        """Indexed photos, newest first by the local date taken (as the timeline counts months),
+        then those without a date, newest file first."""
+        rows = self.query("SELECT id FROM photos WHERE status = 'indexed' ORDER BY taken_local IS NULL, "
+                          "taken_local DESC, coalesce(taken, mtime_ns / 1e9) DESC LIMIT ?", [limit])
         return [r[0] for r in rows]
 
     def photos_with_tag(self, tag: str) -> list[tuple[int, float]]:
