@@ -60,6 +60,10 @@ class PeopleCatalog:
                 self._face_finder = FaceFinder()
         return find_faces(self._faces, self._face_finder, self._people, progress, control, limit)
 
+    def faces_pending(self) -> int:
+        """How many searchable photos the face pass has still to look at (0 with it off)."""
+        return len(self._faces.photos_to_scan()) if self.settings.face_recognition else 0
+
     def face_pass_of_full_run(self, progress, control, scopes, tag_details: bool, faces: bool | None) -> int:
         """index_all's face pass: on full runs (no scopes), by default when it adds tag details."""
         faces = tag_details if faces is None else faces

@@ -224,10 +224,14 @@ def draw_faces(pixmap: QPixmap, faces) -> QPixmap:
 
 def attach_people(window, cache) -> PeoplePane:
     """The People dock in the main window (left, with the tags and folders): clicking a person
-    shows their photos in the grid."""
+    shows their photos in the grid; the end of the face pass shows in the status bar."""
     pane = PeoplePane(window.catalog, window.tasks, cache, window)
     window.addDockWidget(Qt.LeftDockWidgetArea, pane)
     catalog = window.catalog
     pane.person_chosen.connect(lambda pid, name: window.show_photos(
         f"person: {name or 'no name yet'}", lambda: catalog.person_photos(pid)))
+    # The face pass runs in the library's background jobs (its progress is theirs): its end is said
+    # in the status bar, and the people it found show.
+    window.jobs.faces_done.connect(window.status_bar.show_faces_found)
+    window.jobs.faces_done.connect(lambda _: pane.refresh())
     return pane
