@@ -89,6 +89,16 @@ class PeopleCatalog:
         """Put a face with another person, or (None) say it is not the person it is with."""
         return self._people.move_face(face_id, person_id)
 
+    def new_person_from_face(self, face_id: int, name: str | None = None) -> int:
+        """The face starts a person of its own (it was grouped with the wrong one, or with
+        none), named `name` when given; it never goes back to the person it left. Returns the
+        new person's id."""
+        with self.store.transaction():
+            person_id = self._people.new_person_from(face_id)
+            if name is not None:
+                self._people.name(person_id, name)
+        return person_id
+
     def faces_in_photo(self, photo_id: int) -> list[FaceInfo]:
         names = {p.id: p.name for p in self._people.list(include_hidden=True)}
         return [FaceInfo(f.id, f.photo_id, f.box, f.person_id, names.get(f.person_id))
