@@ -71,6 +71,29 @@ def test_a_stopped_face_pass_says_nothing_is_done_and_resumes_where_it_stopped(q
     tasks.wait()
 
 
+def test_face_chunks_of_the_watcher_in_between_count_as_done(qtbot, catalog, tmp_path, monkeypatch):
+    """The folder watcher looks for faces in chunks of its own, on the same writer: the progress
+    stays out of every photo to do, and what the watcher did counts as done."""
+    monkeypatch.setattr(library_jobs, "FACE_CHUNK", 1)
+    catalog.add_folder(copy(POWELL[:3], tmp_path / "photos")[0].parent)
+    seen: list = []
+    jobs, tasks = _jobs(catalog, seen)
+    watcher_chunk = []
+
+    def like_the_watcher(p) -> None:
+        if p.stage == "finding faces" and not watcher_chunk:
+            watcher_chunk.append(tasks.writes.submit(lambda: catalog.find_faces(limit=1)))
+
+    jobs.progress.connect(like_the_watcher)
+    with qtbot.waitSignal(jobs.faces_done, timeout=120_000) as done:
+        jobs.start_indexing()
+    assert watcher_chunk[0].result()["photos"] == 1
+    assert done.args == [{"photos": 2, "faces": 2}]  # the jobs' own share
+    faces = [(d, t) for stage, d, t in seen if stage == "finding faces"]
+    assert faces == [(1, 3), (3, 3)]  # the watcher's photo counted between the two
+    tasks.wait()
+
+
 def test_the_window_shows_finding_faces_then_what_it_found(qtbot, catalog, tmp_path):
     from photolens.ui.main_window import MainWindow
 

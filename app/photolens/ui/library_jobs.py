@@ -126,14 +126,18 @@ class LibraryJobs(QObject):
         if self._control is not None:
             return
         control = self._control = Control()
-        self._details = {"control": control, "done": 0, "started": time.monotonic(), "faces": False, "found": 0}
+        self._details = {"control": control, "done": 0, "total": 0, "started": time.monotonic(), "faces": False,
+                         "found": 0}
         self._next_chunk(control)
 
     def _next_chunk(self, control: Control) -> None:
         details = self._details
 
         def progress(p: Progress) -> None:  # on the writer's thread: numbers only; p counts what is left
-            self.progress.emit(Progress(details["done"] + p.done, details["done"] + p.total, p.failed,
+            # Out of every photo the pass had to do since it started: the total grows when photos
+            # arrive, and what the watcher's own chunks did between ours counts as done.
+            details["total"] = max(details["total"], details["done"] + p.total)
+            self.progress.emit(Progress(details["total"] - (p.total - p.done), details["total"], p.failed,
                                         details["started"], stage=p.stage))
 
         def chunk() -> dict:
@@ -160,7 +164,7 @@ class LibraryJobs(QObject):
         if not details["faces"]:
             if summary.get("faces_pending") and not control.cancelled.is_set():
                 self.details_done.emit(details["done"])  # said now; the face pass goes on
-                details.update(faces=True, done=0, started=time.monotonic())
+                details.update(faces=True, done=0, total=0, started=time.monotonic())
                 self._next_chunk(control)
                 return
             self._control = None
