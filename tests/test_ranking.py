@@ -1,11 +1,13 @@
 """Short queries that name a tag are ranked with the tagger's evidence too."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from conftest import write_photo
 
 from photolens.engine.query import parse_query
-from photolens.engine.ranking import TAG_BOOST, tag_term
+from photolens.engine.hintstore import TagHints, top_hints
+from photolens.engine.ranking import HINT_BOOST, TAG_BOOST, tag_evidence, tag_term
 
 
 def _library(tmp_path, catalog, n=6):
@@ -42,6 +44,46 @@ def test_tagged_photos_rise_and_a_removed_tag_counts_for_nothing(tmp_path, catal
     assert [r.id for r in boosted].index(last) < plain.index(last)
     catalog.remove_tag(last, "zebra")
     assert [r.id for r in catalog.search("zebra", k=6)] == plain
+
+
+def test_search_hints_are_kept_per_photo_best_first_and_go_with_the_photo(tmp_path, catalog):
+    ids = _library(tmp_path, catalog, n=4)
+    hints = TagHints(catalog.store)
+    with catalog.store.transaction():
+        hints.replace([(ids[0], [("cat", 0.31), ("sofa", 0.2)]), (ids[1], [("cat", 0.8)]), (ids[2], [("dog", 0.5)])])
+    assert list(hints.scores("cat", 10).items()) == [(ids[1], 0.8), (ids[0], 0.31)]
+    assert hints.has("sofa") and not hints.has("zebra") and hints.scores("zebra", 5) == {}
+    assert tag_term(parse_query("cats"), catalog.store) == "cat"  # a hint is enough to name a term
+    with catalog.store.transaction():
+        hints.replace([(ids[0], [("dog", 0.4)])])  # a retag replaces a photo's hints
+    assert hints.of_photo(ids[0]) == {"dog": 0.4} and list(hints.scores("cat", 10)) == [ids[1]]
+    catalog.remove_folder(str(tmp_path / "p"))
+    assert hints.scores("dog", 10) == {}  # gone with their photos
+
+
+def test_hints_rank_a_short_query_and_the_users_word_wins(tmp_path, catalog):
+    ids = _library(tmp_path, catalog, n=5)
+    plain = {r.id: r.score for r in catalog.search("zebra", k=5)}
+    with catalog.store.transaction():
+        TagHints(catalog.store).replace([(ids[3], [("zebra", 0.6)]), (ids[4], [("zebra", 0.2)])])
+    assert tag_evidence(catalog.store, "zebra") == {ids[3]: pytest.approx(0.6 * HINT_BOOST),
+                                                    ids[4]: pytest.approx(0.2 * HINT_BOOST)}
+    after = {r.id: r.score for r in catalog.search("zebra", k=5)}
+    assert after[ids[3]] == pytest.approx(plain[ids[3]] + 0.6 * HINT_BOOST, abs=1e-3)
+    assert after[ids[0]] == pytest.approx(plain[ids[0]], abs=1e-4)
+    catalog.add_tag(ids[0], "zebra")
+    assert tag_evidence(catalog.store, "zebra")[ids[0]] == HINT_BOOST  # the user's tag counts in full
+    catalog.remove_tag(ids[3], "zebra")  # the user says it is no zebra: its hint no longer counts
+    assert ids[3] not in tag_evidence(catalog.store, "zebra")
+
+
+def test_top_hints_keep_the_best_terms_the_user_allows():
+    words = ["cat", "dog", "sofa", "tree"]
+    probs = np.array([[0.9, 0.0002, 0.4, 0.1]])
+    assert sorted(top_hints(probs, words, k=3)[0]) == [("cat", 0.9), ("sofa", 0.4), ("tree", 0.1)]
+    allowed = np.array([False, True, True, True])  # "never suggest cat"
+    assert sorted(top_hints(probs, words, allowed, k=2)[0]) == [("sofa", 0.4), ("tree", 0.1)]
+    assert top_hints(probs, words, k=4)[0][-1:] != [("dog", 0.0002)]  # below a thousandth: nothing
 
 
 @pytest.mark.e2e

@@ -62,6 +62,21 @@ def test_rename_moves_a_tag_and_the_tagger_suggests_it_under_the_new_name(tagged
     assert all("azure" in tags(cat, pid) and "blue" not in tags(cat, pid) for pid in ids)
 
 
+def test_renames_and_removals_reach_the_tags_kept_for_removed_photos(tagged, tmp_path):
+    cat, ids, paths, _ = tagged
+    cat.add_tag(ids[0], "Rex")
+    cat.add_tag(ids[1], "Sky")
+    cat.remove_folder(str(tmp_path / "photos"))  # the tags wait, kept by content
+    cat.rename_tag("Rex", "Rex the dog")
+    cat.delete_tag("Sky")
+    cat.add_folder(tmp_path / "photos")
+    cat.index_all()
+    back = [cat.photo_id(str(p)) for p in paths]
+    assert tags(cat, back[0])["Rex the dog"] == "user" and "Rex" not in tags(cat, back[0])
+    assert tags(cat, back[1]).get("Sky") in (None, "rejected")  # removed everywhere means there too
+    assert "Sky" not in {t.tag for t in cat.tag_counts()}
+
+
 def test_merge_keeps_the_users_tag_over_the_taggers(tagged):
     cat, ids, _, retag = tagged
     cat.add_tag(ids[1], "Sky")

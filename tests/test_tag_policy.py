@@ -52,6 +52,30 @@ def test_people_are_found_by_the_taggers_own_person_evidence():
     assert "toilet" not in tags
 
 
+def hints(row: dict) -> dict[str, float]:
+    """Search hints (ranking.py) of one photo given as {term: raw probability}."""
+    raw = np.array([[row.get(w, 0.01) for w in WORDS]], np.float32)
+    h = ShownTags(WORDS, 0.5, True, TERMS, POLICY).hints(raw)
+    return dict(zip(WORDS, h[0].tolist()))
+
+
+def test_search_hints_never_say_of_a_person_what_tags_may_not():
+    h = hints({"person": 0.9, "monkey": 0.99, "dog": 0.6, "toilet": 0.95, "tree": 0.3})
+    assert h["monkey"] == 0 and h["dog"] == 0 and h["toilet"] > 0.9  # the toilet outweighs the person
+    assert h["tree"] == pytest.approx(0.3) and h["person"] == pytest.approx(0.9)
+
+
+def test_search_hints_keep_an_animal_that_outweighs_the_person_evidence():
+    h = hints({"person": 0.3, "dog": 0.6, "whippet": 0.7})  # the owner in a corner
+    assert h["dog"] == pytest.approx(0.7)  # the whippet rolled up into dog
+    assert hints({"dog": 0.4})["dog"] == pytest.approx(0.4)  # no people: nothing held back
+
+
+def test_a_model_without_a_trained_tagger_gives_no_hints():
+    raw = np.zeros((1, len(WORDS)), np.float32)
+    assert ShownTags(WORDS, 0.5, False, TERMS, POLICY).hints(raw) is None
+
+
 def test_fine_terms_roll_up_unless_certain_and_synonyms_merge():
     unsure, sure, sandy = shown([{"whippet": 0.6}, {"whippet": 0.95}, {"sand bar": 0.7, "sandbar": 0.55}])
     assert set(unsure) == {"dog"} and unsure["dog"] == pytest.approx(0.6)

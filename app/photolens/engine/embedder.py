@@ -14,6 +14,7 @@ from .config import DEVICES
 from .errors import ModelError
 from . import models as model_registry
 from .models import ModelInfo
+from .textprep import check_text_spec, prepare_text
 
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
@@ -114,10 +115,12 @@ def normalize(x: np.ndarray) -> np.ndarray:
 class Embedder:
     """Images and texts into one model's joint space."""
 
-    def __init__(self, model: ModelInfo, device: str = "auto", threads: int | None = None):
+    def __init__(self, model: ModelInfo, device: str = "auto", threads: int | None = None,
+                 language: str | None = None):
         self.model = model
         self.device = device
         self.threads = threads
+        self.language = language  # the query language, for models that want it (textprep.py)
         self._visual: OrtSession | None = None
         self._textual: OrtSession | None = None
         self._detail: OrtSession | None = None
@@ -203,21 +206,31 @@ class Embedder:
 
     @property
     def tokenizer(self):
+        """The model's own tokenizer (tokenizers' tokenizer.json), truncating at the context
+        length and, for graphs of fixed length, padding to it with the model's pad token."""
         if self._tokenizer is None:
             from tokenizers import Tokenizer
 
             t = self.model.textual
+            check_text_spec(t)
             tok = Tokenizer.from_file(str(self.model.file(t["tokenizer"])))
             length = int(t.get("context_length", 128))
             tok.enable_truncation(length)
             if t.get("pad_to_context"):
                 pad = t.get("pad_token", "<|endoftext|>")
-                pad_id = tok.token_to_id(pad) or 0
+                pad_id = tok.token_to_id(pad)
+                if pad_id is None:  # padding with another token's id would change what the text says
+                    raise ModelError(f"{self.model.name}: the pad token {pad!r} is not in its tokenizer")
                 tok.enable_padding(length=length, pad_id=pad_id, pad_token=pad)
             else:
                 tok.enable_padding()
             self._tokenizer = tok
         return self._tokenizer
+
+    def tokenize(self, texts: list[str]) -> list:
+        """The tokenizer's encodings of `texts`, each prepared as the model wants (textprep.py)."""
+        t = self.model.textual
+        return self.tokenizer.encode_batch([prepare_text(x, t, self.language) for x in texts])
 
     def embed_texts(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -229,7 +242,7 @@ class Embedder:
         batch = 1 if sess.fixed_batch() == 1 else TEXT_BATCH
         out = []
         for i in range(0, len(texts), batch):
-            enc = self.tokenizer.encode_batch(texts[i:i + batch])
+            enc = self.tokenize(texts[i:i + batch])
             feeds = {inputs["input_ids"]: np.array([e.ids for e in enc], dtype=dtype)}
             if "attention_mask" in inputs:
                 feeds[inputs["attention_mask"]] = np.array([e.attention_mask for e in enc], dtype=dtype)

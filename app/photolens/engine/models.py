@@ -279,7 +279,10 @@ def _remove_tree(path: Path) -> None:
 
 
 def immich_manifest(folder: Path, name: str) -> dict:
-    """Describe a CLIP model folder in Immich's layout (batch fixed at 1, int32 text [1, 77])."""
+    """Describe a CLIP-style model folder in Immich's layout (batch fixed at 1, int32 text of the
+    context length), read the way Immich's runtime reads it: the pad token from
+    tokenizer_config.json, the context length and text cleaning from config.json, an M-CLIP text
+    graph by its two inputs (input_ids, attention_mask), an NLLB tokenizer by its language codes."""
     pre = json.loads((folder / "visual" / "preprocess_cfg.json").read_text())
     config = {}
     if (folder / "config.json").exists():
@@ -294,21 +297,47 @@ def immich_manifest(folder: Path, name: str) -> dict:
         pad_tok = json.loads(tok_cfg.read_text()).get("pad_token", pad)
         pad = pad_tok.get("content", pad) if isinstance(pad_tok, dict) else pad_tok
     size = pre.get("size", 224)
+    text_inputs = _onnx_input_names(folder / "textual" / "model.onnx")
+    if "attention_mask" in text_inputs and "input_ids" in text_inputs:
+        inputs = {"input_ids": "input_ids", "attention_mask": "attention_mask"}
+    else:
+        inputs = {"input_ids": text_inputs[0]}
+    textual = {"file": "textual/model.onnx", "inputs": inputs, "output": "embedding",
+               "tokenizer": "textual/tokenizer.json", "context_length": int(text_cfg.get("context_length", 77)),
+               "pad_to_context": True, "pad_token": pad, "input_dtype": "int32",
+               "batch": "fixed" if _fixed_batch(folder / "textual" / "model.onnx") else "dynamic"}
+    if (text_cfg.get("tokenizer_kwargs") or {}).get("clean") == "canonicalize":
+        textual["clean"] = "canonicalize"
+    if _has_flores_codes(folder / "textual" / "tokenizer.json"):
+        textual["language_prefix"] = "flores200"
     return {
         "name": name, "family": "clip", "title": f"CLIP {name}", "dim": int(dim),
         "license": config.get("license", "see the model's source"),
         "source": {"layout": "immich"},
         "visual": {"file": "visual/model.onnx", "input": "image", "outputs": {"embedding": "embedding"},
                    "batch": "fixed" if _fixed_batch(folder / "visual" / "model.onnx") else "dynamic"},
-        "textual": {"file": "textual/model.onnx", "inputs": {"input_ids": "text"}, "output": "embedding",
-                    "tokenizer": "textual/tokenizer.json", "context_length": int(text_cfg.get("context_length", 77)),
-                    "pad_to_context": True, "pad_token": pad, "input_dtype": "int32",
-                    "batch": "fixed" if _fixed_batch(folder / "textual" / "model.onnx") else "dynamic"},
+        "textual": textual,
         "preprocess": {"size": size[0] if isinstance(size, list) else size, "mean": pre["mean"], "std": pre["std"],
                        "resize_mode": pre.get("resize_mode", "shortest"),
                        "interpolation": pre.get("interpolation", "bicubic")},
         "files": [],
     }
+
+
+def _has_flores_codes(tokenizer: Path) -> bool:
+    """Whether a tokenizer.json is NLLB's: its added tokens include FLORES-200 language codes."""
+    try:
+        added = json.loads(tokenizer.read_text()).get("added_tokens") or []
+    except (OSError, ValueError):
+        return False
+    return any(isinstance(t, dict) and t.get("content") == "eng_Latn" for t in added)
+
+
+def _onnx_input_names(path: Path) -> list[str]:
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return [i.name for i in sess.get_inputs()]
 
 
 def _onnx_output_dim(path: Path) -> int:

@@ -171,6 +171,20 @@ def _m7_people(db: sqlite_utils.Database) -> None:
         db.execute("ALTER TABLE photos ADD COLUMN faces_hash TEXT")
 
 
+def _m10_tag_hints(db: sqlite_utils.Database) -> None:
+    """Search hints (issue 16, ranking.py): each photo's most likely vocabulary terms with the
+    tagger's probability, shown tags or not, so a one-word query ranks by what the tagger sees.
+    Derived data, rewritten with the auto tags. Terms by a small id (hint_terms) and scores in
+    thousandths keep a row near 10 bytes; the index on (term, score) reads a term's best photos
+    first, and the key on photo_id replaces a photo's hints (and cascades when it goes)."""
+    db.execute("CREATE TABLE hint_terms (id INTEGER PRIMARY KEY, term TEXT NOT NULL UNIQUE)")
+    db.execute("""CREATE TABLE tag_hints (
+        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        term INTEGER NOT NULL, score INTEGER NOT NULL,
+        PRIMARY KEY (photo_id, term)) WITHOUT ROWID""")
+    db.execute("CREATE INDEX tag_hints_term ON tag_hints(term, score)")
+
+
 # Ordered, named steps; user_version records how many have run. Append, never edit.
 MIGRATIONS = [_m1_initial, _m2_concepts, _m3_kept_by_content, _m9_tag_counts, _m4_dates_places, _m5_albums,
-              _m8_tag_rules, _m6_words, _m7_people]
+              _m8_tag_rules, _m6_words, _m7_people, _m10_tag_hints]

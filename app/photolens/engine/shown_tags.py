@@ -59,6 +59,14 @@ class ShownTags:
         """[N] bool: photos the policy treats as showing people (tag_policy)."""
         return self.sensitive.shows_people(raw, self.words, self.probabilities)
 
+    def hints(self, raw: np.ndarray) -> np.ndarray | None:
+        """[N, T] search hints (ranking.py): synonyms merged and fine terms rolled up, under the
+        policy's hint rule (SensitiveTerms.hint_back), on the probability scale; None for a model
+        without a trained tagger (z-scores are no evidence to add to a similarity)."""
+        if not self.probabilities:
+            return None
+        return self.sensitive.hint_back(self.terms.merge(raw, self.words), raw, self.words, self.people(raw))
+
     def __call__(self, raw: np.ndarray) -> np.ndarray:
         merged = self.terms.merge(raw, self.words) if self.probabilities else self.terms.merge(
             raw, self.words, certain=np.inf)  # z-scores: no fine term is ever "certain"

@@ -415,6 +415,9 @@ class Store:
                           "ORDER BY coalesce(score, 1.0) DESC LIMIT ?", [tag, limit])
         return {r[0]: float(r[1]) for r in rows}
 
+    def user_tagged(self, tag: str) -> list[int]:
+        return [r[0] for r in self.query("SELECT photo_id FROM tags WHERE tag = ? AND source = 'user'", [tag])]
+
     def recent_photo_ids(self, limit: int) -> list[int]:
         """Indexed photos, newest first (date taken, else the file's time)."""
         rows = self.query("SELECT id FROM photos WHERE status = 'indexed' "

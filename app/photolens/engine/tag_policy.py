@@ -99,6 +99,26 @@ class SensitiveTerms:
         return out
 
 
+    def hint_back(self, merged: np.ndarray, raw: np.ndarray, words: list[str], people: np.ndarray) -> np.ndarray:
+        """[N, T] the search hints of ranking.py (probabilities a short query's photos are ranked
+        by, never shown) under the policy: on photos with people, a "never" group's term gets 0,
+        and an "overwhelming" group's term keeps its probability only where it exceeds the photo's
+        person evidence (the dog in a photo of a dog with its owner in a corner), else 0. Milder
+        than hold_back, which decides what is *written on* a photo; a hint only orders the photos
+        of a query the user typed, and never above the photos whose evidence is stronger."""
+        out = merged.copy()
+        if not people.any():
+            return out
+        evidence = self.people_evidence(raw, words)
+        for j, w in enumerate(words):
+            found = self.rule_of(w)
+            if found is None:
+                continue
+            kept = merged[:, j] > evidence if found[1] == OVERWHELMING_RULE else np.zeros(len(merged), bool)
+            out[:, j] = np.where(people & ~kept, 0.0, merged[:, j])
+        return out
+
+
 @lru_cache(maxsize=1)
 def load_sensitive_terms(folder: Path | None = None) -> SensitiveTerms:
     """The policy's list. A missing or damaged file is an error the tagger reports, never an

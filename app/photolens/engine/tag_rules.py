@@ -78,11 +78,24 @@ class TagRules:
                 self.store.execute("DELETE FROM tags WHERE photo_id = ? AND tag = ?", [pid, old])
             else:
                 self.store.execute("UPDATE tags SET tag = ? WHERE photo_id = ? AND tag = ?", [new, pid, old])
+        self._rename_kept(old, new)
         return len(rows)
+
+    def _rename_kept(self, old: str, new: str) -> None:
+        """The tags kept for removed photos (archive.py) follow a rename, so a photo that comes
+        back carries the new name. A kept fact is a JSON [tag, source, score, model]."""
+        self.store.execute("UPDATE OR IGNORE kept_facts SET data = json_set(data, '$[0]', ?) "
+                           "WHERE kind = 'tag' AND json_extract(data, '$[0]') = ?", [new, old])
+        self.store.execute("DELETE FROM kept_facts WHERE kind = 'tag' AND json_extract(data, '$[0]') = ?", [old])
 
     def delete(self, tag: str) -> int:
         """Take `tag` off every photo: each becomes a rejection, as when the user removes it from
         one photo (the tagger does not put it back on those photos). Returns the photos changed."""
+        # Kept tags of removed photos become rejections too, so they do not come back with them.
+        self.store.execute("UPDATE OR IGNORE kept_facts SET data = json_array(?, ?, NULL, NULL) WHERE kind = 'tag' "
+                           "AND json_extract(data, '$[0]') = ?", [tag, SOURCE_REJECTED, tag])
+        self.store.execute("DELETE FROM kept_facts WHERE kind = 'tag' AND json_extract(data, '$[0]') = ? "
+                           "AND json_extract(data, '$[1]') != ?", [tag, SOURCE_REJECTED])
         return self.store.execute("UPDATE tags SET source = ?, score = NULL, model = NULL WHERE tag = ? AND source IN "
                                   "(?, ?)", [SOURCE_REJECTED, tag, SOURCE_USER, SOURCE_AUTO]).rowcount
 

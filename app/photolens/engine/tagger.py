@@ -27,6 +27,7 @@ from . import tagscore
 from .config import bundled_models_dir, cache_dir
 from .embedder import Embedder
 from .fsutil import atomic_write_bytes
+from .hintstore import HINT_TERMS, TagHints, top_hints
 from .jobs import Progress
 from .outputs import PhotoOutputs, detail_or_stand_in
 from .shown_tags import ShownTags
@@ -49,6 +50,10 @@ DEFAULT_THRESHOLD = 2.0
 RETAGGED_UNDER = "tags_retagged_under"  # meta key: the tagger identity of the last finished retag
 RETAG_CHUNK = 256  # photos per retagging transaction: their evidence is [chunk, terms, N_EVIDENCE] floats
 MIN_REFERENCE = 50  # photos needed before the library's own statistics replace the reference set
+# Marks photos tagged before the library had MIN_REFERENCE photos: their z-scores came from a
+# handful of photos, so retag_all scores them again (a library's first photos would otherwise
+# keep tags and hints that depend on the order they arrived in).
+PROVISIONAL = "~provisional"
 # Photos the terms' statistics are computed from: a seeded sample of the library. A term's mean
 # and spread of similarity are estimated to well under 1% from 20,000 photos, and the work and
 # memory stay bounded however large the library grows (500,000 photos x 4,482 terms would be a
@@ -96,9 +101,10 @@ class Tagger:
         # per-term thresholds (shown_tags.py). The COCO terms are calibrated as a group.
         self.shown = ShownTags.for_tagger(self.words, self.threshold, tagger_sha,
                                           frozenset(vocabulary()["coco_map"].values()))
-        # Everything the tags depend on but the threshold (which a caller may change).
+        # Everything the tags and search hints depend on but the threshold (which a caller may
+        # change); the hints' size is there so that libraries tagged before hints get them.
         self._identity_parts = [model.name, tagger_sha, model.fingerprint, list(model.tag_views),
-                                self.words_hash, self.shown.identity]
+                                self.words_hash, self.shown.identity, f"hints-{HINT_TERMS}"]
 
     def _load_tag_model(self, model):
         """The model's trained tagger, ImageNet groups and classifier, where it ships them."""
@@ -263,12 +269,22 @@ class Tagger:
         decided = rules.rules()
         never = {t for t, (rule, _) in decided.items() if rule == RULE_NEVER}
         allowed = np.array([w not in never for w in self.words]) if never else None
-        tags = self.tags_for(outputs, allowed=allowed)
+        raw = self.raw_scores(outputs)
+        tags = self.tags_from_scores(self.shown(raw), allowed=allowed)
         rejected = self.store.rejected_tags_of(ids)  # one query per batch, not one per photo
-        items = [(pid, [(w, s) for w, s in rules.suggestable(t, decided) if w not in rejected.get(pid, ())])
-                 for pid, t in zip(ids, tags)]
-        self.store.replace_auto_tags(self.model, items)
-        self.store.mark_tagged(ids, self.identity)
+
+        def decided_for(pid: int, found: list[tuple[str, float]]) -> list[tuple[str, float]]:
+            return [(w, s) for w, s in rules.suggestable(found, decided) if w not in rejected.get(pid, ())]
+        self.store.replace_auto_tags(self.model, [(pid, decided_for(pid, t)) for pid, t in zip(ids, tags)])
+        hints = self.shown.hints(raw)
+        if hints is not None:  # search hints (hintstore.py), under the same decisions
+            TagHints(self.store).replace((pid, decided_for(pid, h))
+                                         for pid, h in zip(ids, top_hints(hints, self.words, allowed)))
+        if self._stats is not None:
+            self.store.mark_tagged(ids, self.identity)
+        else:  # scored against too few photos' statistics: the next retag scores them again
+            self.store.mark_tagged(ids, self.identity + PROVISIONAL)
+            self.store.set_meta(RETAGGED_UNDER, "")
 
     def stored_outputs(self, ids: list[int], store: Store | None = None) -> tuple[list[int], PhotoOutputs]:
         """The stored outputs of these photos (in this library, or another library's `store`
