@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QLineEdit, QListWid
 from ..engine.catalog import Catalog
 from ..engine.imaging import display_image, thumbnail
 from .models import ResultsModel
+from .face_menu import face_at
 from .people_pane import FacesBox, draw_faces
 from .photo_text import PhotoTextPanel, outlined
 from .tasks import Tasks
@@ -76,6 +77,10 @@ class Viewer(QDialog):
         side.addWidget(self.new_tag)
         self.faces_box = FacesBox(catalog, tasks, self)  # people (issue 19)
         self.faces_box.changed.connect(self.load)
+        # A click on a face's outline offers the same menu (who it is, someone new, not them).
+        self.face_menu = None
+        self._faces_shown: list = []
+        self.image.installEventFilter(self)
         side.addWidget(self.faces_box)
         # Words: the photo's text (hover outlines it on the photo) and the user's caption.
         self.words = PhotoTextPanel()
@@ -144,6 +149,7 @@ class Viewer(QDialog):
         self.refresh_tags()
         self.words.show_photo(photo_id, self.catalog.text_of(photo_id), self.catalog.caption_of(photo_id))
         self.pixmap = QPixmap()
+        self._faces_shown = []
         self.image.setText("Loading…")
         cache, size = self.model.cache, self.model.thumb_size  # an offline photo: the grid's cached copy
 
@@ -172,6 +178,8 @@ class Viewer(QDialog):
     def _faces(self, photo_id: int, faces) -> None:
         if photo_id == self.photo_id:
             self.faces_box.show_faces(faces)
+            self._faces_shown = list(faces)
+            self.image.setToolTip("Click a face to say who it is" if faces else "")
         if photo_id == self.photo_id and faces:
             self.pixmap = draw_faces(self.pixmap, faces)
             self._show()
@@ -239,7 +247,23 @@ class Viewer(QDialog):
         if obj is self.scroll.viewport() and event.type() == QEvent.Wheel:
             self.zoom_by(ZOOM_STEP if event.angleDelta().y() > 0 else 1 / ZOOM_STEP)
             return True
+        if obj is self.image and event.type() == QEvent.MouseButtonRelease and event.button() == Qt.LeftButton:
+            return self._face_clicked(event.position())
         return super().eventFilter(obj, event)
+
+    def _face_clicked(self, pos) -> bool:
+        """A click on a face outline opens its menu (face_menu.py); elsewhere, nothing."""
+        shown = self.image.pixmap()
+        if not self._faces_shown or shown is None or shown.isNull():
+            return False
+        size = shown.deviceIndependentSize()  # the label centres the photo when it is larger
+        left, top = (self.image.width() - size.width()) / 2, (self.image.height() - size.height()) / 2
+        face = face_at(self._faces_shown, (pos.x() - left) / size.width(), (pos.y() - top) / size.height())
+        if face is None:
+            return False
+        self.face_menu = self.faces_box.actions.menu(face, self)
+        self.face_menu.popup(self.image.mapToGlobal(pos.toPoint()))
+        return True
 
     def _show(self) -> None:
         if self.pixmap.isNull():
