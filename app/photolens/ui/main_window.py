@@ -171,9 +171,8 @@ class MainWindow(QMainWindow):
         for more in self.menuBar().findChildren(QToolButton):  # Qt's "»" when the menus do not fit
             more.setToolTip("More menus")
         self.addAction(QAction("Focus search", self, shortcut=QKeySequence.Find, triggered=self.search.setFocus))
-        self.addAction(QAction("Similar: back", self, shortcut=QKeySequence("Alt+Left"), triggered=self.similar.back))
-        self.addAction(QAction("Similar: forward", self, shortcut=QKeySequence("Alt+Right"),
-                               triggered=self.similar.forward))
+        for name, keys, slot in (("back", "Alt+Left", self.similar.back), ("forward", "Alt+Right", self.similar.forward)):
+            self.addAction(QAction(f"Similar: {name}", self, shortcut=QKeySequence(keys), triggered=slot))
 
     def _toggle_full_screen(self) -> None:
         self.showNormal() if self.isFullScreen() else self.showFullScreen()
@@ -336,6 +335,7 @@ class MainWindow(QMainWindow):
             photo_id = photo_id.data(IdRole)
         viewer = Viewer(self.catalog, self.tasks, model or self.results, photo_id, self)
         viewer.tags_changed.connect(self.tags.refresh)
+        viewer.similar_region.connect(self.similar.show_subject)  # "Find photos like this part"
         viewer.finished.connect(lambda _: self.viewers.remove(viewer) if viewer in self.viewers else None)
         self.viewers.append(viewer)
         viewer.show()

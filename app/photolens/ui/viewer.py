@@ -19,6 +19,7 @@ from .models import ResultsModel
 from .face_menu import face_at
 from .people_pane import FacesBox, draw_faces
 from .photo_text import PhotoTextPanel, outlined
+from .region_select import RegionSelector, to_qimage
 from .tasks import Tasks
 
 __all__ = ["Viewer", "to_qimage"]
@@ -27,22 +28,19 @@ ZOOM_STEP = 1.25
 ZOOM_RANGE = (0.05, 8.0)  # 5% shows a 100-MP photo whole; 800% shows single pixels
 
 
-def to_qimage(img) -> QImage:
-    """A PIL RGB image as a QImage that owns its pixels."""
-    data = img.tobytes("raw", "RGB")
-    return QImage(data, img.width, img.height, img.width * 3, QImage.Format_RGB888).copy()
-
-
 class Viewer(QDialog):
     """One photo at a time, from a results model.
 
     Signals:
         shown(int): a photo (this id) is on screen, its pixels loaded (or known unreadable).
         tags_changed(): the user added or removed a tag.
+        similar_region(int, str, object): "Find photos like this part": photo id, path, and the
+            part as (x, y, w, h) shares of the photo (region_select.py).
     """
 
     shown = Signal(int)
     tags_changed = Signal()
+    similar_region = Signal(int, str, object)
 
     def __init__(self, catalog: Catalog, tasks: Tasks, model: ResultsModel, photo_id: int, parent=None):
         super().__init__(parent)
@@ -81,6 +79,10 @@ class Viewer(QDialog):
         self.face_menu = None
         self._faces_shown: list = []
         self.image.installEventFilter(self)
+        self.path = ""
+        # Installed after the face clicks' filter, so it sees a drag first: a drag is no click.
+        self.region_select = RegionSelector(self.image)
+        self.region_select.chosen.connect(lambda region: self.similar_region.emit(self.photo_id, self.path, region))
         side.addWidget(self.faces_box)
         # Words: the photo's text (hover outlines it on the photo) and the user's caption.
         self.words = PhotoTextPanel()
@@ -136,7 +138,7 @@ class Viewer(QDialog):
         """Show self.photo_id: details now, pixels from a worker (a stale answer is dropped)."""
         photo_id = self.photo_id
         d = self.catalog.photo_info(photo_id)
-        path = d.path if d else ""
+        path = self.path = d.path if d else ""
         self.setWindowTitle(f"{os.path.basename(path)} — Photolens")
         w = self.catalog.photo_when_where(photo_id)
         taken = f"{w.taken_label} <small>({w.source_label})</small>" if w and w.taken else "unknown"
@@ -169,6 +171,7 @@ class Viewer(QDialog):
             return  # the user moved on
         self.pixmap = QPixmap.fromImage(image) if not image.isNull() else QPixmap()
         self.note = note
+        self.region_select.setEnabled(not note)  # a small copy is a square crop: its parts are not the photo's
         self.zoom = None
         self._show()
         self.shown.emit(photo_id)
