@@ -40,3 +40,12 @@ def test_blobs_written_before_compact_storage_read_unchanged_beside_new_ones():
 def test_an_unknown_format_is_an_error_not_garbage():
     with pytest.raises(ValueError):
         decode(b"\x09" + b"\0" * 8)
+
+
+def test_many_compact_blobs_decode_in_one_step_as_one_by_one():
+    rng = np.random.default_rng(3)
+    vecs = rng.gamma(0.5, 1.0, (50, 1280)).astype(np.float32)
+    blobs = [encode("features", v) for v in vecs]
+    assert np.array_equal(decode_many(blobs), np.stack([decode(b) for b in blobs]))
+    odd = [encode("detail_probs", v) for v in rng.random((4, 7)).astype(np.float32)]  # padded blobs
+    assert np.array_equal(decode_many(odd), np.stack([decode(b) for b in odd]))

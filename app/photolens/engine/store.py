@@ -370,7 +370,8 @@ class Store:
         for chunk, marks in self._id_chunks(ids):
             rows = self.query(f"SELECT photo_id, vec FROM vectors WHERE model = ? AND kind = ? AND photo_id IN ({marks})",
                               [model, kind, *chunk])
-            out.update((r[0], vecblob.decode(r[1])) for r in rows)
+            if rows:
+                out.update(zip((r[0] for r in rows), vecblob.decode_many([r[1] for r in rows])))
         return out
 
     def models_with_vectors(self) -> dict[str, int]:
