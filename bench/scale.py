@@ -63,6 +63,7 @@ def jitter(real: np.ndarray, n: int, rng, unit: bool) -> np.ndarray:
 
 def add_synthetic_photos(cat, folder: Path, start: int, n: int, real: dict, rng) -> list[int]:
     """n photos through the store's own code: rows, every stored output, tags, dates, cameras."""
+    from photolens.engine.hintstore import HINT_TERMS, TagHints
     from photolens.engine.outputs import STORED_KINDS, PhotoOutputs
 
     store, model = cat.store, cat.model.name
@@ -91,6 +92,11 @@ def add_synthetic_photos(cat, folder: Path, start: int, n: int, real: dict, rng)
                                             for pid, row in zip(chunk, picks.tolist())])
             if tagger is not None:
                 store.mark_tagged(chunk, tagger.identity)
+                # Search hints as the tagger writes them: HINT_TERMS terms a photo.
+                terms = rng.integers(0, len(tagger.words), (m, HINT_TERMS))
+                TagHints(store).replace([(pid, [(tagger.words[t], 0.01 + 0.9 * float(p)) for t, p in
+                                                zip(set(row), rng.random(len(row)))])
+                                         for pid, row in zip(chunk, terms.tolist())])
             generation = store.bump_generation(model)
         ids += chunk
         if cat._index is not None:  # a library in use takes its new photos in (as the indexer does)

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Smoke test of the bundle as a person without Python would run it: builds dist/photolens
 # (unless --no-build), then runs it with an empty environment (PATH=/usr/bin:/bin, a fresh HOME,
-# no venv) and checks --version, indexing a small folder of real photos, and search --json.
+# no venv) and checks --version, indexing a small folder of real photos, search --json, and
+# (with ../shared/datasets/faces-dev) that faces are found and grouped.
 #
 #   packaging/smoke.sh [--no-build] [PHOTO_FOLDER]
 #
@@ -44,5 +45,16 @@ grep -q '"results": \[{"path": "'"$WORK"'/photos/' "$WORK/search.json" || {
     echo "FAIL: search returned no results from the folder:" >&2; cat "$WORK/search.json" >&2; exit 1; }
 if run --library "$WORK/lib" search "" --json 2>"$WORK/err.txt"; then
     echo "FAIL: an empty query should exit non-zero" >&2; exit 1
+fi
+# People: the bundle's face model, dlib and landmark weights find the same face in two photos.
+FACES=$ROOT/../shared/datasets/faces-dev/images
+if [ -d "$FACES" ]; then
+    mkdir -p "$WORK/faces"
+    cp "$FACES/f0041.jpg" "$FACES/f0065.jpg" "$WORK/faces/"  # two photos of Colin Powell
+    run --library "$WORK/facelib" add "$WORK/faces" 2>"$WORK/faces.log"
+    run --library "$WORK/facelib" people --json > "$WORK/people.json"
+    grep -q '"faces": 2' "$WORK/people.json" || {
+        echo "FAIL: the two faces were not found as one person:" >&2; cat "$WORK/people.json" "$WORK/faces.log" >&2; exit 1; }
+    echo "people: one person found in 2 photos"
 fi
 echo "bundle: $(du -sh "$ROOT/dist/photolens" | cut -f1); smoke test passed"

@@ -45,7 +45,8 @@ def test_outputs_round_trip_with_views_reshaped_and_logits_left_out(store_with_p
     assert got_ids == ids
     assert back.view_features.shape == (3, N_VIEWS, DIM) and back.logits is None
     for kind in ("embedding", "features", "view_features", *DETAIL_KINDS):
-        np.testing.assert_allclose(back[kind], out[kind], atol=2e-3)  # float16 storage
+        # float16 storage; a non-negative vector of the tagger's inputs: one byte a value (vecblob.py)
+        np.testing.assert_allclose(back[kind], out[kind], atol=2e-3 if kind == "embedding" else 2e-2)
 
 
 def test_a_photo_without_views_or_detail_has_its_whole_photo_standing_in(store_with_photos):

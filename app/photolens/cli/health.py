@@ -29,6 +29,8 @@ def cmd_library(args) -> int:
             print(f"the damaged database was moved to {d['moved_aside']}; a new one holds your folders and "
                   f"{d['facts_restored']} of your tags and decisions (from the {d['facts_from']}): run "
                   "`photolens index` to find your photos again")
+            if d.get("people_restored"):
+                print(f"{d['people_restored']} people you named, hid or corrected come back as their faces are found")
         for name in d["graphs_removed"]:
             print(f"removed the damaged vector index {name}: it is rebuilt at the next search")
         if d["database"] != "rebuilt" and not d["graphs_removed"]:

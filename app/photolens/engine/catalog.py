@@ -375,7 +375,8 @@ class Catalog(WhenWhereFacade, TagsFacade, TagManagement, CatalogWords, PeopleCa
         if sort != SORT_DATE:
             return results
         dates = self.store.taken_dates([r.id for r in results])
-        return sorted(results, key=lambda r: -dates.get(r.id, 0))
+        by_time = sorted(results, key=lambda r: -dates.get(r.id, 0))  # orders the photos without a date
+        return sorted(by_time, key=_local_taken, reverse=True)  # a stable sort: undated ("") last
 
     def similar(self, image: str | int, k: int = 50, focus: str | None = None, detail: float = 0.0,
                 region: tuple[float, ...] | None = None, filters: Filters | None = None) -> list[Result]:
@@ -445,3 +446,8 @@ class Catalog(WhenWhereFacade, TagsFacade, TagManagement, CatalogWords, PeopleCa
     def repair_at(library_dir: Path | None = None) -> dict:
         """Rebuild what can be derived, keeping the user's facts (health.repair)."""
         return repair_library(Path(library_dir or default_library_dir()).expanduser().resolve())
+
+
+def _local_taken(r: Result) -> str:
+    """The local date and time taken ("2019-07-14T15:30:00"), as the timeline counts months; ""."""
+    return (r.when_where.taken or "")[:19] if r.when_where is not None else ""

@@ -23,7 +23,7 @@ from .faces import EMBEDDING_DIM, MAX_FACES, Face
 from .fsutil import path_str
 from .store import Store
 
-__all__ = ["FaceRow", "FaceStore", "NOTE_IS", "NOTE_IS_NOT", "names_in_photos"]
+__all__ = ["FaceRow", "FaceStore", "NOTE_IS", "NOTE_IS_NOT", "names_in_photos", "people_backup", "restore_people"]
 
 # Face ids per photo: a face's id is photo id * FACE_SLOTS + its place (schema._m7_people).
 FACE_SLOTS = 64
@@ -89,6 +89,43 @@ def names_in_photos(store: Store, ids: list[int]) -> dict[int, list[str]]:
                                  f"WHERE f.photo_id IN ({marks}) AND p.name IS NOT NULL ORDER BY p.name", ids):
         out.setdefault(pid, []).append(name)
     return out
+
+
+def people_backup(query) -> dict:
+    """The user's word on people, for the backup (health.py), read with `query(sql)` (the store's,
+    or a damaged file's own connection): {"people": [[id, name, hidden]], "notes": [[hash, x, y,
+    person id, verdict]]}. A person is kept if the user named or hid them or said something
+    about one of their faces; the notes (written for every face of a named or hidden person, and
+    for every face moved) are keyed by photo content, so they hold good in a rebuilt library."""
+    tables = {r[0] for r in query("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not {"people", "face_notes"} <= tables:
+        return {"people": [], "notes": []}
+    people = query("SELECT id, name, hidden FROM people WHERE name IS NOT NULL OR hidden != 0 "
+                   "OR id IN (SELECT person_id FROM face_notes) ORDER BY id")
+    notes = query("SELECT hash, x, y, person_id, verdict FROM face_notes ORDER BY hash, x, y, person_id")
+    return {"people": [list(r) for r in people], "notes": [list(r) for r in notes]}
+
+
+def restore_people(store: Store, saved: dict) -> tuple[int, int]:
+    """Put backed-up people (with their ids) and notes into a new library (repair). The face
+    pass then finds the faces again and the notes put each where the user said: names, hidden
+    people, moves and "not this person" all come back. Returns (people, notes) restored."""
+    people = [p for p in saved.get("people", []) if isinstance(p, list) and len(p) == 3]
+    notes = [n for n in saved.get("notes", []) if isinstance(n, list) and len(n) == 5]
+    if not people:
+        return 0, 0
+    FaceStore(store)  # the tables, made on first use
+    known = {int(p[0]) for p in people}
+    restored = 0
+    with store.transaction():
+        for pid, name, hidden in people:
+            store.execute("INSERT OR IGNORE INTO people (id, name, hidden, created) VALUES (?, ?, ?, ?)",
+                          [int(pid), name, int(bool(hidden)), time.time()])
+        for digest, x, y, pid, verdict in notes:
+            if int(pid) in known and verdict in (NOTE_IS, NOTE_IS_NOT):
+                restored += store.execute("INSERT OR IGNORE INTO face_notes (hash, x, y, person_id, verdict) "
+                                          "VALUES (?, ?, ?, ?, ?)", [digest, x, y, int(pid), verdict]).rowcount
+    return len(people), restored
 
 
 class FaceStore:

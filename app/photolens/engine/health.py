@@ -1,7 +1,8 @@
 """Checking and repairing a library, and the backup of the user's own work that repair uses.
 
 Everything in a library can be derived again from the photos (vectors, auto tags, the graph)
-except what the user made: their tags, the tags they removed, concept examples. Those are
+except what the user made: their tags, the tags they removed, concept examples, and their word
+on people (names, hidden people, faces moved or "not this person", by photo content). Those are
 written, at most once per BACKUP_INTERVAL_S, to a small JSON export keyed by photo content
 (`backups/user-data.json`, the previous one kept as `user-data.1.json`). `check` says what is
 wrong without changing anything; `repair` rebuilds what can be derived: a damaged database is
@@ -19,6 +20,7 @@ from pathlib import Path
 from .archive import KEPT_TABLES
 from .dbfile import check_library_file, make_private
 from .errors import LibraryError
+from .facestore import people_backup, restore_people
 from .fsutil import atomic_write_text, path_key, path_str
 from .graphfile import read_sidecar, verify_graph
 from .store import Store
@@ -67,7 +69,7 @@ def backup_user_data(store: Store, library_dir: Path, force: bool = False) -> Pa
     # now is in the next backup).
     data = {"version": 1, "made": time.time(),
             "folders": [path_str(r[0]) for r in store.query("SELECT path FROM folders")],
-            "photos": _user_facts(store.query)}
+            "photos": _user_facts(store.query), "people": people_backup(store.query)}
     folder.mkdir(mode=0o700, exist_ok=True)
     if target.exists():
         os.replace(target, folder / "user-data.1.json")
@@ -94,7 +96,7 @@ def check(library_dir: Path) -> dict:
             report["database"] = "ok" if verdict == "ok" else f"damaged: {verdict}"
     except LibraryError as e:
         report["database"] = str(e)
-    except sqlite3.Error as e:
+    except (sqlite3.Error, UnicodeDecodeError) as e:  # the report may quote damaged bytes: not UTF-8
         report["database"] = f"damaged: {e}"
     for sidecar in sorted(library_dir.glob("index-*.json")):
         meta = read_sidecar(sidecar)
@@ -115,7 +117,8 @@ def repair(library_dir: Path) -> dict:
     backup), and a new database made with the folders and those facts kept by content."""
     library_dir = Path(library_dir)
     report = check(library_dir)
-    done: dict = {"graphs_removed": [], "database": "kept", "facts_restored": 0, "moved_aside": None}
+    done: dict = {"graphs_removed": [], "database": "kept", "facts_restored": 0, "people_restored": 0,
+                  "moved_aside": None}
     for name, state in report["graphs"].items():
         if state != "ok":
             for path in (library_dir / name, (library_dir / name).with_suffix(".json")):
@@ -146,6 +149,9 @@ def repair(library_dir: Path) -> dict:
                     store.execute("INSERT OR IGNORE INTO kept_facts(hash, kind, data) VALUES (?, ?, ?)",
                                   [digest, kind, data])
                     done["facts_restored"] += 1
+        people, notes = restore_people(store, salvaged.get("people") or {})
+        done["people_restored"] = people
+        done["facts_restored"] += notes
     finally:
         store.close()
     done.update(database="rebuilt", moved_aside=str(aside), facts_from=source)
@@ -157,8 +163,11 @@ def _salvage(db: Path) -> dict | None:
     try:
         conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
         try:
+            def query(sql):
+                return conn.execute(sql).fetchall()
+
             return {"folders": [path_str(r[0]) for r in conn.execute("SELECT path FROM folders")],
-                    "photos": _user_facts(lambda sql: conn.execute(sql).fetchall())}
+                    "photos": _user_facts(query), "people": people_backup(query)}
         finally:
             conn.close()
     except (sqlite3.Error, ValueError, TypeError):

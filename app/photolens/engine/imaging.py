@@ -16,7 +16,7 @@ from .errors import (FileAccessError, ImageError, ImageTooLargeError, NotAnImage
                      TruncatedImageError)
 from .fsutil import atomic_write_bytes
 from .metadata import read_metadata
-from .raw import RAW_EXTENSIONS, is_raw, raw_preview
+from .raw import RAW_EXTENSIONS, is_raw, raw_exif, raw_preview
 from .reading import Deadline, decode_budget, open_regular, stream_hash
 
 try:  # HEIC/HEIF (iPhone photos); optional so a missing wheel never stops the app
@@ -186,9 +186,11 @@ def preprocess(img: Image.Image, spec: Preprocess) -> np.ndarray:
     return np.ascontiguousarray(x.transpose(2, 0, 1))
 
 
-def photo_info(img: Image.Image, original: Image.Image | None = None, path: str | None = None) -> dict:
-    """Size, and what the file says about when, with what camera and where (see metadata.py)."""
-    meta = read_metadata(original or img, path)
+def photo_info(img: Image.Image, original: Image.Image | None = None, path: str | None = None,
+               raw: Image.Exif | None = None) -> dict:
+    """Size, and what the file says about when, with what camera and where (see metadata.py);
+    `raw`: a RAW file's own EXIF (raw.raw_exif)."""
+    meta = read_metadata(original or img, path, raw)
     return {"width": img.width, "height": img.height, "taken": meta.timestamp, "camera": meta.camera,
             "gps_lat": meta.gps_lat, "gps_lon": meta.gps_lon, "metadata": meta}
 
@@ -219,7 +221,7 @@ def _decode_open(path: str, f: BinaryIO, spec: Preprocess, views: tuple[Box, ...
     # EXIF, and the full width and height (the decoded image may be a smaller JPEG draft).
     f.seek(0)
     with (raw_preview(path, f) if is_raw(path) else Image.open(f)) as header:
-        info = photo_info(img, header, path)
+        info = photo_info(img, header, path, raw_exif(f) if is_raw(path) else None)
         w, h = header.size
         if _rotated(header):
             w, h = h, w

@@ -15,7 +15,8 @@ class Progress:
     total: int
     failed: int
     started: float
-    stage: str = "indexing"  # or "making searchable", "looking closer", "updating tags" (retagging)
+    stage: str = "indexing"  # or "making searchable", "looking closer", "updating tags" (retagging),
+    # "finding faces" (facepass.py)
 
     @property
     def rate(self) -> float:

@@ -24,7 +24,7 @@ from pathlib import PurePath
 
 from PIL import Image
 
-from .raw import is_raw, raw_preview
+from .raw import is_raw, raw_exif, raw_preview
 from .reading import open_regular
 
 __all__ = ["PhotoMetadata", "read_metadata", "read_file_metadata", "taken_iso", "date_from_filename", "camera_name",
@@ -32,7 +32,7 @@ __all__ = ["PhotoMetadata", "read_metadata", "read_file_metadata", "taken_iso", 
 
 # Bumped when this module reads more or reads differently: photos recorded under an older
 # version are read again (headers only, no embedding) on the next index run.
-METADATA_VERSION = 1
+METADATA_VERSION = 2  # 2: TIFF-based RAW files' own EXIF (raw.raw_exif)
 
 _EXIF_IFD, _GPS_IFD = 0x8769, 0x8825
 _DATETIME, _MAKE, _MODEL = 0x0132, 0x010F, 0x0110
@@ -107,13 +107,16 @@ def taken_iso(local: str | None, tz_offset: int | None) -> str | None:
     return f"{local}{sign}{abs(tz_offset) // 60:02d}:{abs(tz_offset) % 60:02d}"
 
 
-def read_metadata(header: Image.Image, path: str | None = None) -> PhotoMetadata:
-    """Everything in one opened (not necessarily decoded) image, plus the file name's date."""
+def read_metadata(header: Image.Image, path: str | None = None, raw: Image.Exif | None = None) -> PhotoMetadata:
+    """Everything in one opened (not necessarily decoded) image, plus the file name's date.
+    `raw`: a RAW file's own EXIF (raw.raw_exif), read before the preview's (`header`)."""
     try:
         exif = header.getexif()
     except Exception:  # damaged EXIF must not cost the photo, nor its file-name date
         exif = None
-    taken, offset, source = _exif_date(exif) if exif else (None, None, None)
+    exifs = [e for e in (raw, exif) if e]
+    exif = next(iter(exifs), None)
+    taken, offset, source = next((d for d in map(_exif_date, exifs) if d[0] is not None), (None, None, None))
     if taken is None:
         taken, source = _text_date(header), "png-text"
         if taken is not None and taken.tzinfo is not None:
@@ -123,7 +126,8 @@ def read_metadata(header: Image.Image, path: str | None = None) -> PhotoMetadata
         taken, source = date_from_filename(PurePath(path).name), "filename"
     if taken is None:
         source = None
-    lat, lon = _gps(exif) if exif else (None, None)
+    lat, lon = next((g for g in map(_gps, exifs) if g[0] is not None), (None, None))
+    exif = next((e for e in exifs if e.get(_MAKE) or e.get(_MODEL)), exif)
     make = exif.get(_MAKE) if exif else None
     model = exif.get(_MODEL) if exif else None
     return PhotoMetadata(taken, offset, source, camera_name(make, model), lat, lon)
@@ -274,6 +278,6 @@ def read_file_metadata(path: str) -> PhotoMetadata | None:
     damaged): what was recorded before stays until it can be read."""
     try:
         with open_regular(path) as f, (raw_preview(path, f) if is_raw(path) else Image.open(f)) as img:
-            return read_metadata(img, path)  # a regular file only (never a FIFO or a device)
+            return read_metadata(img, path, raw_exif(f) if is_raw(path) else None)  # a regular file only
     except Exception:
         return None

@@ -64,6 +64,10 @@ class PeopleCatalog:
             self.albums.refresh_smart_albums(looked_at, people_only=True)
         return result
 
+    def faces_pending(self) -> int:
+        """How many searchable photos the face pass has still to look at (0 with it off)."""
+        return len(self._faces.photos_to_scan()) if self.settings.face_recognition else 0
+
     def face_pass_of_full_run(self, progress, control, scopes, tag_details: bool, faces: bool | None) -> int:
         """index_all's face pass: on full runs (no scopes), by default when it adds tag details."""
         faces = tag_details if faces is None else faces
@@ -88,6 +92,16 @@ class PeopleCatalog:
     def move_face(self, face_id: int, person_id: int | None) -> int | None:
         """Put a face with another person, or (None) say it is not the person it is with."""
         return self._people.move_face(face_id, person_id)
+
+    def new_person_from_face(self, face_id: int, name: str | None = None) -> int:
+        """The face starts a person of its own (it was grouped with the wrong one, or with
+        none), named `name` when given; it never goes back to the person it left. Returns the
+        new person's id."""
+        with self.store.transaction():
+            person_id = self._people.new_person_from(face_id)
+            if name is not None:
+                self._people.name(person_id, name)
+        return person_id
 
     def faces_in_photo(self, photo_id: int) -> list[FaceInfo]:
         names = {p.id: p.name for p in self._people.list(include_hidden=True)}

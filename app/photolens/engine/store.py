@@ -1,8 +1,9 @@
 """The library database: every query the engine makes (the schema and its migrations: schema.py).
 
 Paths are stored as the file system's bytes (BLOB) so names that are not valid UTF-8 round
-trip exactly. Vectors are stored as float16 blobs: half the space of float32, and cosine
-rankings do not change at that precision for these unit vectors.
+trip exactly. Embeddings are stored as float16 blobs: half the space of float32, and cosine
+rankings do not change at that precision for these unit vectors; the tagger's inputs take one
+byte a value (vecblob.py).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from typing import Iterable, Iterator
 import numpy as np
 import sqlite_utils
 
+from . import vecblob
 from .dbfile import DIR_MODE, SessionMarker, check_library_file, ensure_sound, library_error, make_private
 from .fsutil import path_key, path_str
 from .schema import MIGRATIONS
@@ -339,7 +341,7 @@ class Store:
     def put_vectors(self, model: str, kind: str, items: Iterable[tuple[int, np.ndarray]]) -> None:
         self.db.conn.executemany(
             "INSERT OR REPLACE INTO vectors(photo_id, model, kind, vec) VALUES (?, ?, ?, ?)",
-            [(pid, model, kind, np.asarray(v, dtype=np.float16).tobytes()) for pid, v in items])
+            [(pid, model, kind, vecblob.encode(kind, v)) for pid, v in items])
 
     def vectors(self, model: str, kind: str = "embedding", only_online: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """All of a model's vectors as (ids int64[N], float32[N, D])."""
@@ -351,13 +353,12 @@ class Store:
         if not rows:
             return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        mat = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float16).reshape(len(rows), -1)
-        return ids, mat.astype(np.float32)
+        return ids, vecblob.decode_many([r[1] for r in rows])
 
     def vector(self, photo_id: int, model: str, kind: str = "embedding") -> np.ndarray | None:
         rows = self.query("SELECT vec FROM vectors WHERE photo_id = ? AND model = ? AND kind = ?",
                           [photo_id, model, kind])
-        return np.frombuffer(rows[0][0], dtype=np.float16).astype(np.float32) if rows else None
+        return vecblob.decode(rows[0][0]) if rows else None
 
     def vector_ids(self, model: str, kind: str = "embedding") -> np.ndarray:
         """The ids of the photos that have a vector of this kind (the index alone is read)."""
@@ -369,7 +370,8 @@ class Store:
         for chunk, marks in self._id_chunks(ids):
             rows = self.query(f"SELECT photo_id, vec FROM vectors WHERE model = ? AND kind = ? AND photo_id IN ({marks})",
                               [model, kind, *chunk])
-            out.update((r[0], np.frombuffer(r[1], dtype=np.float16).astype(np.float32)) for r in rows)
+            if rows:
+                out.update(zip((r[0] for r in rows), vecblob.decode_many([r[1] for r in rows])))
         return out
 
     def models_with_vectors(self) -> dict[str, int]:
@@ -419,9 +421,10 @@ class Store:
         return [r[0] for r in self.query("SELECT photo_id FROM tags WHERE tag = ? AND source = 'user'", [tag])]
 
     def recent_photo_ids(self, limit: int) -> list[int]:
-        """Indexed photos, newest first (date taken, else the file's time)."""
-        rows = self.query("SELECT id FROM photos WHERE status = 'indexed' "
-                          "ORDER BY coalesce(taken, mtime_ns / 1e9) DESC LIMIT ?", [limit])
+        """Indexed photos, newest first by the local date taken (as the timeline counts months),
+        then those without a date, newest file first."""
+        rows = self.query("SELECT id FROM photos WHERE status = 'indexed' ORDER BY taken_local IS NULL, "
+                          "taken_local DESC, coalesce(taken, mtime_ns / 1e9) DESC LIMIT ?", [limit])
         return [r[0] for r in rows]
 
     def photos_with_tag(self, tag: str) -> list[tuple[int, float]]:

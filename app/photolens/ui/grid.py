@@ -5,6 +5,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QListView
 
 from .models import IdRole, ResultsModel
+from .month_sections import SectionLayout, header_height, lay_out, month_sections, paint_headers
 
 __all__ = ["PhotoGrid", "grid_view"]
 
@@ -17,7 +18,9 @@ class PhotoGrid(QListView):
 
     Every tile has the same square shape (thumbnails are centre crops, see `ResultsModel`), so
     a photo never changes shape between refreshes. Enter or Space opens the current photo;
-    dragging photos out gives other applications their files (text/uri-list).
+    dragging photos out gives other applications their files (text/uri-list). A list in date
+    order shows a header above each month's photos (month_sections.py); `scroll_to_period`
+    brings one into view.
 
     Signals:
         open_photo(int): the user asked to open this photo id (Enter, Space or double-click).
@@ -30,7 +33,7 @@ class PhotoGrid(QListView):
         self.setModel(model)
         self.setViewMode(QListView.IconMode)
         self.setResizeMode(QListView.Adjust)
-        self.setMovement(QListView.Static)
+        self.setMovement(QListView.Free)  # lets month headers move photos down; never by the user (no drops)
         self.setUniformItemSizes(True)  # lets the view lay out 100,000 items without asking each
         self.setIconSize(QSize(icon, icon))
         self.setGridSize(QSize(icon + TILE_GAP, icon + TILE_GAP))
@@ -40,7 +43,9 @@ class PhotoGrid(QListView):
         self.setBatchSize(LAYOUT_BATCH)
         self.setDragEnabled(True)
         self.setDragDropMode(QAbstractItemView.DragOnly)
+        self.viewport().setAcceptDrops(False)  # Free movement would accept drops: photos are not rearranged
         self.setDefaultDropAction(Qt.CopyAction)
+        self.sections = SectionLayout([], [])
         self.doubleClicked.connect(lambda index: self.open_photo.emit(index.data(IdRole)))
         self._icon = icon
 
@@ -52,6 +57,38 @@ class PhotoGrid(QListView):
         columns = max(1, width // cell)
         self.setGridSize(QSize(max(cell, width // columns), cell))
         super().resizeEvent(event)
+
+    def doItemsLayout(self) -> None:
+        """Lay the photos out; in date order, move each month's photos under its header."""
+        model = self.model()
+        sections = month_sections(model.results) if model.by_date else []
+        self.setLayoutMode(QListView.SinglePass if sections else QListView.Batched)  # positions need every item
+        super().doItemsLayout()
+        self.sections = SectionLayout([], [])
+        if not sections:
+            return
+        width = self.viewport().width() - 2 * self.spacing()  # as resizeEvent shares it into columns
+        columns = max(1, width // self.gridSize().width())
+        origin = self.rectForIndex(model.index(0, 0)).topLeft()
+        self.sections = lay_out(sections, columns, self.viewport().width(), self.gridSize(), header_height(self),
+                                origin)
+        for row, position in enumerate(self.sections.positions):
+            self.setPositionForIndex(position, model.index(row, 0))
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        if self.sections.headers:
+            paint_headers(self, self.sections, self.horizontalOffset(), self.verticalOffset())
+
+    def scroll_to_period(self, period: str) -> bool:
+        """Scroll to the first header of a month ("2019-07") or year ("2019"); False when the grid
+        shows no header for it (not in date order, or that period is not in the list)."""
+        self.executeDelayedItemsLayout()
+        top = self.sections.header_top(period)
+        if top is None:
+            return False
+        self.verticalScrollBar().setValue(top)
+        return True
 
     def keyPressEvent(self, event) -> None:
         index = self.currentIndex()

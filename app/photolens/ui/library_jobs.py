@@ -1,9 +1,10 @@
-"""The library's long-running jobs, without widgets: indexing, adding tag details, watching.
+"""The library's long-running jobs, without widgets: indexing, adding tag details, finding faces,
+watching.
 
 One object owns the state machine the window used to weave into its widgets:
 
     idle --start_indexing--> indexing --done--> (watching starts) --> adding tag details (chunks)
-                                 ^                                        |
+                                 ^                                        |      then finding faces
                                  +---- start_indexing stops the chunks ---+ (they resume after)
 
 Every job runs on the app's one serial writer (`Tasks.writes`); the window only shows what
@@ -20,13 +21,17 @@ from ..engine.jobs import Control, Progress
 from ..engine.watcher import Watcher
 from .tasks import Tasks
 
-__all__ = ["LibraryJobs", "TAG_DETAIL_CHUNK"]
+__all__ = ["FACE_CHUNK", "LibraryJobs", "TAG_DETAIL_CHUNK"]
 
 TAG_DETAIL_CHUNK = 256  # photos per writer job when adding tag details (about 15 s on a 2-core CPU)
+# Photos per writer job in the face pass: about 7 s at 0.11 s of CPU a photo (engine/faces.py),
+# so a change on disk or a name typed waits at most that long behind it.
+FACE_CHUNK = 64
 
 
 class LibraryJobs(QObject):
-    """Indexing, the deferred tag detail pass and the folder watcher, as one small state machine.
+    """Indexing, the deferred passes (tag details, then faces) and the folder watcher, as one
+    small state machine.
 
     Signals:
         started(): a job began (indexing, or adding tag details); the window shows progress.
@@ -34,6 +39,8 @@ class LibraryJobs(QObject):
             delivered on the GUI thread).
         indexed(dict): an indexing run finished, with the engine's summary.
         details_done(int): the tag detail pass ended, having added details to this many photos.
+        faces_done(dict): the face pass ended: {"photos": looked at, "faces": found}. Not sent
+            when it was stopped (it resumes where it stopped at the next start).
         watched(dict): the watcher brought the library in step with the disk (its summary).
         failed(str): a job stopped with this message.
         idle(): no job runs any more (progress can be hidden).
@@ -44,6 +51,7 @@ class LibraryJobs(QObject):
     progress = Signal(object)
     indexed = Signal(dict)
     details_done = Signal(int)
+    faces_done = Signal(dict)
     watched = Signal(dict)
     failed = Signal(str)
     idle = Signal()
@@ -109,39 +117,64 @@ class LibraryJobs(QObject):
         self.idle.emit()
         self.failed.emit(str(error))
 
-    # -- tag details, in chunks -------------------------------------------------------------
+    # -- the deferred passes, in chunks: tag details, then faces ----------------------------
 
     def _add_tag_details(self) -> None:
         """Photos indexed without the tag detail pass (by an older version, or with thorough
         tags off) get it in the background, a chunk per writer job, so that the watcher's live
-        updates go in between chunks."""
+        updates go in between chunks; then the face pass, in chunks too (people, issue 19)."""
         if self._control is not None:
             return
         control = self._control = Control()
-        self._details = {"control": control, "done": 0, "started": time.monotonic()}
+        self._details = {"control": control, "done": 0, "total": 0, "started": time.monotonic(), "faces": False,
+                         "found": 0}
         self._next_chunk(control)
 
     def _next_chunk(self, control: Control) -> None:
         details = self._details
 
         def progress(p: Progress) -> None:  # on the writer's thread: numbers only; p counts what is left
-            self.progress.emit(Progress(details["done"] + p.done, details["done"] + p.total, p.failed,
+            # Out of every photo the pass had to do since it started: the total grows when photos
+            # arrive, and what the watcher's own chunks did between ours counts as done.
+            details["total"] = max(details["total"], details["done"] + p.total)
+            self.progress.emit(Progress(details["total"] - (p.total - p.done), details["total"], p.failed,
                                         details["started"], stage=p.stage))
 
-        self.tasks.write(lambda: self.catalog.add_tag_details(progress, control, limit=TAG_DETAIL_CHUNK),
-                         lambda summary: self._chunk_done(summary, control),
+        def chunk() -> dict:
+            if details["faces"]:
+                return self.catalog.find_faces(progress, control, limit=FACE_CHUNK)
+            summary = self.catalog.add_tag_details(progress, control, limit=TAG_DETAIL_CHUNK)
+            # Whether the face pass follows, decided in the same writer job: the window learns
+            # the details are done and, when no face waits, that nothing runs any more.
+            return dict(summary, faces_pending=0 if summary["remaining"] else self.catalog.faces_pending())
+
+        self.tasks.write(chunk, lambda summary: self._chunk_done(summary, control),
                          lambda error: self._failed(error) if control is self._control else None)
 
     def _chunk_done(self, summary: dict, control: Control) -> None:
         if control is not self._control:  # stopped for an indexing run, which restarts it after
             return
-        self._details["done"] += summary["embedded"] + summary["failed"]
-        if summary["remaining"] and summary["embedded"] and not control.cancelled.is_set():
+        details = self._details
+        looked = summary.get("embedded", summary.get("photos", 0))  # photos this chunk finished
+        details["done"] += looked + summary["failed"]
+        details["found"] += summary.get("faces", 0)
+        if summary["remaining"] and looked and not control.cancelled.is_set():
             self._next_chunk(control)
+            return
+        if not details["faces"]:
+            if summary.get("faces_pending") and not control.cancelled.is_set():
+                self.details_done.emit(details["done"])  # said now; the face pass goes on
+                details.update(faces=True, done=0, total=0, started=time.monotonic())
+                self._next_chunk(control)
+                return
+            self._control = None
+            self.idle.emit()
+            self.details_done.emit(details["done"])
             return
         self._control = None
         self.idle.emit()
-        self.details_done.emit(self._details["done"])
+        if not control.cancelled.is_set():  # stopped (the app closing): it resumes at the next start
+            self.faces_done.emit({"photos": details["done"], "faces": details["found"]})
 
     # -- live watching ----------------------------------------------------------------------
 

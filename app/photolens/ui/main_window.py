@@ -78,7 +78,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.RightDockWidgetArea, self.similar)
         self.addDockWidget(Qt.LeftDockWidgetArea, self.tags)
         self.addDockWidget(Qt.LeftDockWidgetArea, self.folders)
-        self.when_where = WhenWhereControls(catalog, self.tasks, self, self.search.text, self.search.set_text)
+        self.when_where = WhenWhereControls(catalog, self.tasks, self, self.search.text, self.search.set_text, self.grid)
         self.centralWidget().layout().insertWidget(1, self.when_where.chips)  # under the search bar
         self.people = attach_people(self, thumbs)  # the People dock (issue 19)
         self._connect()
@@ -171,9 +171,8 @@ class MainWindow(QMainWindow):
         for more in self.menuBar().findChildren(QToolButton):  # Qt's "»" when the menus do not fit
             more.setToolTip("More menus")
         self.addAction(QAction("Focus search", self, shortcut=QKeySequence.Find, triggered=self.search.setFocus))
-        self.addAction(QAction("Similar: back", self, shortcut=QKeySequence("Alt+Left"), triggered=self.similar.back))
-        self.addAction(QAction("Similar: forward", self, shortcut=QKeySequence("Alt+Right"),
-                               triggered=self.similar.forward))
+        for name, keys, slot in (("back", "Alt+Left", self.similar.back), ("forward", "Alt+Right", self.similar.forward)):
+            self.addAction(QAction(f"Similar: {name}", self, shortcut=QKeySequence(keys), triggered=slot))
 
     def _toggle_full_screen(self) -> None:
         self.showNormal() if self.isFullScreen() else self.showFullScreen()
@@ -195,7 +194,7 @@ class MainWindow(QMainWindow):
         if live:
             self.results.update_results(results)
         else:
-            self.results.set_results(results)
+            self.results.set_results(results, by_date=True)  # newest first: month headers
         self.stack.setCurrentWidget(self.grid)
 
     def run_search(self) -> None:
@@ -220,13 +219,13 @@ class MainWindow(QMainWindow):
             shown = results if weaker else [r for r in results if r.good]
             return shown, len(results), self.catalog.related_words(text), self.catalog.understand(text)
 
-        self.tasks.read(work, lambda res: self._show_results(serial, shown_as, *res),
+        self.tasks.read(work, lambda res: self._show_results(serial, shown_as, *res, by_date=sort == SORT_DATE),
                         lambda e: self._search_failed(serial, e))
 
-    def _show_results(self, serial: int, text: str, shown, total: int, related, understood=None) -> None:
+    def _show_results(self, serial: int, text: str, shown, total: int, related, understood=None, by_date=False):
         if serial != self.search_serial:
             return  # a newer search is on its way
-        self.results.set_results(shown)
+        self.results.set_results(shown, by_date)
         self.when_where.show_understood(understood)  # what the query was taken to mean, as chips
         links = ", ".join(f'<a href="{w}">{w}</a>' for w in related)
         self.related.setText(f"Related: {links}" if related and shown else "")  # none for gibberish
@@ -336,6 +335,7 @@ class MainWindow(QMainWindow):
             photo_id = photo_id.data(IdRole)
         viewer = Viewer(self.catalog, self.tasks, model or self.results, photo_id, self)
         viewer.tags_changed.connect(self.tags.refresh)
+        viewer.similar_region.connect(self.similar.show_subject)  # "Find photos like this part"
         viewer.finished.connect(lambda _: self.viewers.remove(viewer) if viewer in self.viewers else None)
         self.viewers.append(viewer)
         viewer.show()

@@ -70,6 +70,7 @@ class ResultsModel(QAbstractListModel):
         self.cache = cache
         self.thumb_size = thumb_size
         self.results: list[Result] = []
+        self.by_date = False  # the list is in date order: the grid shows month headers (month_sections.py)
         self.generation = 0
         self._pixmaps: dict[int, QPixmap] = {}
         self._requested: set[int] = set()
@@ -93,7 +94,7 @@ class ResultsModel(QAbstractListModel):
         position = {pid: i for i, pid in enumerate(new_ids)}
         kept = [position.get(pid) for pid in old_ids]
         if None in kept or kept != sorted(kept):
-            self.set_results(results)
+            self.set_results(results, self.by_date)
             return
         for row, r in enumerate(results):
             if row < len(self.results) and self.results[row].id == r.id:
@@ -112,8 +113,10 @@ class ResultsModel(QAbstractListModel):
         """The row showing this photo, or None when it is not in the list (any more)."""
         return self._row_of.get(photo_id)
 
-    def set_results(self, results: list[Result]) -> None:
+    def set_results(self, results: list[Result], by_date: bool = False) -> None:
+        """Show a new list; `by_date`: it is newest first by date taken, photos without a date last."""
         self.beginResetModel()
+        self.by_date = by_date
         self.generation += 1
         self._pool.clear()
         self.results = list(results)

@@ -16,6 +16,7 @@ from ..engine.imaging import thumbnail
 from ..engine.records import Folder
 from .grid import grid_view
 from .models import IdRole, PathRole, ResultsModel, TagsModel
+from .region_select import region_preview
 from .tasks import Tasks
 
 __all__ = ["SimilarPane", "TagsPane", "FoldersPane", "confirm_remove_folder", "SIMILAR_RESULTS"]
@@ -86,7 +87,8 @@ class SimilarPane(QDockWidget):
         self.catalog, self.tasks = catalog, tasks
         self.results = ResultsModel(thumbs, SIMILAR_THUMB, self)
         self.subject: int | None = None
-        self._history: list[tuple[int, str]] = []
+        self.region: tuple[float, float, float, float] | None = None  # a part of the subject (viewer)
+        self._history: list[tuple[int, str, tuple | None]] = []
         self._at = -1
         v = _dock_content(self)
         self.label = QLabel("Right-click a photo and choose Find similar")
@@ -134,10 +136,11 @@ class SimilarPane(QDockWidget):
         self._update_buttons()
         self.hide()
 
-    def show_subject(self, photo_id: int, path: str) -> None:
-        """Make this photo the subject (a new step in the history) and fill the pane."""
+    def show_subject(self, photo_id: int, path: str, region: tuple | None = None) -> None:
+        """Make this photo, or a part of it (x, y, w, h shares), the subject (a new step in the
+        history) and fill the pane."""
         del self._history[self._at + 1:]
-        self._history.append((photo_id, path))
+        self._history.append((photo_id, path, region))
         self._at = len(self._history) - 1
         self._go()
 
@@ -156,10 +159,10 @@ class SimilarPane(QDockWidget):
         self.forward_button.setEnabled(self._at < len(self._history) - 1)
 
     def _go(self) -> None:
-        photo_id, path = self._history[self._at]
+        photo_id, path, region = self._history[self._at]
         self._update_buttons()
-        self.subject = photo_id
-        self.label.setText(f"Like: {os.path.basename(path)}")
+        self.subject, self.region = photo_id, region
+        self.label.setText(f"Like {'part of ' if region else ''}{os.path.basename(path)}")
         self.label.setToolTip(path)
         self.thumb.clear()
         size, cache = self.results.thumb_size, self.results.cache
@@ -169,8 +172,8 @@ class SimilarPane(QDockWidget):
                 self.thumb.setPixmap(QPixmap.fromImage(image).scaled(
                     200, 136, Qt.KeepAspectRatio, Qt.SmoothTransformation))
 
-        self.tasks.read(lambda: QImage(str(thumbnail(path, size, cache))), show,
-                        lambda _e: None)  # an unreadable photo just shows no preview
+        preview = (lambda: region_preview(path, region)) if region else (lambda: QImage(str(thumbnail(path, size, cache))))
+        self.tasks.read(preview, show, lambda _e: None)  # an unreadable photo just shows no preview
         self.show()
         self.refresh()
 
@@ -178,8 +181,14 @@ class SimilarPane(QDockWidget):
         if self.subject is None:
             return
         subject, focus, detail = self.subject, self.focus.text().strip() or None, self.detail.value() / 100
-        self.tasks.read(lambda: self.catalog.similar(subject, k=SIMILAR_RESULTS, focus=focus, detail=detail),
-                        self._filled)
+        region = self.region
+        self.tasks.read(lambda: self.catalog.similar(subject, k=SIMILAR_RESULTS, focus=focus, detail=detail,
+                                                     region=region), self._filled, self._failed)
+
+    def _failed(self, error) -> None:
+        self.results.set_results([])
+        self.label.setText(f"Cannot find similar photos: {error}")
+        self.done.emit(0)
 
     def _filled(self, results) -> None:
         self.results.set_results(results)

@@ -9,9 +9,10 @@ from __future__ import annotations
 from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QDockWidget, QLabel, QListView, QListWidget,
-                               QListWidgetItem, QMenu, QVBoxLayout, QWidget)
+                               QListWidgetItem, QVBoxLayout, QWidget)
 
 from ..engine.imaging import thumbnail
+from .face_menu import FaceActions
 from .panes import tip_title_buttons
 
 __all__ = ["FACE_ICON", "FacesBox", "PeoplePane", "attach_people", "draw_faces"]
@@ -158,8 +159,9 @@ class PeoplePane(QDockWidget):
 
 
 class FacesBox(QListWidget):
-    """The faces of the photo in the viewer and whose they are; right-click one to say it is
-    not that person (remembered: it never goes back to them).
+    """The faces of the photo in the viewer and whose they are; right-click one to say who it
+    is, that it is someone new, or that it is not that person (remembered: it never goes back
+    to them). The same menu as a click on the face's outline (ui/face_menu.py).
 
     Signals:
         changed(): a face was corrected (the viewer shows the photo again)
@@ -170,12 +172,16 @@ class FacesBox(QListWidget):
     def __init__(self, catalog, tasks, parent=None):
         super().__init__(parent)
         self.catalog, self.tasks = catalog, tasks
+        self.actions = FaceActions(catalog, tasks, self)
+        self.actions.changed.connect(self.changed)
+        self._faces: list = []
         self.setMaximumHeight(110)
         self.setContextMenuPolicy(Qt.CustomContextMenu)
         self.customContextMenuRequested.connect(self._menu)
 
     def show_faces(self, faces) -> None:
         self.clear()
+        self._faces = list(faces)
         for f in faces:
             item = QListWidgetItem(f.name or ("a person with no name yet" if f.person_id else "not grouped yet"))
             item.setData(ROLE_PERSON, f.id)
@@ -183,15 +189,12 @@ class FacesBox(QListWidget):
             self.addItem(item)
 
     def not_this_person(self, item: QListWidgetItem) -> None:
-        face_id = int(item.data(ROLE_PERSON))
-        self.tasks.write(lambda: self.catalog.move_face(face_id, None), lambda _: self.changed.emit())
+        self.actions.move(self._faces[self.row(item)], None)
 
     def _menu(self, pos) -> None:
         item = self.itemAt(pos)
-        if item is not None and item.data(ROLE_NAME):
-            menu = QMenu(self)
-            menu.addAction(f"Not {item.text()}", lambda: self.not_this_person(item))
-            menu.exec(self.mapToGlobal(pos))
+        if item is not None:
+            self.actions.menu(self._faces[self.row(item)], self).exec(self.mapToGlobal(pos))
 
 
 def face_crop(image: QImage, box: tuple[float, float, float, float]) -> QImage:
@@ -224,10 +227,14 @@ def draw_faces(pixmap: QPixmap, faces) -> QPixmap:
 
 def attach_people(window, cache) -> PeoplePane:
     """The People dock in the main window (left, with the tags and folders): clicking a person
-    shows their photos in the grid."""
+    shows their photos in the grid; the end of the face pass shows in the status bar."""
     pane = PeoplePane(window.catalog, window.tasks, cache, window)
     window.addDockWidget(Qt.LeftDockWidgetArea, pane)
     catalog = window.catalog
     pane.person_chosen.connect(lambda pid, name: window.show_photos(
         f"person: {name or 'no name yet'}", lambda: catalog.person_photos(pid)))
+    # The face pass runs in the library's background jobs (its progress is theirs): its end is said
+    # in the status bar, and the people it found show.
+    window.jobs.faces_done.connect(window.status_bar.show_faces_found)
+    window.jobs.faces_done.connect(lambda _: pane.refresh())
     return pane

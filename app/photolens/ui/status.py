@@ -86,6 +86,12 @@ class StatusBar(QStatusBar):
         self.progress_label.setText(f"{p.stage.capitalize()} {p.done:,}/{p.total:,} · {p.rate:,.1f} photos/s"
                                     f"{eta}{' (paused)' if paused else ''}")
 
+    def show_faces_found(self, summary: dict) -> None:
+        """The face pass's end (LibraryJobs.faces_done): how many photos it looked at, and faces."""
+        photos, faces = summary["photos"], summary["faces"]
+        self.progress_label.setText(f"Found {faces:,} face{'s' * (faces != 1)} in {photos:,} "
+                                    f"photo{'s' * (photos != 1)}")
+
     def show_paused(self, paused: bool) -> None:
         self.pause_button.setText("Resume" if paused else "Pause")
         text = self.progress_label.text().replace(" (paused)", "")

@@ -23,9 +23,11 @@ class TimelinePane(QDockWidget):
     Signals:
         periodChosen(str): the user clicked a year ("2019") or a month ("2019-07"); the text
             is a date filter (Filters.from_flags(text, text)).
+        yearScrubbed(int): the scrubber came to this year (one with photos).
     """
 
     periodChosen = Signal(str)
+    yearScrubbed = Signal(int)
 
     def __init__(self, catalog: Catalog | None = None, tasks: Tasks | None = None, parent: QWidget | None = None):
         super().__init__("Timeline", parent)
@@ -91,6 +93,7 @@ class TimelinePane(QDockWidget):
         self.view.expand(index)
         self.view.scrollTo(index, QTreeView.PositionAtTop)
         self.view.setCurrentIndex(index)
+        self.yearScrubbed.emit(nearest)
 
     def _clicked(self, index: QModelIndex) -> None:
         period = index.siblingAtColumn(0).data(PeriodRole)

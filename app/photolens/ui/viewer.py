@@ -16,8 +16,10 @@ from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QLineEdit, QListWid
 from ..engine.catalog import Catalog
 from ..engine.imaging import display_image, thumbnail
 from .models import ResultsModel
+from .face_menu import face_at
 from .people_pane import FacesBox, draw_faces
 from .photo_text import PhotoTextPanel, outlined
+from .region_select import RegionSelector, to_qimage
 from .tasks import Tasks
 
 __all__ = ["Viewer", "to_qimage"]
@@ -26,22 +28,19 @@ ZOOM_STEP = 1.25
 ZOOM_RANGE = (0.05, 8.0)  # 5% shows a 100-MP photo whole; 800% shows single pixels
 
 
-def to_qimage(img) -> QImage:
-    """A PIL RGB image as a QImage that owns its pixels."""
-    data = img.tobytes("raw", "RGB")
-    return QImage(data, img.width, img.height, img.width * 3, QImage.Format_RGB888).copy()
-
-
 class Viewer(QDialog):
     """One photo at a time, from a results model.
 
     Signals:
         shown(int): a photo (this id) is on screen, its pixels loaded (or known unreadable).
         tags_changed(): the user added or removed a tag.
+        similar_region(int, str, object): "Find photos like this part": photo id, path, and the
+            part as (x, y, w, h) shares of the photo (region_select.py).
     """
 
     shown = Signal(int)
     tags_changed = Signal()
+    similar_region = Signal(int, str, object)
 
     def __init__(self, catalog: Catalog, tasks: Tasks, model: ResultsModel, photo_id: int, parent=None):
         super().__init__(parent)
@@ -76,6 +75,14 @@ class Viewer(QDialog):
         side.addWidget(self.new_tag)
         self.faces_box = FacesBox(catalog, tasks, self)  # people (issue 19)
         self.faces_box.changed.connect(self.load)
+        # A click on a face's outline offers the same menu (who it is, someone new, not them).
+        self.face_menu = None
+        self._faces_shown: list = []
+        self.image.installEventFilter(self)
+        self.path = ""
+        # Installed after the face clicks' filter, so it sees a drag first: a drag is no click.
+        self.region_select = RegionSelector(self.image)
+        self.region_select.chosen.connect(lambda region: self.similar_region.emit(self.photo_id, self.path, region))
         side.addWidget(self.faces_box)
         # Words: the photo's text (hover outlines it on the photo) and the user's caption.
         self.words = PhotoTextPanel()
@@ -131,7 +138,7 @@ class Viewer(QDialog):
         """Show self.photo_id: details now, pixels from a worker (a stale answer is dropped)."""
         photo_id = self.photo_id
         d = self.catalog.photo_info(photo_id)
-        path = d.path if d else ""
+        path = self.path = d.path if d else ""
         self.setWindowTitle(f"{os.path.basename(path)} — Photolens")
         w = self.catalog.photo_when_where(photo_id)
         taken = f"{w.taken_label} <small>({w.source_label})</small>" if w and w.taken else "unknown"
@@ -144,6 +151,7 @@ class Viewer(QDialog):
         self.refresh_tags()
         self.words.show_photo(photo_id, self.catalog.text_of(photo_id), self.catalog.caption_of(photo_id))
         self.pixmap = QPixmap()
+        self._faces_shown = []
         self.image.setText("Loading…")
         cache, size = self.model.cache, self.model.thumb_size  # an offline photo: the grid's cached copy
 
@@ -163,6 +171,7 @@ class Viewer(QDialog):
             return  # the user moved on
         self.pixmap = QPixmap.fromImage(image) if not image.isNull() else QPixmap()
         self.note = note
+        self.region_select.setEnabled(not note)  # a small copy is a square crop: its parts are not the photo's
         self.zoom = None
         self._show()
         self.shown.emit(photo_id)
@@ -172,6 +181,8 @@ class Viewer(QDialog):
     def _faces(self, photo_id: int, faces) -> None:
         if photo_id == self.photo_id:
             self.faces_box.show_faces(faces)
+            self._faces_shown = list(faces)
+            self.image.setToolTip("Click a face to say who it is" if faces else "")
         if photo_id == self.photo_id and faces:
             self.pixmap = draw_faces(self.pixmap, faces)
             self._show()
@@ -239,7 +250,23 @@ class Viewer(QDialog):
         if obj is self.scroll.viewport() and event.type() == QEvent.Wheel:
             self.zoom_by(ZOOM_STEP if event.angleDelta().y() > 0 else 1 / ZOOM_STEP)
             return True
+        if obj is self.image and event.type() == QEvent.MouseButtonRelease and event.button() == Qt.LeftButton:
+            return self._face_clicked(event.position())
         return super().eventFilter(obj, event)
+
+    def _face_clicked(self, pos) -> bool:
+        """A click on a face outline opens its menu (face_menu.py); elsewhere, nothing."""
+        shown = self.image.pixmap()
+        if not self._faces_shown or shown is None or shown.isNull():
+            return False
+        size = shown.deviceIndependentSize()  # the label centres the photo when it is larger
+        left, top = (self.image.width() - size.width()) / 2, (self.image.height() - size.height()) / 2
+        face = face_at(self._faces_shown, (pos.x() - left) / size.width(), (pos.y() - top) / size.height())
+        if face is None:
+            return False
+        self.face_menu = self.faces_box.actions.menu(face, self)
+        self.face_menu.popup(self.image.mapToGlobal(pos.toPoint()))
+        return True
 
     def _show(self) -> None:
         if self.pixmap.isNull():
