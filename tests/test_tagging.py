@@ -91,6 +91,26 @@ def test_tags_are_recomputed_from_stored_vectors_when_the_tagger_changes(tmp_pat
     assert catalog.index_all()["retagged"] == 0
 
 
+def test_a_small_librarys_first_photos_are_tagged_again_once_its_statistics_settle(tmp_path, catalog):
+    """Photos tagged while a library has fewer than MIN_REFERENCE photos were scored against a
+    handful of photos' term statistics: once it has enough, the next index run scores them again."""
+    from photolens.engine.tagger import MIN_REFERENCE, PROVISIONAL
+
+    folder = tmp_path / "p"
+    for i in range(6):
+        write_photo(folder / f"a{i}.jpg", color=(40 * i, 100, 160), noise=6, seed=i)
+    catalog.add_folder(folder)
+    assert catalog.index_all()["retagged"] == 0  # still too few: nothing would change
+    marks = lambda: [r[0] for r in catalog.store.query("SELECT tagged_with FROM photos")]  # noqa: E731
+    assert all(m.endswith(PROVISIONAL) for m in marks())
+    for i in range(MIN_REFERENCE):
+        write_photo(folder / f"b{i}.jpg", color=(5 * i, 200 - 3 * i, 90), noise=6, seed=100 + i)
+    result = catalog.index_all()
+    assert result["retagged"] >= 6
+    assert not any(m.endswith(PROVISIONAL) for m in marks())
+    assert catalog.index_all()["retagged"] == 0
+
+
 @pytest.fixture(scope="module")
 def coco_catalog(tmp_path_factory):
     needs_builtin()

@@ -431,12 +431,17 @@ class Store:
         return self.query("SELECT photo_id, coalesce(score, 1.0) FROM tags WHERE tag = ? AND source != 'rejected' "
                           "ORDER BY source = 'user' DESC, score DESC", [tag])
 
-    def photos_to_tag(self, identity: str, model: str) -> list[int]:
-        """Photos with vectors of `model` whose auto tags were not computed under `identity`
-        (see Tagger.identity)."""
+    def photos_to_tag(self, identity: str, model: str, also: tuple[str, ...] = ()) -> list[int]:
+        """Photos with vectors of `model` whose auto tags were not computed under `identity` (or
+        one of `also`; see Tagger.identity)."""
+        done = (identity, *also)
         return [r[0] for r in self.query(
             "SELECT p.id FROM photos p JOIN vectors v ON v.photo_id = p.id AND v.model = ? AND v.kind = 'embedding' "
-            "WHERE p.status = 'indexed' AND coalesce(p.tagged_with, '') != ? ORDER BY p.id", [model, identity])]
+            f"WHERE p.status = 'indexed' AND coalesce(p.tagged_with, '') NOT IN ({','.join('?' * len(done))}) "
+            "ORDER BY p.id", [model, *done])]
+
+    def tagged_under(self, identity: str) -> bool:
+        return bool(self.query("SELECT 1 FROM photos WHERE tagged_with = ? LIMIT 1", [identity]))
 
     def mark_tagged(self, ids: Iterable[int], identity: str) -> None:
         self.db.conn.executemany("UPDATE photos SET tagged_with = ? WHERE id = ?", [(identity, i) for i in ids])

@@ -103,6 +103,7 @@ class Tagger:
                                           frozenset(vocabulary()["coco_map"].values()))
         # Everything the tags and search hints depend on but the threshold (which a caller may
         # change); the hints' size is there so that libraries tagged before hints get them.
+        self._provisional_checked = False
         self._identity_parts = [model.name, tagger_sha, model.fingerprint, list(model.tag_views),
                                 self.words_hash, self.shown.identity, f"hints-{HINT_TERMS}"]
 
@@ -282,7 +283,11 @@ class Tagger:
                                          for pid, h in zip(ids, top_hints(hints, self.words, allowed)))
         if self._stats is not None:
             self.store.mark_tagged(ids, self.identity)
-        else:  # scored against too few photos' statistics: the next retag scores them again
+            if not self._provisional_checked:  # the library has just grown enough: once a session
+                self._provisional_checked = True
+                if self.store.tagged_under(self.identity + PROVISIONAL):
+                    self.store.set_meta(RETAGGED_UNDER, "")  # the next retag scores them again
+        else:  # scored against too few photos' statistics: scored again once there are enough
             self.store.mark_tagged(ids, self.identity + PROVISIONAL)
             self.store.set_meta(RETAGGED_UNDER, "")
 
@@ -304,7 +309,10 @@ class Tagger:
         # tags new photos under it too, the answer is "none" without a pass over the library.
         if self.store.get_meta(RETAGGED_UNDER) == identity:
             return 0
-        todo = self.store.photos_to_tag(identity, self.model)
+        self.stats()  # settles them where the library has MIN_REFERENCE photos by now
+        # Under that, scoring provisional photos again would give the same tags: they wait.
+        todo = self.store.photos_to_tag(identity, self.model,
+                                        also=() if self._stats is not None else (identity + PROVISIONAL,))
         state = Progress(0, len(todo), 0, time.monotonic(), stage="updating tags")
         for start in range(0, len(todo), chunk):
             if control is not None:
