@@ -153,7 +153,7 @@ def main() -> None:
         filtered = timed(lambda q: filtered_search(cat, q), queries)
         tag_counts = timed(lambda _: cat.tag_counts(), range(5))
         real = real_outputs(cat.model, 32)
-        add_synthetic_photos(cat, photos, args.n, 100, real, rng)
+        add_synthetic_photos(cat, photos, cat.status().photos, 100, real, rng)  # after any earlier run's
         t = time.perf_counter()
         cat.search("a red car", k=50)
         after_add_ms = (time.perf_counter() - t) * 1e3

@@ -64,6 +64,8 @@ def library_error(path: Path, e: BaseException) -> LibraryError:
         msg = f"the library {path.parent} is read-only or not yours: Photolens needs to write to it"
     elif "locked" in text or "busy" in text:
         msg = f"the library {path.parent} is busy (another Photolens is writing to it): try again in a moment"
+    elif isinstance(e, sqlite3.IntegrityError):  # a change the schema refused: nothing was written
+        msg = f"Photolens tried a change the library {path} refuses ({e}); nothing was written (please report it)"
     elif "unable to open" in text:
         msg = f"cannot open the library database {path}: is the folder readable and writable?"
     else:

@@ -16,10 +16,11 @@ from .store import Store
 
 __all__ = ["HINT_TERMS", "TagHints", "top_hints"]
 
-# Terms kept per photo. Chosen on coco-mini (one-word class queries, ranking.TAG_BOOST 1.0): mAP
-# 0.549 with 24, 0.553 with 32, 0.554 with 48, 0.552 with every term; 32 rows cost about 0.6 kB a
-# photo with their index.
-HINT_TERMS = 32
+# Terms kept per photo. Measured on coco-mini (one-word class queries, ranking.HINT_BOOST 1.0): mAP
+# 0.549 with 24, 0.553 with 32, 0.554 with 48, 0.552 with every term (a /tmp script; `photolens
+# eval` gives 0.544 with 24 and 0.549 with 32). 24 rather than 32 keeps a 200,000-photo library
+# under 10 kB a photo (bench/scale.py: 10,091 bytes with 32); a row with its index costs ~30 bytes.
+HINT_TERMS = 24
 # Scores are stored in thousandths (a small integer is 2 bytes in a SQLite record, a float 8).
 SCALE = 1000
 MAX_PARAMS = 900  # ids per statement: under SQLite's limit on bound parameters

@@ -101,6 +101,9 @@ class VectorIndex:
                 self._load(generation)
 
     def _load(self, generation: int) -> None:
+        if self._open_unchanged(generation):
+            self._loaded_generation = generation
+            return
         ids, mat = self.store.vectors(self.model)
         self._ids = ids
         if len(ids) <= self.exact_max:
@@ -111,26 +114,59 @@ class VectorIndex:
             self._hnsw = graph if graph is not None else self._build(ids, mat, generation)
         self._loaded_generation = generation
 
-    def _open_graph(self, ids: np.ndarray, mat: np.ndarray, generation: int):
-        """The saved graph, verified before hnswlib reads it, and caught up with the database."""
+    def _open_unchanged(self, generation: int) -> bool:
+        """Open the saved graph without reading a vector from SQLite, where the database has not
+        changed since it was saved: the same generation and the same photo ids (the ids are read
+        from SQLite's index alone). Opening a 200,000-photo library then reads the graph file
+        once to verify it and once to load it, not 200,000 vectors (see bench/scale.py open_s)."""
+        meta = read_sidecar(self._sidecar_path)
+        if meta is None or meta.get("model") != self.model or meta.get("generation") != generation:
+            return False
+        saved = load_fingerprints(self._fingerprint_path, meta.get("fingerprints"))
+        if saved is None or len(saved) <= self.exact_max:
+            return False
+        ids = self.store.vector_ids(self.model)
+        if len(ids) != len(saved) or not np.array_equal(ids, np.fromiter(sorted(saved), np.int64, len(saved))):
+            return False
+        one = self.store.vector(int(ids[0]), self.model)
+        if one is None or meta["dim"] != len(one):
+            return False
+        graph = self._read_graph(meta, len(ids))
+        if graph is None:
+            return False
+        self._ids, self._mat, self._fps = ids, None, saved
+        graph.set_ef(search_width(len(ids)))
+        self._hnsw = graph
+        return True
+
+    def _read_graph(self, meta: dict, count: int):
+        """The saved graph file, verified (size, header, checksum) before hnswlib reads it; None
+        where it is unusable (the caller rebuilds it from the library)."""
         import hnswlib
 
-        meta = read_sidecar(self._sidecar_path)
-        if meta is None or meta["dim"] != mat.shape[1] or meta.get("model") != self.model:
-            return None
         problem = verify_graph(self._graph_path, meta)
         if problem is not None:
             log.warning("the vector index %s is unusable: %s; rebuilding it from the library", self._graph_path,
                         problem)
             return None
         try:
-            graph = hnswlib.Index(space="cosine", dim=mat.shape[1])
-            graph.load_index(str(self._graph_path), max_elements=max(len(ids), meta["count"]),
+            graph = hnswlib.Index(space="cosine", dim=meta["dim"])
+            graph.load_index(str(self._graph_path), max_elements=max(count, meta["count"]),
                              allow_replace_deleted=True)
         except (RuntimeError, ValueError, MemoryError) as e:
             log.warning("the vector index %s could not be loaded (%s); rebuilding it", self._graph_path, e)
             return None
         self._deleted = {int(i) for i in meta.get("deleted", [])}
+        return graph
+
+    def _open_graph(self, ids: np.ndarray, mat: np.ndarray, generation: int):
+        """The saved graph, verified before hnswlib reads it, and caught up with the database."""
+        meta = read_sidecar(self._sidecar_path)
+        if meta is None or meta["dim"] != mat.shape[1] or meta.get("model") != self.model:
+            return None
+        graph = self._read_graph(meta, len(ids))
+        if graph is None:
+            return None
         now = fingerprints(mat)
         saved = load_fingerprints(self._fingerprint_path, meta.get("fingerprints"))
         if meta["generation"] != generation or saved is None:

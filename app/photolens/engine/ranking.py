@@ -24,8 +24,8 @@ __all__ = ["HINT_BOOST", "TAG_BOOST", "tag_evidence", "tag_term", "with_tag_evid
 # 0.515 at 0.3, 0.521 at 0.5, 0.523 at 1.0): the gain flattens past 0.5, and a smaller weight
 # keeps the joint space's order among tagged photos.
 TAG_BOOST = 0.5
-# Weight of the hint's probability. Chosen on coco-mini (mAP 0.536 at 0.5, 0.553 at 1.0, with
-# HINT_TERMS 32): a probability is evidence on its own scale, where a shown tag's score was
+# Weight of the hint's probability. Chosen on coco-mini (mAP 0.536 at 0.5, 0.553 at 1.0, with 32
+# hint terms): a probability is evidence on its own scale, where a shown tag's score was
 # already cut at a threshold. Measured on coco128 by `photolens eval` (never chosen there).
 HINT_BOOST = 1.0
 # Tagged photos read as candidates, best tag scores first: bounded work for a tag on 100,000.
