@@ -19,6 +19,7 @@ One JSON line last.
 from __future__ import annotations
 
 import argparse
+from datetime import datetime, timezone
 import shutil
 import tempfile
 import time
@@ -64,6 +65,8 @@ def jitter(real: np.ndarray, n: int, rng, unit: bool) -> np.ndarray:
 def add_synthetic_photos(cat, folder: Path, start: int, n: int, real: dict, rng) -> list[int]:
     """n photos through the store's own code: rows, every stored output, tags, dates, cameras."""
     from photolens.engine.hintstore import HINT_TERMS, TagHints
+    from photolens.engine.metadata import PhotoMetadata
+    from photolens.engine.metastore import record_metadata
     from photolens.engine.outputs import STORED_KINDS, PhotoOutputs
 
     store, model = cat.store, cat.model.name
@@ -77,7 +80,7 @@ def add_synthetic_photos(cat, folder: Path, start: int, n: int, real: dict, rng)
         outputs = PhotoOutputs(**{k: jitter(real[k], m, rng, unit=(k == "embedding"))
                                   for k in real if k in STORED_KINDS})
         with store.transaction():
-            chunk = []
+            chunk, dates = [], []
             for i in range(lo, lo + m):
                 pid = store.add_photo(folder_id, str(folder / f"{i // 1000:04d}" / f"IMG_{i:07d}.jpg"), 2_500_000 + i,
                                       1_600_000_000_000_000_000 + i * 10**9)
@@ -86,6 +89,10 @@ def add_synthetic_photos(cat, folder: Path, start: int, n: int, real: dict, rng)
                                                         "camera": CAMERAS[i % len(CAMERAS)],
                                                         "gps_lat": None, "gps_lon": None})
                 chunk.append(pid)
+                # the date as the indexer records it (filters read the local date taken)
+                dates.append((pid, PhotoMetadata(taken_local=datetime.fromtimestamp(taken, timezone.utc).replace(
+                    tzinfo=None), tz_offset=0, date_source="exif", camera=CAMERAS[i % len(CAMERAS)])))
+            record_metadata(store, dates)
             outputs.save(store, model, chunk)
             picks = rng.integers(0, len(TAGS), (m, 4))
             store.replace_auto_tags(model, [(pid, [(TAGS[t], 0.5 + 0.1 * j) for j, t in enumerate(set(row))])

@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtGui import QPixmap  # noqa: E402
 
 from test_people import BLAIR, POWELL, copy  # noqa: E402
-from photolens.ui.people_pane import ROLE_PERSON, PeoplePane, draw_faces  # noqa: E402
+from photolens.ui.people_pane import FACE_ICON, ROLE_PERSON, PeoplePane, draw_faces  # noqa: E402
 from photolens.ui.tasks import Tasks  # noqa: E402
 
 
@@ -33,6 +33,10 @@ def test_people_pane_shows_a_face_per_person_most_photos_first(qtbot, pane, cata
     ids = [int(pane.list.item(i).data(ROLE_PERSON)) for i in range(pane.list.count())]
     assert ids == [p.id for p in catalog.people()]
     qtbot.waitUntil(lambda: all(not pane.list.item(i).icon().isNull() for i in range(2)), timeout=20_000)
+    # each cell holds its whole face and name, laid out before the faces arrived as after
+    rects = [pane.list.visualItemRect(pane.list.item(i)) for i in range(2)]
+    assert all(r.height() >= FACE_ICON + 20 and r.width() >= FACE_ICON for r in rects)
+    assert not rects[0].intersects(rects[1])
     with qtbot.waitSignal(pane.person_chosen) as chosen:
         pane.list.itemClicked.emit(pane.list.item(0))
     assert chosen.args == [ids[0], ""]

@@ -117,6 +117,9 @@ class PeoplePane(QDockWidget):
             item.setData(ROLE_NAME, person.name or "")
             item.setToolTip(f"{person.photos} photos — click to see them, click again to name, drop on another to merge")
             item.setFlags(item.flags() | Qt.ItemIsEditable | Qt.ItemIsDragEnabled | Qt.ItemIsDropEnabled)
+            # Sized for its face from the start: the face arrives later, and a layout made while
+            # the items held only their names showed the faces cut to a sliver.
+            item.setSizeHint(self.list.gridSize() - QSize(8, 4))
             self.list.addItem(item)
             if face is not None:
                 self._load_face(item, face, self._generation)
