@@ -116,7 +116,6 @@ def main() -> None:
         emb, feats = normalize(emb), normalize(feats)
         row = {int(p): i for i, p in enumerate(ids)}
         fam = np.array([family_of[int(p)] for p in ids])
-        is_pan = np.array([kind_of[int(p)].startswith(PAN) for p in ids])
         scores = {}
         for name, mat in (("features", feats), ("embedding", emb)):
             sims = mat @ mat.T

@@ -335,7 +335,7 @@ class MainWindow(QMainWindow):
             photo_id = photo_id.data(IdRole)
         viewer = Viewer(self.catalog, self.tasks, model or self.results, photo_id, self)
         viewer.tags_changed.connect(self.tags.refresh)
-        viewer.similar_region.connect(self.similar.show_subject)  # "Find photos like this part"
+        viewer.similar_region.connect(lambda *part: (viewer.close(), self.similar.show_subject(*part)))  # its results
         viewer.finished.connect(lambda _: self.viewers.remove(viewer) if viewer in self.viewers else None)
         self.viewers.append(viewer)
         viewer.show()

@@ -175,6 +175,7 @@ class SimilarPane(QDockWidget):
         preview = (lambda: region_preview(path, region)) if region else (lambda: QImage(str(thumbnail(path, size, cache))))
         self.tasks.read(preview, show, lambda _e: None)  # an unreadable photo just shows no preview
         self.show()
+        self.raise_()  # in front of the panes it shares a tab group with
         self.refresh()
 
     def refresh(self) -> None:
