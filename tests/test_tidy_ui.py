@@ -124,3 +124,13 @@ def test_the_window_has_albums_duplicates_and_add_to_album(qtbot, catalog, copie
     assert "3 new photos in Pets" in w.status_bar.currentMessage()
     w.tasks.wait()
     w.close()
+
+
+def test_a_copy_without_a_date_taken_never_shows_its_file_time_as_one():
+    from photolens.engine.duplicates import DuplicatePhoto
+    from photolens.ui.duplicates_view import describe_photo
+
+    dated = DuplicatePhoto(1, "/p/a.jpg", "/p", 30_000, 640, 480, 1_561_982_400.0)  # 2019-07-01 12:00 UTC
+    undated = DuplicatePhoto(2, "/p/b.jpg", "/p", 30_000, 640, 480, 1_700_000_000.0, taken=False)
+    assert "no date" not in describe_photo(dated) and "2019-07-01" in describe_photo(dated)
+    assert "no date taken (file saved 2023-11-1" in describe_photo(undated)

@@ -83,6 +83,7 @@ class DuplicatePhoto:
     width: int | None
     height: int | None
     date: float | None  # when taken, else the file's time (seconds since the epoch)
+    taken: bool = True  # False: `date` is only the file's time (never shown as a date taken)
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def describe(store: Store, group: DuplicateGroup, keep: int | None = None) -> Du
         d = store.photo_details(pid)
         if d is not None:
             photos.append(DuplicatePhoto(pid, d["path"], os.path.dirname(d["path"]), d["size"], d["width"],
-                                         d["height"], d["taken"] or d["mtime"]))
+                                         d["height"], d["taken"] or d["mtime"], d["taken"] is not None))
     chosen = keep if keep is not None else group.keep
     return DuplicateSet(group.kind, tuple(photos), next(p for p in photos if p.id == chosen))
 

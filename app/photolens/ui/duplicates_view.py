@@ -28,7 +28,8 @@ CARD_THUMB = 220  # px: big enough to compare two copies by eye
 
 def describe_photo(p: DuplicatePhoto) -> str:
     size = f"{p.width} × {p.height}" if p.width else "size unknown"
-    date = datetime.fromtimestamp(p.date).strftime("%Y-%m-%d %H:%M") if p.date else "no date"
+    when = datetime.fromtimestamp(p.date).strftime("%Y-%m-%d %H:%M") if p.date else ""
+    date = when if p.taken and when else f"no date taken (file saved {when})" if when else "no date"
     return f"{os.path.basename(p.path)}\n{size}, {p.size / 1e6:.2f} MB\n{date}\n{p.folder}"
 
 
