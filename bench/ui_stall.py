@@ -93,7 +93,7 @@ def main() -> int:
         def simulate_user():
             if state["summary"] is not None:
                 return
-            window.search.setText(QUERIES[state["query"] % len(QUERIES)])
+            window.search.set_text(QUERIES[state["query"] % len(QUERIES)])
             state["query"] += 1
             bar = window.grid.verticalScrollBar()
             bar.setValue((bar.value() + 400) % max(1, bar.maximum() + 1))
