@@ -33,11 +33,12 @@ def top_hints(hints: np.ndarray, words: list[str], allowed: np.ndarray | None = 
     if allowed is not None:
         hints = np.where(allowed, hints, 0.0)
     k = min(k, hints.shape[1])
-    out = []
-    for row in hints:
-        top = np.argpartition(-row, k - 1)[:k] if k < len(row) else np.arange(len(row))
-        out.append([(words[j], float(row[j])) for j in top if row[j] * SCALE >= 1])
-    return out
+    top = np.argpartition(-hints, k - 1, axis=1)[:, :k] if k < hints.shape[1] else \
+        np.broadcast_to(np.arange(hints.shape[1]), hints.shape)
+    values = np.take_along_axis(hints, top, axis=1)
+    keep = values * SCALE >= 1
+    return [[(words[j], float(v)) for j, v, ok in zip(t.tolist(), p.tolist(), m.tolist()) if ok]
+            for t, p, m in zip(top, values, keep)]
 
 
 class TagHints:

@@ -63,14 +63,24 @@ class ShownTags:
         """[N, T] search hints (ranking.py): synonyms merged and fine terms rolled up, under the
         policy's hint rule (SensitiveTerms.hint_back), on the probability scale; None for a model
         without a trained tagger (z-scores are no evidence to add to a similarity)."""
-        if not self.probabilities:
-            return None
-        return self.sensitive.hint_back(self.terms.merge(raw, self.words), raw, self.words, self.people(raw))
+        return self.scores_and_hints(raw)[1]
+
+    def scores_and_hints(self, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Shown scores and search hints at once (the merge, the costly part, done once)."""
+        merged = self._merged(raw)
+        people = self.people(raw)
+        hints = self.sensitive.hint_back(merged, raw, self.words, people) if self.probabilities else None
+        return self._shown(merged, people), hints
 
     def __call__(self, raw: np.ndarray) -> np.ndarray:
-        merged = self.terms.merge(raw, self.words) if self.probabilities else self.terms.merge(
+        return self._shown(self._merged(raw), self.people(raw))
+
+    def _merged(self, raw: np.ndarray) -> np.ndarray:
+        return self.terms.merge(raw, self.words) if self.probabilities else self.terms.merge(
             raw, self.words, certain=np.inf)  # z-scores: no fine term is ever "certain"
-        held = self.sensitive.hold_back(merged, self.words, self.people(raw), self.probabilities)
+
+    def _shown(self, merged: np.ndarray, people: np.ndarray) -> np.ndarray:
+        held = self.sensitive.hold_back(merged, self.words, people, self.probabilities)
         if self.thresholds is None:
             return held
         return self.thresholds.shift(held, self.words, self.threshold, self.group_terms)

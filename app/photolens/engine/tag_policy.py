@@ -21,7 +21,7 @@ which rebuilds it) and it is held back from the next retag on.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -57,6 +57,7 @@ SENSITIVE_FILE = "sensitive_terms.json"
 class SensitiveTerms:
     """group -> (rule, terms); `rule` is NEVER or OVERWHELMING_RULE."""
     groups: dict[str, tuple[str, frozenset[str]]]
+    _columns: dict = field(default_factory=dict, compare=False, repr=False)
 
     def rule_of(self, term: str) -> tuple[str, str] | None:
         """(group, rule) of a sensitive term, None for every other term."""
@@ -80,6 +81,19 @@ class SensitiveTerms:
         """[N] bool: photos the policy treats as showing people."""
         return self.people_evidence(scores, words) >= (PEOPLE_THRESHOLD if probabilities else PEOPLE_Z)
 
+    def columns(self, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The columns of `words` in "never" groups and in "overwhelming" groups (cached: the
+        tagger asks with the same vocabulary for every batch)."""
+        key = (id(words), len(words))
+        found = self._columns.get(key)
+        if found is None:
+            rules = [self.rule_of(w) for w in words]
+            never = np.array([j for j, r in enumerate(rules) if r is not None and r[1] == NEVER], np.int64)
+            strong = np.array([j for j, r in enumerate(rules) if r is not None and r[1] == OVERWHELMING_RULE],
+                              np.int64)
+            found = self._columns[key] = (never, strong, words)  # the list kept alive: its id stays its own
+        return found[0], found[1]
+
     def hold_back(self, scores: np.ndarray, words: list[str], people: np.ndarray,
                   probabilities: bool = True) -> np.ndarray:
         """[N, T] scores with the sensitive terms of photos with people (`people` [N] bool) set
@@ -88,16 +102,15 @@ class SensitiveTerms:
         if not people.any():
             return out
         floor = min(0.0, float(scores.min()) - 1.0)
-        for j, w in enumerate(words):
-            found = self.rule_of(w)
-            if found is None:
-                continue
-            _, rule = found
-            allowed = (scores[:, j] >= OVERWHELMING) if (rule == OVERWHELMING_RULE and probabilities) \
-                else np.zeros(len(scores), bool)
-            out[:, j] = np.where(people & ~allowed, floor, scores[:, j])
+        never, strong = self.columns(words)
+        rows = np.flatnonzero(people)
+        if not probabilities:  # z-scores: no evidence counts as overwhelming
+            never = np.concatenate([never, strong])
+            strong = strong[:0]
+        out[np.ix_(rows, never)] = floor
+        part = scores[np.ix_(rows, strong)]
+        out[np.ix_(rows, strong)] = np.where(part >= OVERWHELMING, part, floor)
         return out
-
 
     def hint_back(self, merged: np.ndarray, raw: np.ndarray, words: list[str], people: np.ndarray) -> np.ndarray:
         """[N, T] the search hints of ranking.py (probabilities a short query's photos are ranked
@@ -109,13 +122,12 @@ class SensitiveTerms:
         out = merged.copy()
         if not people.any():
             return out
-        evidence = self.people_evidence(raw, words)
-        for j, w in enumerate(words):
-            found = self.rule_of(w)
-            if found is None:
-                continue
-            kept = merged[:, j] > evidence if found[1] == OVERWHELMING_RULE else np.zeros(len(merged), bool)
-            out[:, j] = np.where(people & ~kept, 0.0, merged[:, j])
+        never, strong = self.columns(words)
+        rows = np.flatnonzero(people)
+        evidence = self.people_evidence(raw, words)[rows][:, None]
+        out[np.ix_(rows, never)] = 0.0
+        part = merged[np.ix_(rows, strong)]
+        out[np.ix_(rows, strong)] = np.where(part > evidence, part, 0.0)
         return out
 
 

@@ -270,14 +270,13 @@ class Tagger:
         decided = rules.rules()
         never = {t for t, (rule, _) in decided.items() if rule == RULE_NEVER}
         allowed = np.array([w not in never for w in self.words]) if never else None
-        raw = self.raw_scores(outputs)
-        tags = self.tags_from_scores(self.shown(raw), allowed=allowed)
+        shown, hints = self.shown.scores_and_hints(self.raw_scores(outputs))
+        tags = self.tags_from_scores(shown, allowed=allowed)
         rejected = self.store.rejected_tags_of(ids)  # one query per batch, not one per photo
 
         def decided_for(pid: int, found: list[tuple[str, float]]) -> list[tuple[str, float]]:
             return [(w, s) for w, s in rules.suggestable(found, decided) if w not in rejected.get(pid, ())]
         self.store.replace_auto_tags(self.model, [(pid, decided_for(pid, t)) for pid, t in zip(ids, tags)])
-        hints = self.shown.hints(raw)
         if hints is not None:  # search hints (hintstore.py), under the same decisions
             TagHints(self.store).replace((pid, decided_for(pid, h))
                                          for pid, h in zip(ids, top_hints(hints, self.words, allowed)))
