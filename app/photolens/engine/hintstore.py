@@ -23,7 +23,6 @@ __all__ = ["HINT_TERMS", "TagHints", "top_hints"]
 HINT_TERMS = 24
 # Scores are stored in thousandths (a small integer is 2 bytes in a SQLite record, a float 8).
 SCALE = 1000
-MAX_PARAMS = 900  # ids per statement: under SQLite's limit on bound parameters
 
 
 def top_hints(hints: np.ndarray, words: list[str], allowed: np.ndarray | None = None,
@@ -83,10 +82,9 @@ class TagHints:
         """Which of these photos have hints at all (a photo revived from the kept data of a removed
         one, or tagged by an older version, has tags but no hints until its next retag)."""
         out: set[int] = set()
-        for start in range(0, len(photo_ids), MAX_PARAMS):
-            part = photo_ids[start:start + MAX_PARAMS]
+        for chunk, marks in self.store._id_chunks(photo_ids):
             out.update(r[0] for r in self.store.query(
-                f"SELECT DISTINCT photo_id FROM tag_hints WHERE photo_id IN ({','.join('?' * len(part))})", part))
+                f"SELECT DISTINCT photo_id FROM tag_hints WHERE photo_id IN ({marks})", chunk))
         return out
 
     def of_photo(self, photo_id: int) -> dict[str, float]:

@@ -71,11 +71,12 @@ def tag_evidence(store: Store, term: str) -> dict[int, float]:
     user gave the tag; the user's removals have no hint); TAG_BOOST x its shown tag's score where
     the library, or the photo, has no hints yet."""
     tagged = store.tag_scores(term, TAG_CANDIDATES)
-    hinted = TagHints(store).scores(term, TAG_CANDIDATES)
+    hints = TagHints(store)
+    hinted = hints.scores(term, TAG_CANDIDATES)
     if not hinted:
         return {pid: TAG_BOOST * s for pid, s in tagged.items()}
     evidence = {pid: HINT_BOOST * p for pid, p in hinted.items()}
-    unhinted = set(tagged) - TagHints(store).hinted(list(tagged))
+    unhinted = set(tagged) - hints.hinted(list(tagged))
     evidence.update({pid: TAG_BOOST * tagged[pid] for pid in unhinted})  # until their next retag
     for pid in store.user_tagged(term):
         evidence[pid] = HINT_BOOST

@@ -11,8 +11,9 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QLabel, QMenu, QRubberBand
 
 from ..engine.imaging import display_image
+from .qimages import to_qimage
 
-__all__ = ["RegionSelector", "region_of", "region_preview", "to_qimage"]
+__all__ = ["RegionSelector", "region_of", "region_preview"]
 
 MIN_DRAG = 6  # pixels the pointer moves before a press becomes a drag, as a system's drag distance
 MIN_SIDE = 16  # pixels: the engine refuses a region under ~2% of the photo; this is well above
@@ -29,12 +30,6 @@ def region_of(rect: QRect, shown: QSize, label: QSize) -> tuple[float, float, fl
     if x1 - x0 <= 0 or y1 - y0 <= 0:
         return None
     return round(x0, 4), round(y0, 4), round(x1 - x0, 4), round(y1 - y0, 4)
-
-
-def to_qimage(img) -> QImage:
-    """A PIL RGB image as a QImage that owns its pixels."""
-    data = img.tobytes("raw", "RGB")
-    return QImage(data, img.width, img.height, img.width * 3, QImage.Format_RGB888).copy()
 
 
 def region_preview(path: str, region: tuple[float, float, float, float]) -> QImage:

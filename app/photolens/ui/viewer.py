@@ -19,7 +19,8 @@ from .models import ResultsModel
 from .face_menu import face_at
 from .people_pane import FacesBox, draw_faces
 from .photo_text import PhotoTextPanel, outlined
-from .region_select import RegionSelector, to_qimage
+from .qimages import to_qimage
+from .region_select import RegionSelector
 from .tasks import Tasks
 
 __all__ = ["Viewer", "to_qimage"]
