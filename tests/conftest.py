@@ -109,6 +109,31 @@ def coco_library(tmp_path: Path, n: int) -> tuple[Path, Path]:
     return photos, library
 
 
+def shown_window(qtbot, catalog, timeout: int = 20_000, **options):
+    """The app's MainWindow on `catalog`, shown, once its start-up catch-up has finished (the
+    caller closes it). Qt is imported here: only the UI tests pay for it."""
+    from photolens.ui.main_window import MainWindow
+
+    window = MainWindow(catalog, welcome=False, **options)
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(window.index_done, timeout=timeout):
+        pass
+    return window
+
+
+def collage(left: Path, right: Path, dest: Path) -> Path:
+    """Two photos side by side in one JPEG (a region search's subject: each half is one photo)."""
+    from PIL import Image
+
+    out = Image.new("RGB", (1200, 500))
+    for i, src in enumerate((left, right)):
+        with Image.open(src) as im:
+            out.paste(im.convert("RGB").resize((600, 500)), (600 * i, 0))
+    out.save(dest, quality=92)
+    return dest
+
+
 def coco_catalog_without_tag_details(tmp_path: Path, n: int):
     """A catalog of n coco-mini photos indexed without the tag detail pass (as an older version,
     or thorough tags off, left it), with thorough tags on again: the pass is still to come."""

@@ -10,6 +10,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtGui import QPixmap  # noqa: E402
 
+from conftest import shown_window  # noqa: E402
 from test_people import BLAIR, POWELL, copy  # noqa: E402
 from photolens.ui.people_pane import FACE_ICON, ROLE_PERSON, PeoplePane, draw_faces  # noqa: E402
 from photolens.ui.tasks import Tasks  # noqa: E402
@@ -70,15 +71,9 @@ def test_faces_are_outlined(qtbot, catalog, tmp_path):
 
 
 def test_the_window_has_a_people_dock_and_a_person_fills_the_grid(qtbot, catalog, tmp_path):
-    from photolens.ui.main_window import MainWindow
-
     catalog.add_folder(copy(POWELL + BLAIR, tmp_path / "photos")[0].parent)
     catalog.index_all()
-    w = MainWindow(catalog, welcome=False, watch=False)
-    qtbot.addWidget(w)
-    w.show()
-    with qtbot.waitSignal(w.index_done, timeout=60_000):
-        pass
+    w = shown_window(qtbot, catalog, timeout=60_000, watch=False)
     w.people.show()
     w.people.raise_()  # a tab beside Tags: raised, it shows and fills itself
     qtbot.waitUntil(lambda: w.people.list.count() == 2, timeout=20_000)

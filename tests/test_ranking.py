@@ -90,21 +90,14 @@ def test_top_hints_keep_the_best_terms_the_user_allows():
 def test_searching_by_a_region_finds_the_photo_that_part_came_from(tmp_path):
     """A collage of two library photos side by side: its left half finds the left photo, its
     right half the right one (built-in model, real photos); the CLI takes --region."""
-    from PIL import Image
-
-    from conftest import cli_json, coco_library
+    from conftest import cli_json, coco_library, collage
     from photolens.engine import Catalog
     from photolens.engine.errors import QueryError
 
     photos, library = coco_library(tmp_path, 12)
     files = sorted(photos.iterdir())
     left, right = files[2], files[7]
-    collage = Image.new("RGB", (1200, 500))
-    for i, src in enumerate((left, right)):
-        with Image.open(src) as im:
-            collage.paste(im.convert("RGB").resize((600, 500)), (600 * i, 0))
-    query = tmp_path / "collage.jpg"
-    collage.save(query, quality=92)
+    query = collage(left, right, tmp_path / "collage.jpg")
     with Catalog(library, device="cpu") as cat:
         cat.add_folder(photos)
         cat.index_all()

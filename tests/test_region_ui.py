@@ -7,11 +7,10 @@ import os
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-from PIL import Image  # noqa: E402
 from PySide6.QtCore import QPoint, QRect, QSize, Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
-from conftest import coco_library  # noqa: E402
+from conftest import coco_library, collage  # noqa: E402
 from photolens.engine import Catalog  # noqa: E402
 from photolens.ui.main_window import MainWindow  # noqa: E402
 from photolens.ui.models import PathRole  # noqa: E402
@@ -30,11 +29,7 @@ def collage_window(qtbot, tmp_path):
     photos, library = coco_library(tmp_path, 12)
     files = sorted(photos.iterdir())
     left, right = files[2], files[7]
-    collage = Image.new("RGB", (1200, 500))
-    for i, src in enumerate((left, right)):
-        with Image.open(src) as im:
-            collage.paste(im.convert("RGB").resize((600, 500)), (600 * i, 0))
-    collage.save(photos / "collage.jpg", quality=92)
+    collage(left, right, photos / "collage.jpg")
     cat = Catalog(library, device="cpu")
     cat.add_folder(photos)
     cat.index_all()

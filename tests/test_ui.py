@@ -11,7 +11,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import Qt  # noqa: E402
 
-from conftest import dataset, write_photo  # noqa: E402
+from conftest import dataset, shown_window, write_photo  # noqa: E402
 from photolens.engine import Catalog  # noqa: E402
 from photolens.engine.records import TagCount  # noqa: E402
 from photolens.engine.search import Result  # noqa: E402
@@ -46,11 +46,7 @@ def window(qtbot, catalog, tmp_path):
     catalog.index_all()
     catalog.store.set_user_tag(catalog.photo_id(str(folder / "0.jpg")), "red things")
     catalog.store.set_user_tag(catalog.photo_id(str(folder / "1.jpg")), "red things")
-    w = MainWindow(catalog, welcome=False)
-    qtbot.addWidget(w)
-    w.show()
-    with qtbot.waitSignal(w.index_done, timeout=20_000):
-        pass
+    w = shown_window(qtbot, catalog)
     yield w
     w.close()
 

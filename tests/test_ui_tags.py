@@ -11,7 +11,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtCore import QItemSelectionModel  # noqa: E402
 
 from test_ui import colored_library  # noqa: E402
-from photolens.ui.main_window import MainWindow  # noqa: E402
+from conftest import shown_window  # noqa: E402
 
 
 @pytest.fixture
@@ -20,11 +20,7 @@ def window(qtbot, catalog, tmp_path):
     catalog.add_folder(folder)
     catalog.index_all()
     catalog.add_tag([catalog.photo_id(str(folder / f"{i}.jpg")) for i in (0, 1)], "red things")
-    w = MainWindow(catalog, welcome=False, watch=False)
-    qtbot.addWidget(w)
-    w.show()
-    with qtbot.waitSignal(w.index_done, timeout=20_000):
-        pass
+    w = shown_window(qtbot, catalog, watch=False)
     yield w
     w.close()
 

@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, QPoint, QPointF, QSettings, Qt, Slot  # noqa
 from PySide6.QtGui import QDesktopServices, QGuiApplication, QWheelEvent  # noqa: E402
 from PySide6.QtWidgets import QAbstractButton, QMessageBox, QWidget  # noqa: E402
 
-from conftest import ROOT, write_photo  # noqa: E402
+from conftest import ROOT, shown_window, write_photo  # noqa: E402
 from photolens.engine.embedder import CUDA, available_providers  # noqa: E402
 from photolens.engine.search import Result  # noqa: E402
 from photolens.ui.library_jobs import LibraryJobs  # noqa: E402
@@ -49,11 +49,7 @@ def photos(tmp_path) -> Path:
 def window(qtbot, catalog, photos):
     catalog.add_folder(photos)
     catalog.index_all()
-    w = MainWindow(catalog, welcome=False, watch=False)
-    qtbot.addWidget(w)
-    w.show()
-    with qtbot.waitSignal(w.index_done, timeout=20_000):
-        pass
+    w = shown_window(qtbot, catalog, watch=False)
     qtbot.waitUntil(lambda: w.results.rowCount() == 5, timeout=10_000)
     yield w
     w.close()
@@ -299,11 +295,7 @@ def test_the_viewer_shows_heic_raw_and_offline_photos(qtbot, catalog, tmp_path):
     catalog.add_folder(folder)
     catalog.add_folder(drive)
     assert catalog.index_all()["embedded"] == 3
-    w = MainWindow(catalog, welcome=False, watch=False)
-    qtbot.addWidget(w)
-    w.show()
-    with qtbot.waitSignal(w.index_done, timeout=20_000):
-        pass
+    w = shown_window(qtbot, catalog, watch=False)
     qtbot.waitUntil(lambda: w.results.rowCount() == 3, timeout=10_000)
     for row in range(3):  # shown once, so the grid has made their thumbnails
         w.results.data(w.results.index(row), Qt.DecorationRole)

@@ -9,18 +9,14 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
-from photolens.ui.main_window import MainWindow  # noqa: E402
+from conftest import shown_window  # noqa: E402
 from test_when_where import travel  # noqa: E402,F401  (the library fixture)
 
 
 @pytest.fixture
 def window(qtbot, travel):  # noqa: F811
     catalog, _ = travel
-    w = MainWindow(catalog, welcome=False)
-    qtbot.addWidget(w)
-    w.show()
-    with qtbot.waitSignal(w.index_done, timeout=30_000):
-        pass
+    w = shown_window(qtbot, catalog, timeout=30_000)
     yield w
     w.close()
 
