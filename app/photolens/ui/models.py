@@ -37,7 +37,10 @@ def _load_thumbnail(signals: _ThumbSignals, generation: int, photo_id: int, path
         image.setDevicePixelRatio(dpr)
     except Exception:  # an unreadable photo, or an offline one never shown before: a grey tile
         image = QImage()
-    signals.ready.emit(generation, photo_id, image)
+    try:
+        signals.ready.emit(generation, photo_id, image)
+    except RuntimeError:  # the model (and its relay with it) was deleted meanwhile: nobody waits
+        pass
 
 
 def square_crop(image: QImage, size: int) -> QImage:
@@ -77,7 +80,10 @@ class ResultsModel(QAbstractListModel):
         self._pool = Pool(4, "photolens-thumbs")
         pool = self._pool  # not self: the wrapper may be gone by the time destroyed fires
         self.destroyed.connect(lambda *_: pool.shutdown())
-        self._signals = _ThumbSignals()
+        # The relay belongs to the model, so it is deleted with it, on the GUI thread. Owned by
+        # Python instead, the worker holding the last reference deleted it on its own thread: a
+        # QObject deleted outside its thread crashed the process now and then.
+        self._signals = _ThumbSignals(self)
         self._signals.ready.connect(self._thumb_ready)
         screen = QGuiApplication.primaryScreen()
         self.dpr = screen.devicePixelRatio() if screen is not None else 1.0

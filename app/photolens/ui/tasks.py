@@ -78,6 +78,13 @@ class _Relay(QObject):
     failed = Signal(object, object)  # (callback, exception)
 
 
+def _emit(signal, callback, value) -> None:
+    try:
+        signal.emit(callback, value)
+    except RuntimeError:  # the window (and its relay) is gone: nobody waits for the answer
+        pass
+
+
 class Tasks(QObject):
     """Signals:
         error(str): a background job failed; the message is for the status bar.
@@ -90,7 +97,7 @@ class Tasks(QObject):
         self.reads = Pool(4, "photolens-read")
         # The one serial writer. It runs indexing, so it yields the CPU to the window and searches.
         self.writes = Pool(1, "photolens-write", nice=WRITER_NICE)
-        self._relay = _Relay()
+        self._relay = _Relay(self)  # deleted with Tasks on the GUI thread, never by a worker (models.py)
         self._relay.done.connect(self._deliver)
         self._relay.failed.connect(self._fail)
         reads, writes = self.reads, self.writes  # not self: the wrapper may be gone by then
@@ -104,9 +111,9 @@ class Tasks(QObject):
                 result = fn()
             except Exception as e:  # reported on the GUI thread; never kills the worker
                 e.__traceback_text__ = traceback.format_exc()
-                relay.failed.emit(on_error, e)
+                _emit(relay.failed, on_error, e)
             else:
-                relay.done.emit(on_done, result)
+                _emit(relay.done, on_done, result)
 
         return run
 
