@@ -143,7 +143,9 @@ def main() -> None:
         if have < args.n:
             real = real_outputs(cat.model)
             add_synthetic_photos(cat, photos, have, args.n - have, real, rng)
-        cat.index.ensure_loaded()  # the vector graph is built once, and saved on close, as indexing leaves it
+            cat.index.ensure_loaded()  # the vector graph is built once, and saved on close, as indexing leaves it
+    # A kept library measured again (--keep) is only opened above: the process then holds no
+    # graph of its own before the timed open, so rss_mb is what an opened library costs.
     build_s = time.perf_counter() - t
     base_rss = rss_mb()
 

@@ -14,7 +14,8 @@ from PIL import Image
 from conftest import ROOT, run_cli, write_photo
 from photolens.engine.errors import (EmptyFileError, ImageTooLargeError, ModelError, NotAnImageError, QueryError,
                                      TruncatedImageError)
-from photolens.engine.imaging import MAX_PIXELS, Preprocess, decode_for_model, open_image, thumbnail
+from photolens.engine.imaging import (MAX_PIXELS, Preprocess, decode_closer_look, decode_for_model, open_image,
+                                      thumbnail)
 from photolens.engine.index import VectorIndex
 from photolens.engine.query import parse_query
 from photolens.engine.store import MIGRATIONS, Store
@@ -192,6 +193,20 @@ def test_tag_views_are_cut_from_the_one_decoded_image(tmp_path):
     assert np.allclose(d.pixels, whole.pixels)
     red, blue = d.views[0].mean(axis=(1, 2)), d.views[1].mean(axis=(1, 2))  # normalised RGB means
     assert red[0] > 1.5 and red[2] < -1.5 and blue[2] > 1.5 and blue[0] < -1.5
+
+
+def test_the_closer_look_decodes_the_same_views_and_detail_without_the_first_pass_work(tmp_path):
+    """The closer look's decode cuts what the first pass's decode cuts, from the same JPEG draft,
+    and leaves out what the first pass stored (hash, EXIF, the whole photo's pixels)."""
+    path = tmp_path / "c.jpg"
+    img = Image.new("RGB", (1600, 1200), (0, 0, 255))
+    img.paste((255, 0, 0), (400, 300, 1200, 900))
+    img.save(path, quality=90)
+    views = ((0.25, 0.25, 0.75, 0.75),)
+    first = decode_for_model(str(path), SPEC, views, 64)
+    closer = decode_closer_look(str(path), SPEC, views, 64)
+    assert np.array_equal(closer.views, first.views) and np.array_equal(closer.detail, first.detail)
+    assert closer.pixels is None and closer.content_hash == "" and closer.info == {}
 
 
 def test_tag_views_keep_small_photos_sharp_and_large_ones_cheap(tmp_path):

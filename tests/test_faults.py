@@ -425,6 +425,24 @@ def test_new_photos_join_the_saved_graph_without_a_rebuild(tmp_path):
     assert _graph(store, tmp_path).search(-new[1], 1)[0][0] == ids[8]
 
 
+def test_closing_an_unchanged_library_does_not_rewrite_its_graph(tmp_path):
+    """Saving at close writes the graph only when the library moved on since it was saved."""
+    store, ids, vecs = _graph_store(tmp_path)
+    _graph(store, tmp_path).search(vecs[0], 1)  # built and saved
+    graph = tmp_path / "lib" / "index-m.hnsw"
+    written = graph.stat().st_mtime_ns
+    opened = _graph(store, tmp_path)
+    assert opened.search(vecs[1], 1)[0][0] == ids[1]
+    opened.save()
+    assert graph.stat().st_mtime_ns == written  # opened as saved: nothing to write
+    store.remove_photos([ids[2]])
+    store.bump_generation("m")
+    assert ids[2] not in {i for i, _ in opened.search(vecs[2], 5)}
+    opened.save()
+    assert graph.stat().st_mtime_ns != written  # moved on: saved
+    assert ids[2] not in {i for i, _ in _graph(store, tmp_path).search(vecs[2], 5)}
+
+
 def test_status_says_hnsw_for_a_library_past_exact_search(tmp_path, catalog):
     _tagged_library(tmp_path, catalog, n=4)
     assert catalog.status().index == "exact"

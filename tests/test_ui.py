@@ -441,3 +441,23 @@ def test_an_offline_folder_says_why_and_removing_a_folder_keeps_its_tags(qtbot, 
         window.add_folder(str(folder))
     pid = window.catalog.photo_id(str(folder / "0.jpg"))
     assert "red things" in {t["tag"] for t in window.catalog.store.tags_of(pid)}
+
+
+def test_a_newer_list_drops_the_older_ones_not_yet_started():
+    """The grid's lists go through one lane: clicking through tags runs the one in progress and
+    the newest, not every one clicked past (and dropping them does not deadlock the lane)."""
+    import threading
+
+    from photolens.ui.tasks import Lane
+
+    lane, ran, gate, done = Lane("test-lists"), [], threading.Event(), threading.Event()
+    try:
+        lane.submit(1, lambda: (gate.wait(10), ran.append(1)))  # in progress: it finishes
+        for serial in (2, 3, 4):  # queued behind it, each newer than the last
+            lane.submit(serial, lambda s=serial: ran.append(s))
+        lane.submit(5, lambda: (ran.append(5), done.set()))
+        gate.set()
+        assert done.wait(10) and lane.wait(10_000)
+        assert ran == [1, 5]
+    finally:
+        lane.shutdown()

@@ -265,7 +265,7 @@ class Catalog(WhenWhereFacade, TagsFacade, TagManagement, CatalogWords, PeopleCa
     def closer_look_pending(self) -> int:
         """How many searchable photos still wait for the closer look."""
         kind = self._closer_kind()
-        return 0 if kind is None else len(self.store.photos_lacking(self.model.name, kind))
+        return 0 if kind is None else self.store.count_lacking(self.model.name, kind)
 
     def add_tag_details(self, progress: Callable[[Progress], None] | None = None,
                         control: Control | None = None, limit: int | None = None) -> dict:
@@ -279,17 +279,17 @@ class Catalog(WhenWhereFacade, TagsFacade, TagManagement, CatalogWords, PeopleCa
         kind = self._closer_kind()
         if kind is None:
             return {"embedded": 0, "failed": 0, "remaining": 0}
-        todo = self.store.photos_lacking(self.model.name, kind)
-        batch = todo[:limit] if limit else todo
+        left = self.store.count_lacking(self.model.name, kind)
+        batch = self.store.photos_lacking(self.model.name, kind, limit) if left else []
         if not batch:
             return {"embedded": 0, "failed": 0, "remaining": 0}
         tagger = self.tagger
         indexer = Indexer(self.store, self.embedder, None, on_batch=tagger.on_batch if tagger else None,
                           tag_detail=self.settings.thorough_tags, pass_=CLOSER)
         # Progress counts against every photo left, not only this call's share.
-        overall = None if progress is None else (lambda p: progress(replace(p, total=len(todo))))
+        overall = None if progress is None else (lambda p: progress(replace(p, total=left)))
         result = indexer.run(batch, overall, control)
-        return dict(result, remaining=len(todo) - len(batch))
+        return dict(result, remaining=left - len(batch))
 
     def _forget_vectors_of_another_build(self) -> None:
         """After an update that changed the model's weights under the same name, its old

@@ -25,8 +25,8 @@ log = logging.getLogger("photolens.faces")
 def find_faces(faces: FaceStore, finder: FaceFinder, people: People, progress: Callable[[Progress], None] | None,
                control: Control | None, limit: int | None) -> dict:
     """Look at up to `limit` photos not yet looked at; returns counts and how many are left."""
-    todo = faces.photos_to_scan()
-    batch = todo[:limit] if limit else todo
+    left = faces.count_to_scan()
+    batch = faces.photos_to_scan(limit) if left else []
     done = failed = found = 0
     started = time.monotonic()
     if not batch:
@@ -49,7 +49,7 @@ def find_faces(faces: FaceStore, finder: FaceFinder, people: People, progress: C
             found += len(result.faces)
         done += 1
         if progress is not None:
-            progress(Progress(done, len(todo), failed, started, STAGE))
+            progress(Progress(done, left, failed, started, STAGE))
     with faces.transaction():
         faces.drop_empty_people()  # unnamed people whose photos left the library
-    return {"photos": done - failed, "faces": found, "failed": failed, "remaining": len(todo) - done}
+    return {"photos": done - failed, "faces": found, "failed": failed, "remaining": left - done}

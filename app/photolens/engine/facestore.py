@@ -142,11 +142,18 @@ class FaceStore:
 
     # -- the pass ---------------------------------------------------------------------------
 
-    def photos_to_scan(self) -> list[tuple[int, str]]:
-        """(id, path) of indexed photos the face pass has not seen with their current bytes."""
-        rows = self.store.query(
-            "SELECT id, path FROM photos WHERE status = 'indexed' AND faces_hash IS NOT hash ORDER BY id")
+    # Indexed photos the face pass has not seen with their current bytes.
+    _TO_SCAN = "FROM photos WHERE status = 'indexed' AND faces_hash IS NOT hash"
+
+    def photos_to_scan(self, limit: int | None = None) -> list[tuple[int, str]]:
+        """(id, path) of indexed photos the face pass has not seen with their current bytes; at
+        most `limit`, lowest ids first (a pass in chunks reads one chunk, not the library)."""
+        rows = self.store.query(f"SELECT id, path {self._TO_SCAN} ORDER BY id LIMIT ?",
+                                [-1 if limit is None else limit])
         return [(r[0], path_str(r[1])) for r in rows]
+
+    def count_to_scan(self) -> int:
+        return self.store.query(f"SELECT count(*) {self._TO_SCAN}")[0][0]
 
     def record_scan(self, photo_id: int, content_hash: str, faces: list[Face]) -> list[int]:
         """Replace the photo's faces by `faces` (unassigned); returns their new ids."""

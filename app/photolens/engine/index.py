@@ -75,6 +75,9 @@ class VectorIndex:
         self._deleted: set[int] = set()  # labels marked deleted in the graph (hnswlib still lists them)
         self._fps: dict[int, int] = {}  # id -> fingerprint of the vector the graph holds for it
         self._loaded_generation = -1
+        # The generation the graph file on disk holds: closing saves only when it is behind
+        # (rewriting and checksumming an unchanged 200,000-photo graph took 1.5-3 s at every close).
+        self._saved_generation: int | None = None
 
     # -- files ------------------------------------------------------------------------------
 
@@ -138,6 +141,7 @@ class VectorIndex:
         self._ids, self._mat, self._fps = ids, None, saved
         graph.set_ef(search_width(len(ids)))
         self._hnsw = graph
+        self._saved_generation = generation
         return True
 
     def _read_graph(self, meta: dict, count: int):
@@ -172,6 +176,8 @@ class VectorIndex:
         saved = load_fingerprints(self._fingerprint_path, meta.get("fingerprints"))
         if meta["generation"] != generation or saved is None:
             self._catch_up(graph, ids, mat, now, saved)
+        else:
+            self._saved_generation = generation
         self._fps = dict(zip(ids.tolist(), now.tolist()))
         graph.set_ef(search_width(len(ids)))
         return graph
@@ -237,6 +243,7 @@ class VectorIndex:
         save_graph(graph, self._graph_path, self._sidecar_path,
                    {"model": self.model, "generation": generation, "count": count, "dim": dim,
                     "deleted": sorted(self._deleted), "fingerprints": digest})
+        self._saved_generation = generation
 
     def build_from(self, ids: np.ndarray, mat: np.ndarray) -> None:
         """Index these vectors directly (benchmarks; not tied to the database)."""
@@ -294,7 +301,8 @@ class VectorIndex:
 
     def save(self) -> None:
         with self._lock:
-            if self._hnsw is not None and self._loaded_generation >= 0:
+            if self._hnsw is not None and self._loaded_generation >= 0 \
+                    and self._loaded_generation != self._saved_generation:
                 self._save_graph(self._hnsw, self._loaded_generation, len(self._ids), self._hnsw.dim)
 
     # -- search -----------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import numpy as np
 
 from .embedder import IMAGE_BATCH, Embedder
 from .errors import ImageError
-from .imaging import Decoded, decode_for_model
+from .imaging import Decoded, decode_closer_look, decode_for_model
 from .index import VectorIndex
 from .jobs import Control, Progress
 from .metastore import record_metadata
@@ -173,7 +173,8 @@ class Indexer:
             # and so its embedding, are the same whichever pass order ran; the views are cut
             # (a few small crops) and dropped.
             return replace(decode_photo(model, path, views=True, detail=False), views=None)
-        return decode_photo(model, path, views=True, detail=self.tag_detail)
+        detail = model.tag_detail if self.tag_detail else None
+        return decode_closer_look(path, model.preprocess, model.tag_views, detail.size if detail else None)
 
     def _commit_closer(self, ok: list[tuple[PhotoRow, Decoded]], failures: list[tuple[PhotoRow, ImageError]],
                        closer: dict[str, np.ndarray]) -> None:

@@ -58,7 +58,7 @@ class PeopleCatalog:
         with self._lock:
             if self._face_finder is None:
                 self._face_finder = FaceFinder()
-        looked_at = [pid for pid, _ in self._faces.photos_to_scan()[:limit or None]]
+        looked_at = [pid for pid, _ in self._faces.photos_to_scan(limit)]
         result = find_faces(self._faces, self._face_finder, self._people, progress, control, limit)
         if result["faces"]:  # smart albums that name people judge the photos whose faces are now known (issue 21)
             self.albums.refresh_smart_albums(looked_at, people_only=True)
@@ -66,7 +66,7 @@ class PeopleCatalog:
 
     def faces_pending(self) -> int:
         """How many searchable photos the face pass has still to look at (0 with it off)."""
-        return len(self._faces.photos_to_scan()) if self.settings.face_recognition else 0
+        return self._faces.count_to_scan() if self.settings.face_recognition else 0
 
     def face_pass_of_full_run(self, progress, control, scopes, tag_details: bool, faces: bool | None) -> int:
         """index_all's face pass: on full runs (no scopes), by default when it adds tag details."""

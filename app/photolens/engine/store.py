@@ -308,18 +308,26 @@ class Store:
                               ORDER BY p.id""", [model])
         return [self._photo(r) for r in rows]
 
-    def photos_lacking(self, model: str, kind: str) -> list[PhotoRow]:
+    # Indexed photos with `model`'s embedding but no vector of `kind`, in online folders.
+    _LACKING = """FROM photos p WHERE p.status = 'indexed'
+                  AND p.folder_id IN (SELECT id FROM folders WHERE online = 1)
+                  AND EXISTS (SELECT 1 FROM vectors v WHERE v.photo_id = p.id AND v.model = ?
+                              AND v.kind = 'embedding')
+                  AND NOT EXISTS (SELECT 1 FROM vectors v WHERE v.photo_id = p.id AND v.model = ?
+                                  AND v.kind = ?)"""
+
+    def photos_lacking(self, model: str, kind: str, limit: int | None = None) -> list[PhotoRow]:
         """Indexed photos that have `model`'s embedding but no vector of `kind` (not yet given a
         later pass, indexed before the model had that output, or with it turned off); photos in
-        offline folders wait until their folder is back."""
-        rows = self.query(f"""SELECT {self._PHOTO_COLS} FROM photos p WHERE p.status = 'indexed'
-                              AND p.folder_id IN (SELECT id FROM folders WHERE online = 1)
-                              AND EXISTS (SELECT 1 FROM vectors v WHERE v.photo_id = p.id AND v.model = ?
-                                          AND v.kind = 'embedding')
-                              AND NOT EXISTS (SELECT 1 FROM vectors v WHERE v.photo_id = p.id AND v.model = ?
-                                              AND v.kind = ?)
-                              ORDER BY p.id""", [model, model, kind])
+        offline folders wait until their folder is back. At most `limit`, lowest ids first: a
+        pass in chunks reads one chunk, not the whole library each time."""
+        rows = self.query(f"SELECT {self._PHOTO_COLS} {self._LACKING} ORDER BY p.id LIMIT ?",
+                          [model, model, kind, -1 if limit is None else limit])
         return [self._photo(r) for r in rows]
+
+    def count_lacking(self, model: str, kind: str) -> int:
+        """How many photos `photos_lacking` would give, counted by SQLite alone."""
+        return self.query(f"SELECT count(*) {self._LACKING}", [model, model, kind])[0][0]
 
     def failures(self) -> list[dict]:
         rows = self.query("SELECT path, error_kind, error FROM photos WHERE status = 'failed' ORDER BY path")

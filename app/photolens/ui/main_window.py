@@ -183,7 +183,7 @@ class MainWindow(QMainWindow):
         """Before any query: the library's photos, newest first. `live`: more arrived while
         indexing; they are added to the grid without moving it."""
         serial = self.search_serial
-        self.tasks.read(lambda: self.catalog.recent(MAX_RESULTS), lambda res: self._show_recent(serial, res, live))
+        self.tasks.latest(serial, lambda: self.catalog.recent(MAX_RESULTS), lambda res: self._show_recent(serial, res, live))
 
     def _showing_recent(self) -> bool:
         return not self.search.query() and self.teaching is None
@@ -219,7 +219,7 @@ class MainWindow(QMainWindow):
             shown = results if weaker else [r for r in results if r.good]
             return shown, len(results), self.catalog.related_words(text), self.catalog.understand(text)
 
-        self.tasks.read(work, lambda res: self._show_results(serial, shown_as, *res, by_date=sort == SORT_DATE),
+        self.tasks.latest(serial, work, lambda res: self._show_results(serial, shown_as, *res, by_date=sort == SORT_DATE),
                         lambda e: self._search_failed(serial, e))
 
     def _show_results(self, serial: int, text: str, shown, total: int, related, understood=None, by_date=False):
@@ -395,7 +395,7 @@ class MainWindow(QMainWindow):
         self.teaching = None
         self.search.clear_quietly()
         self.search_serial = serial = self.search_serial + 1
-        self.tasks.read(fetch, lambda res: self._show_results(serial, label, res, len(res), []))
+        self.tasks.latest(serial, fetch, lambda res: self._show_results(serial, label, res, len(res), []))
 
     # -- folders ------------------------------------------------------------------------------
 

@@ -71,6 +71,38 @@ class Pool:
 WRITER_NICE = 10
 
 
+class Lane:
+    """One worker for lists that replace each other (the grid's searches, tags and recent
+    photos): a request drops the older ones that have not started. Building a 60,000-photo
+    list holds the interpreter for most of a second; four of them at once, for tags the user
+    clicked past, kept the window waiting for its turn for up to a second."""
+
+    def __init__(self, name: str):
+        self._pool = Pool(1, name)
+        self._serials: dict[cf.Future, int] = {}
+        self._lock = threading.Lock()
+
+    def submit(self, serial: int, fn: Callable[[], Any]) -> None:
+        with self._lock:
+            stale = [future for future, older in self._serials.items() if older < serial]
+        for future in stale:  # outside the lock: cancel() runs the done callbacks (_forget) at once
+            future.cancel()
+        future = self._pool.submit(fn)
+        with self._lock:
+            self._serials[future] = serial
+        future.add_done_callback(self._forget)
+
+    def _forget(self, future: cf.Future) -> None:
+        with self._lock:
+            self._serials.pop(future, None)
+
+    def wait(self, ms: int) -> bool:
+        return self._pool.wait(ms)
+
+    def shutdown(self) -> None:
+        self._pool.shutdown()
+
+
 class _Relay(QObject):
     """Carries a result back to the GUI thread (signals cross threads as queued calls)."""
 
@@ -97,11 +129,12 @@ class Tasks(QObject):
         self.reads = Pool(4, "photolens-read")
         # The one serial writer. It runs indexing, so it yields the CPU to the window and searches.
         self.writes = Pool(1, "photolens-write", nice=WRITER_NICE)
+        self.lists = Lane("photolens-list")
         self._relay = _Relay(self)  # deleted with Tasks on the GUI thread, never by a worker (models.py)
         self._relay.done.connect(self._deliver)
         self._relay.failed.connect(self._fail)
-        reads, writes = self.reads, self.writes  # not self: the wrapper may be gone by then
-        self.destroyed.connect(lambda *_: (reads.shutdown(), writes.shutdown()))
+        pools = (self.reads, self.writes, self.lists)  # not self: the wrapper may be gone by then
+        self.destroyed.connect(lambda *_: [pool.shutdown() for pool in pools])
 
     def _job(self, fn: Callable[[], Any], on_done, on_error) -> Callable[[], None]:
         relay = self._relay
@@ -121,6 +154,12 @@ class Tasks(QObject):
              on_error: Callable[[Exception], None] | None = None) -> None:
         self.reads.submit(self._job(fn, on_done, on_error))
 
+    def latest(self, serial: int, fn: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
+               on_error: Callable[[Exception], None] | None = None) -> None:
+        """A read whose result replaces the grid's list: requests with a lower `serial` that
+        have not started are dropped (their callers ignore stale answers anyway)."""
+        self.lists.submit(serial, self._job(fn, on_done, on_error))
+
     def write(self, fn: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
               on_error: Callable[[Exception], None] | None = None) -> None:
         self.writes.submit(self._job(fn, on_done, on_error))
@@ -139,4 +178,5 @@ class Tasks(QObject):
 
     def wait(self, ms: int = 30_000) -> None:
         self.reads.wait(ms)
+        self.lists.wait(ms)
         self.writes.wait(ms)
