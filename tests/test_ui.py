@@ -106,10 +106,14 @@ def test_adding_a_folder_shows_progress_then_results(qtbot, window, tmp_path):
 
 
 def test_a_query_with_no_good_match_shows_the_empty_state(qtbot, window, monkeypatch):
+    with qtbot.waitSignal(window.search_done, timeout=10_000) as found:
+        window.search.set_text("red")
+    assert found.args[0] > 0 and "photos for" in window.status_bar.currentMessage()
     monkeypatch.setitem(window.catalog.model.manifest, "match_threshold", 2.0)  # no cosine reaches 2
     with qtbot.waitSignal(window.search_done, timeout=10_000) as blocker:
         window.search.set_text("green")
     assert blocker.args[0] == 0
+    assert window.status_bar.currentMessage() == ""  # not the last search's count beside "No good matches"
     assert window.stack.currentWidget() is window.empty
     assert "No good matches" in window.empty_label.text()
     assert window.weaker.isVisibleTo(window)

@@ -231,11 +231,11 @@ class MainWindow(QMainWindow):
         self.related.setText(f"Related: {links}" if related and shown else "")  # none for gibberish
         if shown:
             self.stack.setCurrentWidget(self.grid)
-            self.status_bar.showMessage(f"{len(shown):,} photos for “{text}”", 5000)
         else:
             self.empty_label.setText(f"No good matches for “{text}”")
             self.weaker.setVisible(total > 0)
             self.stack.setCurrentWidget(self.empty)
+        self.status_bar.showMessage(f"{len(shown):,} photos for “{text}”" if shown else "", 5000)  # no stale count
         self.search_done.emit(len(shown))
 
     def _search_failed(self, serial: int, error: Exception) -> None:
