@@ -532,3 +532,20 @@ def test_tag_counts_stay_equal_to_a_fresh_count_through_every_change(tmp_path, c
     assert counted() == fresh() and counted()["holiday"] == 2
     catalog.remove_folder(str(folder))
     assert counted() == fresh() == {}
+
+
+def test_a_run_that_releases_the_kept_memory_gives_the_same_outputs():
+    """After indexing, the app hands ONNX Runtime's arena back (Embedder.release_memory): the
+    outputs are the same, and the sessions go on after it."""
+    from photolens.engine.embedder import Embedder
+    from photolens.engine.models import get_model
+
+    emb = Embedder(get_model("tiny"), "cpu")
+    size = emb.model.preprocess.size
+    pixels = np.random.default_rng(3).random((4, 3, size, size), dtype=np.float32)
+    kept = emb.embed_images(pixels)
+    released = emb.embed_images(pixels, release=True)
+    emb.release_memory()
+    again = emb.embed_images(pixels)
+    for name in kept:
+        assert np.array_equal(kept[name], released[name]) and np.array_equal(kept[name], again[name])

@@ -170,6 +170,12 @@ class Catalog(WhenWhereFacade, TagsFacade, TagManagement, CatalogWords, PeopleCa
         if self.tagger is not None:
             self.tagger.vectors  # noqa: B018 (computed and cached on first use)
 
+    def release_memory(self) -> None:
+        """After a run of indexing: the memory the model keeps for its next batch goes back
+        (Embedder.release_memory); the next batch takes it again."""
+        if self._embedder is not None:
+            self._embedder.release_memory()
+
     def close(self) -> None:
         """Save the vector index, release the model and close the database; a second call
         does nothing."""

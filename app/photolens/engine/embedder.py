@@ -102,8 +102,18 @@ class OrtSession:
         first = next(iter(self.inputs.values()))
         return first.shape[0] if isinstance(first.shape[0], int) else None
 
-    def run(self, outputs: list[str] | None, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
-        return self.session.run(outputs, feeds)
+    def run(self, outputs: list[str] | None, feeds: dict[str, np.ndarray], release: bool = False) -> list[np.ndarray]:
+        """`release`: hand the memory ONNX Runtime keeps between runs back after this one. Its
+        CPU arena keeps the largest batch's buffers (Embedder.release_memory). Running without the
+        arena made a batch 45% slower, so it is kept while work goes on and released after."""
+        if not release:
+            return self.session.run(outputs, feeds)
+        import onnxruntime as ort
+
+        options = ort.RunOptions()
+        options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0" if self.provider == CPU
+                                     else "cpu:0;gpu:0")
+        return self.session.run(outputs, feeds, options)
 
 
 def normalize(x: np.ndarray) -> np.ndarray:
@@ -155,6 +165,20 @@ class Embedder:
                 self._detail = OrtSession(self.model.file(spec.file), self.device, threads=self.threads)
             return self._detail
 
+    def release_memory(self) -> None:
+        """Hand back what ONNX Runtime keeps between image runs (its CPU arena holds the largest
+        batch's buffers: 1.85 GB resident after indexing 48 12-MP photos, 0.69 GB after this).
+        One single-photo run per loaded image session, with the arena shrunk after it. Released
+        after every index run instead, the next run's regrowth made indexing 16% slower."""
+        with self._lock:
+            visual, detail = self._visual, self._detail
+        if visual is not None:
+            size = self.model.preprocess.size
+            self.embed_images(np.zeros((1, 3, size, size), np.float32), release=True)
+        if detail is not None:
+            size = self.model.tag_detail.size
+            self.embed_detail(np.zeros((1, 3, size, size), np.float32), release=True)
+
     def release(self) -> None:
         with self._lock:
             self._visual = self._textual = self._detail = None
@@ -181,25 +205,26 @@ class Embedder:
         """Logical output -> graph output name (embedding always; features, logits if any)."""
         return dict(self.model.visual.get("outputs", {"embedding": "embedding"}))
 
-    def embed_images(self, pixels: np.ndarray) -> dict[str, np.ndarray]:
+    def embed_images(self, pixels: np.ndarray, release: bool = False) -> dict[str, np.ndarray]:
         """float32 [N, 3, S, S] -> {"embedding": [N, D] unit vectors, and "features"/"logits"
-        where the model has them}."""
+        where the model has them}. `release`: see OrtSession.run."""
         sess = self.visual
         names = self.image_outputs()
         input_name = self.model.visual.get("input", "image")
         if sess.fixed_batch() == 1 and len(pixels) > 1:
-            parts = [self.embed_images(pixels[i:i + 1]) for i in range(len(pixels))]
+            parts = [self.embed_images(pixels[i:i + 1], release and i == len(pixels) - 1) for i in range(len(pixels))]
             return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-        results = sess.run(list(names.values()), {input_name: np.ascontiguousarray(pixels, dtype=np.float32)})
+        results = sess.run(list(names.values()), {input_name: np.ascontiguousarray(pixels, dtype=np.float32)},
+                           release)
         out = dict(zip(names.keys(), results))
         out["embedding"] = normalize(out["embedding"])
         return out
 
-    def embed_detail(self, pixels: np.ndarray) -> dict[str, np.ndarray]:
+    def embed_detail(self, pixels: np.ndarray, release: bool = False) -> dict[str, np.ndarray]:
         """float32 [N, 3, S, S] at the detail size -> {"detail_features": [N, D], "detail_probs": [N, C]}."""
         spec = self.model.tag_detail
         features, probs = self.detail.run([spec.features, spec.probs],
-                                          {spec.input: np.ascontiguousarray(pixels, dtype=np.float32)})
+                                          {spec.input: np.ascontiguousarray(pixels, dtype=np.float32)}, release)
         return {"detail_features": features, "detail_probs": probs}
 
     # -- text -------------------------------------------------------------------------------

@@ -171,14 +171,19 @@ class LibraryJobs(QObject):
                 details.update(faces=True, done=0, total=0, started=time.monotonic())
                 self._next_chunk(control)
                 return
-            self._control = None
-            self.idle.emit()
+            self._all_done()
             self.details_done.emit(details["done"])
             return
-        self._control = None
-        self.idle.emit()
+        self._all_done()
         if not control.cancelled.is_set():  # stopped (the app closing): it resumes at the next start
             self.faces_done.emit({"photos": details["done"], "faces": details["found"]})
+
+    def _all_done(self) -> None:
+        """Nothing runs any more: say so, and hand back the memory the model kept for its next
+        batch (about 1 GB after indexing large photos with the detail pass; Catalog.release_memory)."""
+        self._control = None
+        self.idle.emit()
+        self.tasks.write(self.catalog.release_memory)
 
     # -- live watching ----------------------------------------------------------------------
 
