@@ -205,15 +205,29 @@ def decode_for_model(path: str, spec: Preprocess, views: tuple[Box, ...] = (),
         return _decode_open(path, f, spec, views, detail_size)
 
 
+# Views need more pixels than the whole photo: 1.5x the input size keeps a small photo (640x480)
+# at full resolution and costs nothing for a large one, whose 1/8 draft is already larger
+# (4000x3000 -> 500x375), so decoding is no slower. The detail pass (448 px) is fed from the same
+# draft: a 1/4 draft would double the decoding time of a 12-MP JPEG, and stretching 500x375 to
+# 448x448 loses little of what 1000x750 would add at that size.
+CLOSER_DRAFT_SCALE = 1.5
+
+
+def _draft_size(spec: Preprocess, views: tuple[Box, ...], detail_size: int | None) -> int:
+    return round(spec.size * CLOSER_DRAFT_SCALE) if views or detail_size else spec.size
+
+
+def _closer_inputs(img: Image.Image, spec: Preprocess, views: tuple[Box, ...],
+                   detail_size: int | None) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The tag views and the detail pass's input, cut from one decoded image."""
+    crops = view_crops(img, views, spec) if views else None
+    detail = preprocess(img, replace(spec, size=detail_size)) if detail_size else None
+    return crops, detail
+
+
 def _decode_open(path: str, f: BinaryIO, spec: Preprocess, views: tuple[Box, ...],
                  detail_size: int | None) -> Decoded:
-    # Views need more pixels than the whole photo: 1.5x the input size keeps a small photo
-    # (640x480) at full resolution and costs nothing for a large one, whose 1/8 draft is already
-    # larger (4000x3000 -> 500x375), so decoding is no slower. The detail pass (448 px) is fed
-    # from the same draft: a 1/4 draft would double the decoding time of a 12-MP JPEG, and
-    # stretching 500x375 to 448x448 loses little of what 1000x750 would add at that size.
-    min_size = round(spec.size * 1.5) if views or detail_size else spec.size
-    img = open_image(path, f, min_size=min_size)
+    img = open_image(path, f, min_size=_draft_size(spec, views, detail_size))
     try:
         digest = stream_hash(f)  # after decoding: a file that is no image is never read through
     except OSError as e:
@@ -226,19 +240,16 @@ def _decode_open(path: str, f: BinaryIO, spec: Preprocess, views: tuple[Box, ...
         if _rotated(header):
             w, h = h, w
     info["width"], info["height"] = w, h
-    detail = preprocess(img, replace(spec, size=detail_size)) if detail_size else None
-    return Decoded(preprocess(img, spec), digest, info, view_crops(img, views, spec) if views else None, detail)
+    return Decoded(preprocess(img, spec), digest, info, *_closer_inputs(img, spec, views, detail_size))
 
 
 def decode_closer_look(path: str, spec: Preprocess, views: tuple[Box, ...], detail_size: int | None) -> Decoded:
     """What the closer look runs on and no more: the tag views and the detail pass's input, cut
     from the same JPEG draft as `decode_for_model` cuts them. The first pass stored the photo's
-    hash, EXIF and embedding, so they are not computed again (a 12-MP JPEG: ~20% of its decode)."""
+    hash, EXIF and embedding, so they are not computed again (a 12-MP JPEG: ~12% of its decode)."""
     with open_regular(path) as f:
-        img = open_image(path, f, min_size=round(spec.size * 1.5))
-        crops = view_crops(img, views, spec) if views else None
-        detail = preprocess(img, replace(spec, size=detail_size)) if detail_size else None
-    return Decoded(None, "", {}, crops, detail)
+        img = open_image(path, f, min_size=_draft_size(spec, views, detail_size))
+        return Decoded(None, "", {}, *_closer_inputs(img, spec, views, detail_size))
 
 
 def _rotated(img: Image.Image) -> bool:
