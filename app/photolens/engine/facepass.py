@@ -24,13 +24,14 @@ log = logging.getLogger("photolens.faces")
 
 def find_faces(faces: FaceStore, finder: FaceFinder, people: People, progress: Callable[[Progress], None] | None,
                control: Control | None, limit: int | None) -> dict:
-    """Look at up to `limit` photos not yet looked at; returns counts and how many are left."""
+    """Look at up to `limit` photos not yet looked at; returns counts, how many are left, and
+    the ids of the photos looked at ("looked_at")."""
     left = faces.count_to_scan()
     batch = faces.photos_to_scan(limit) if left else []
     done = failed = found = 0
     started = time.monotonic()
     if not batch:
-        return {"photos": 0, "faces": 0, "failed": 0, "remaining": 0}
+        return {"photos": 0, "faces": 0, "failed": 0, "remaining": 0, "looked_at": []}
     index = FaceIndex.load(faces)
     for photo_id, path in batch:
         if control is not None:
@@ -52,4 +53,5 @@ def find_faces(faces: FaceStore, finder: FaceFinder, people: People, progress: C
             progress(Progress(done, left, failed, started, STAGE))
     with faces.transaction():
         faces.drop_empty_people()  # unnamed people whose photos left the library
-    return {"photos": done - failed, "faces": found, "failed": failed, "remaining": left - done}
+    return {"photos": done - failed, "faces": found, "failed": failed, "remaining": left - done,
+            "looked_at": [photo_id for photo_id, _ in batch]}

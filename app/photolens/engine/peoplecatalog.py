@@ -58,8 +58,8 @@ class PeopleCatalog:
         with self._lock:
             if self._face_finder is None:
                 self._face_finder = FaceFinder()
-        looked_at = [pid for pid, _ in self._faces.photos_to_scan(limit)]
         result = find_faces(self._faces, self._face_finder, self._people, progress, control, limit)
+        looked_at = result.pop("looked_at")
         if result["faces"]:  # smart albums that name people judge the photos whose faces are now known (issue 21)
             self.albums.refresh_smart_albums(looked_at, people_only=True)
         return result
