@@ -51,6 +51,24 @@ def window(qtbot, catalog, tmp_path):
     w.close()
 
 
+def test_a_tags_photos_stay_while_indexing_brings_new_photos(qtbot, window):
+    """While indexing, the grid shows newly arrived photos only where it shows the recent
+    photos: a tag's photos (search bar empty too) are not replaced by them."""
+    import time
+
+    from photolens.engine.jobs import Progress
+    from photolens.ui.main_window import LIVE_STAGES
+
+    with qtbot.waitSignal(window.search_done, timeout=10_000) as shown:
+        window.show_tag("red things")
+    assert shown.args[0] == 2 and not window.search.query()
+    window._live_refreshed = 0.0
+    window._show_progress(Progress(1, 10, 0, time.monotonic(), stage=next(iter(LIVE_STAGES))))
+    window.tasks.wait()
+    qtbot.wait(200)  # a recent-photos answer, had one been asked for, arrives by now
+    assert window.results.rowCount() == 2
+
+
 def test_window_title_and_typing_a_query_fills_the_grid(qtbot, window):
     assert "Photolens" in window.windowTitle()
     with qtbot.waitSignal(window.search_done, timeout=10_000) as blocker:

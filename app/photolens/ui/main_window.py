@@ -59,7 +59,7 @@ class MainWindow(QMainWindow):
         self.teaching: str | None = None  # the concept being taught, while its proposals show
         self.show_weaker = False
         self.last_query = ""
-        self.search_serial = 0
+        self.search_serial = self.recent_serial = 0  # recent_serial: the search_serial the recent photos were asked at
         self._live_refreshed = 0.0
         self.viewers: list[Viewer] = []
         self.setWindowTitle("Photolens")
@@ -182,11 +182,11 @@ class MainWindow(QMainWindow):
     def show_recent(self, live: bool = False) -> None:
         """Before any query: the library's photos, newest first. `live`: more arrived while
         indexing; they are added to the grid without moving it."""
-        serial = self.search_serial
+        serial = self.recent_serial = self.search_serial
         self.tasks.latest(serial, lambda: self.catalog.recent(MAX_RESULTS), lambda res: self._show_recent(serial, res, live))
 
-    def _showing_recent(self) -> bool:
-        return not self.search.query() and self.teaching is None
+    def _showing_recent(self) -> bool:  # not a tag's or an album's photos, nor a search, nor proposals
+        return self.recent_serial == self.search_serial and not self.search.query() and self.teaching is None
 
     def _show_recent(self, serial: int, results, live: bool = False) -> None:
         if serial != self.search_serial or not self._showing_recent():
