@@ -549,3 +549,38 @@ def test_a_run_that_releases_the_kept_memory_gives_the_same_outputs():
     again = emb.embed_images(pixels)
     for name in kept:
         assert np.array_equal(kept[name], released[name]) and np.array_equal(kept[name], again[name])
+
+
+def test_a_batch_split_across_cores_gives_each_photo_its_own_outputs():
+    """On the CPU a batch runs in chunks side by side (embedder.CPU_CHUNK): every photo keeps
+    its own outputs, in order, the same as run one at a time."""
+    from photolens.engine.embedder import CPU_CHUNK, Embedder
+    from photolens.engine.models import get_model
+
+    emb = Embedder(get_model("tiny"), "cpu", threads=2)
+    size = emb.model.preprocess.size
+    pixels = np.random.default_rng(5).random((2 * CPU_CHUNK + 3, 3, size, size), dtype=np.float32)
+    together = emb.embed_images(pixels)
+    for i in (0, CPU_CHUNK, len(pixels) - 1):
+        alone = emb.embed_images(pixels[i:i + 1])
+        for name in together:
+            assert np.allclose(together[name][i], alone[name][0], atol=1e-5), (name, i)
+
+
+def test_the_draft_spool_keeps_within_its_cap_and_never_serves_a_changed_file(tmp_path):
+    from photolens.engine.drafts import DraftSpool, file_stamp
+
+    a, b = write_photo(tmp_path / "a.jpg"), write_photo(tmp_path / "b.jpg", color=(10, 200, 10))
+    img = Image.new("RGB", (100, 50))  # 15,000 bytes
+    spool = DraftSpool(max_bytes=20_000)
+    assert spool.put(str(a), file_stamp(str(a)), 336, img)
+    assert not spool.put(str(b), file_stamp(str(b)), 336, img)  # past the cap: decoded again later
+    assert spool.nbytes == 15_000 and len(spool) == 1
+    assert spool.take(str(a), 448) is None  # drafted for another size
+    assert spool.put(str(a), file_stamp(str(a)), 336, img)
+    st = os.stat(a)
+    os.utime(a, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # edited since
+    assert spool.take(str(a), 336) is None and spool.nbytes == 0
+    assert spool.put(str(b), file_stamp(str(b)), 336, img)
+    assert spool.take(str(b), 336) is img and spool.take(str(b), 336) is None
+    assert not spool.put(str(tmp_path / "gone.jpg"), file_stamp(str(tmp_path / "gone.jpg")), 336, img)

@@ -55,3 +55,39 @@ def test_a_kill_between_the_passes_loses_nothing_and_the_next_run_does_only_the_
         summary = cat.index_all()
         assert summary["embedded"] == 0 and summary["tag_details_added"] == 4
         assert _count(cat, "detail_probs") == 6 and cat.closer_look_pending() == 0
+
+
+def test_the_closer_look_takes_the_first_pass_decode_and_gets_what_a_new_decode_gives(tmp_path, monkeypatch):
+    """Decode once (drafts.py): the closer look cuts its inputs from the draft the first pass
+    decoded, and its outputs are those of decoding the photo again. A photo edited between the
+    passes is decoded again; nothing stays in the spool after."""
+    import os
+
+    import numpy as np
+
+    from photolens.engine import Catalog, indexer, vecblob
+
+    photos, library = coco_library(tmp_path, 5)
+    decodes = []
+    real = indexer.decode_closer_look
+    monkeypatch.setattr(indexer, "decode_closer_look", lambda path, *a: decodes.append(path) or real(path, *a))
+    with Catalog(library, device="cpu") as cat:
+        cat.add_folder(photos)
+        cat.scan()
+        assert cat.embed_pending()["embedded"] == 5
+        edited = sorted(photos.iterdir())[0]
+        st = os.stat(edited)
+        os.utime(edited, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+        assert cat.add_tag_details()["embedded"] == 5
+        assert decodes == [str(edited)]
+        assert len(cat._drafts) == 0 and cat._drafts.nbytes == 0
+        model = cat.model
+        paths = sorted(str(p) for p in photos.iterdir())
+        ids = [cat.photo_id(p) for p in paths]
+        fresh = [real(p, model.preprocess, model.tag_views, model.tag_detail.size) for p in paths]
+        again = indexer.embed_closer(cat.embedder, fresh)
+        for kind in ("detail_features", "detail_probs", "view_features"):
+            stored = cat.store.vectors_for(ids, model.name, kind)
+            for row, i in enumerate(ids):  # as stored: one byte a value (vecblob.py)
+                expected = vecblob.decode(vecblob.encode(kind, again[kind][row]))
+                assert np.allclose(stored[i].ravel(), expected, rtol=0, atol=1e-6), (kind, paths[row])

@@ -20,6 +20,7 @@ from . import models as model_registry
 from .archive import keep, kept_counts
 from .config import DB_NAME, Settings, default_library_dir
 from .dbfile import open_library_dir
+from .drafts import DraftSpool
 from .embedder import DEVICES, Embedder, load_embedder
 from .errors import LibraryError, PhotolensError, QueryError
 from .exclusions import excluded_roots
@@ -69,6 +70,7 @@ class Catalog(WhenWhereFacade, TagsFacade, TagManagement, CatalogWords, PeopleCa
         self._lock = threading.RLock()
         self._closed = False
         self._model_warning: str | None = None
+        self._drafts = DraftSpool()  # decoded photos, from the first indexing pass to the closer look
         self.when_where = WhenWhere(self.store)
         # Duplicates, albums, the trash (issue 21; tidy.py): catalog.albums, .duplicates(), .trash().
         self.tidy = Tidy(self.store, lambda: self.searcher, SmartMatcher(
@@ -172,7 +174,9 @@ class Catalog(WhenWhereFacade, TagsFacade, TagManagement, CatalogWords, PeopleCa
 
     def release_memory(self) -> None:
         """After a run of indexing: the memory the model keeps for its next batch goes back
-        (Embedder.release_memory); the next batch takes it again."""
+        (Embedder.release_memory); the next batch takes it again. So do drafts the closer look
+        has not taken (photos that failed it)."""
+        self._drafts.clear()
         if self._embedder is not None:
             self._embedder.release_memory()
 
@@ -182,6 +186,7 @@ class Catalog(WhenWhereFacade, TagsFacade, TagManagement, CatalogWords, PeopleCa
         if self._closed:
             return
         self._closed = True
+        self._drafts.clear()
         if self._index is not None:
             self._index.save()
         self.backup()
@@ -257,7 +262,7 @@ class Catalog(WhenWhereFacade, TagsFacade, TagManagement, CatalogWords, PeopleCa
         pending = self.store.pending_photos(self.embedder.model.name)
         tagger = self.tagger
         indexer = Indexer(self.store, self.embedder, self.index, on_batch=tagger.on_batch if tagger else None,
-                          pass_=SEARCHABLE)
+                          pass_=SEARCHABLE, drafts=self._drafts)
         return dict(indexer.run(pending, progress, control), photo_ids=[p.id for p in pending])
 
     def _closer_kind(self) -> str | None:
@@ -291,10 +296,12 @@ class Catalog(WhenWhereFacade, TagsFacade, TagManagement, CatalogWords, PeopleCa
             return {"embedded": 0, "failed": 0, "remaining": 0}
         tagger = self.tagger
         indexer = Indexer(self.store, self.embedder, None, on_batch=tagger.on_batch if tagger else None,
-                          tag_detail=self.settings.thorough_tags, pass_=CLOSER)
+                          tag_detail=self.settings.thorough_tags, pass_=CLOSER, drafts=self._drafts)
         # Progress counts against every photo left, not only this call's share.
         overall = None if progress is None else (lambda p: progress(replace(p, total=left)))
         result = indexer.run(batch, overall, control)
+        if left == len(batch):  # all done: what is left in the spool failed the closer look
+            self._drafts.clear()
         return dict(result, remaining=left - len(batch))
 
     def _forget_vectors_of_another_build(self) -> None:

@@ -70,6 +70,7 @@ class Decoded:
     info: dict  # width, height, taken, camera, gps_lat, gps_lon
     views: np.ndarray | None = None  # float32 [V, 3, size, size]: the model's tag views, if it has any
     detail: np.ndarray | None = None  # float32 [3, S, S]: the photo for the tag detail pass, if any
+    draft: Image.Image | None = None  # the decoded draft itself, where asked for (drafts.py)
 
 
 Box = tuple[float, float, float, float]  # left, top, right, bottom as shares of the photo
@@ -196,13 +197,17 @@ def photo_info(img: Image.Image, original: Image.Image | None = None, path: str 
 
 
 def decode_for_model(path: str, spec: Preprocess, views: tuple[Box, ...] = (),
-                     detail_size: int | None = None) -> Decoded:
+                     detail_size: int | None = None, keep_draft: bool = False,
+                     min_size: int | None = None) -> Decoded:
     """Open once, decode at draft size, hash, preprocess: one photo's whole CPU path (the file is
     streamed, never read whole). With `views`, those regions are cut from the same decoded image
     (no second decode); with `detail_size`, the whole photo is also prepared at that size for
-    the tag detail pass."""
+    the tag detail pass. `keep_draft`: the decoded image comes back too (Decoded.draft), for
+    the closer look to cut its inputs from later (closer_look_from_draft). `min_size`: draft no
+    smaller than this (default: what the inputs need, draft_size)."""
     with open_regular(path) as f:
-        return _decode_open(path, f, spec, views, detail_size)
+        decoded = _decode_open(path, f, spec, views, detail_size, min_size)
+    return decoded if keep_draft else replace(decoded, draft=None)
 
 
 # Views need more pixels than the whole photo: 1.5x the input size keeps a small photo (640x480)
@@ -213,7 +218,8 @@ def decode_for_model(path: str, spec: Preprocess, views: tuple[Box, ...] = (),
 CLOSER_DRAFT_SCALE = 1.5
 
 
-def _draft_size(spec: Preprocess, views: tuple[Box, ...], detail_size: int | None) -> int:
+def draft_size(spec: Preprocess, views: tuple[Box, ...], detail_size: int | None) -> int:
+    """The smallest side a JPEG is drafted down to for these inputs."""
     return round(spec.size * CLOSER_DRAFT_SCALE) if views or detail_size else spec.size
 
 
@@ -226,8 +232,8 @@ def _closer_inputs(img: Image.Image, spec: Preprocess, views: tuple[Box, ...],
 
 
 def _decode_open(path: str, f: BinaryIO, spec: Preprocess, views: tuple[Box, ...],
-                 detail_size: int | None) -> Decoded:
-    img = open_image(path, f, min_size=_draft_size(spec, views, detail_size))
+                 detail_size: int | None, min_size: int | None = None) -> Decoded:
+    img = open_image(path, f, min_size=max(min_size or 0, draft_size(spec, views, detail_size)))
     try:
         digest = stream_hash(f)  # after decoding: a file that is no image is never read through
     except OSError as e:
@@ -240,7 +246,7 @@ def _decode_open(path: str, f: BinaryIO, spec: Preprocess, views: tuple[Box, ...
         if _rotated(header):
             w, h = h, w
     info["width"], info["height"] = w, h
-    return Decoded(preprocess(img, spec), digest, info, *_closer_inputs(img, spec, views, detail_size))
+    return Decoded(preprocess(img, spec), digest, info, *_closer_inputs(img, spec, views, detail_size), draft=img)
 
 
 def decode_closer_look(path: str, spec: Preprocess, views: tuple[Box, ...], detail_size: int | None) -> Decoded:
@@ -248,8 +254,14 @@ def decode_closer_look(path: str, spec: Preprocess, views: tuple[Box, ...], deta
     from the same JPEG draft as `decode_for_model` cuts them. The first pass stored the photo's
     hash, EXIF and embedding, so they are not computed again (a 12-MP JPEG: ~12% of its decode)."""
     with open_regular(path) as f:
-        img = open_image(path, f, min_size=_draft_size(spec, views, detail_size))
-        return Decoded(None, "", {}, *_closer_inputs(img, spec, views, detail_size))
+        img = open_image(path, f, min_size=draft_size(spec, views, detail_size))
+    return closer_look_from_draft(img, spec, views, detail_size)
+
+
+def closer_look_from_draft(img: Image.Image, spec: Preprocess, views: tuple[Box, ...],
+                           detail_size: int | None) -> Decoded:
+    """decode_closer_look's result from a draft decoded before (at draft_size for the same inputs)."""
+    return Decoded(None, "", {}, *_closer_inputs(img, spec, views, detail_size))
 
 
 def _rotated(img: Image.Image) -> bool:

@@ -19,7 +19,8 @@ import numpy as np
 
 from .embedder import IMAGE_BATCH, Embedder
 from .errors import ImageError
-from .imaging import Decoded, decode_closer_look, decode_for_model
+from .drafts import DraftSpool, file_stamp
+from .imaging import Decoded, closer_look_from_draft, decode_closer_look, decode_for_model, draft_size
 from .index import VectorIndex
 from .jobs import Control, Progress
 from .metastore import record_metadata
@@ -102,7 +103,8 @@ BatchHook = Callable[[list[int], PhotoOutputs], None]
 class Indexer:
     def __init__(self, store: Store, embedder: Embedder, index: VectorIndex | None = None,
                  workers: int | None = None, batch_size: int = IMAGE_BATCH,
-                 on_batch: BatchHook | None = None, tag_detail: bool = True, pass_: str = SEARCHABLE):
+                 on_batch: BatchHook | None = None, tag_detail: bool = True, pass_: str = SEARCHABLE,
+                 drafts: DraftSpool | None = None):
         self.store = store
         self.embedder = embedder
         self.index = index
@@ -114,6 +116,10 @@ class Indexer:
             raise ValueError(f"unknown pass {pass_!r}")
         self.pass_ = pass_
         self.stage = STAGES[pass_]  # what the progress says
+        # Where the first pass leaves each photo's decoded draft for the closer look (drafts.py):
+        # only for a model that has a closer look.
+        model = embedder.model
+        self.drafts = drafts if model.tag_views or model.tag_detail else None
 
     def run(self, photos: list[PhotoRow], progress: Callable[[Progress], None] | None = None,
             control: Control | None = None) -> dict:
@@ -169,12 +175,22 @@ class Indexer:
 
     def _decode(self, model: ModelInfo, path: str) -> Decoded:
         if self.pass_ == SEARCHABLE:
-            # Decoded as for the closer look (the same JPEG draft), so the whole photo's pixels,
-            # and so its embedding, are the same whichever pass order ran; the views are cut
-            # (a few small crops) and dropped.
-            return replace(decode_photo(model, path, views=True, detail=False), views=None)
-        detail = model.tag_detail if self.tag_detail else None
-        return decode_closer_look(path, model.preprocess, model.tag_views, detail.size if detail else None)
+            # Drafted as for the closer look (a JPEG decodes at 1/8 size at most down to it), so
+            # the whole photo's pixels, and so its embedding, are the same whichever pass order
+            # ran, and the closer look can cut its inputs from this decode (drafts.py).
+            size = draft_size(model.preprocess, model.tag_views, None)
+            stamp = file_stamp(path) if self.drafts is not None else None  # before the decode
+            decoded = decode_for_model(path, model.preprocess, keep_draft=stamp is not None, min_size=size)
+            if stamp is not None:
+                self.drafts.put(path, stamp, size, decoded.draft)
+            return replace(decoded, draft=None)
+        detail = model.tag_detail.size if self.tag_detail and model.tag_detail else None
+        kept = None
+        if self.drafts is not None:
+            kept = self.drafts.take(path, draft_size(model.preprocess, model.tag_views, detail))
+        if kept is not None:
+            return closer_look_from_draft(kept, model.preprocess, model.tag_views, detail)
+        return decode_closer_look(path, model.preprocess, model.tag_views, detail)
 
     def _commit_closer(self, ok: list[tuple[PhotoRow, Decoded]], failures: list[tuple[PhotoRow, ImageError]],
                        closer: dict[str, np.ndarray]) -> None:
