@@ -137,13 +137,33 @@ def timeline(store: Store) -> tuple[list[tuple[str, int]], int]:
     return [(m, n) for m, n in months], undated
 
 
+_WHEN_WHERE_COLS = "taken_local, tz_offset, date_source, place_city, place_region, place_country, place_cc, camera"
+
+
+def _when_where_of(r: tuple) -> PhotoWhenWhere:
+    """A row of _WHEN_WHERE_COLS as facts."""
+    place = Place(r[3], r[4], r[5], r[6] or None) if r[6] is not None else None
+    return PhotoWhenWhere(taken_iso(r[0], r[1]), r[2], place, r[7])
+
+
 def when_where(store: Store, ids: Iterable[int]) -> dict[int, PhotoWhenWhere]:
     out: dict[int, PhotoWhenWhere] = {}
     for chunk, marks in store._id_chunks(ids):
-        for r in store.query(f"SELECT id, taken_local, tz_offset, date_source, place_city, place_region, "
-                             f"place_country, place_cc, camera FROM photos WHERE id IN ({marks})", chunk):
-            place = Place(r[4], r[5], r[6], r[7] or None) if r[7] is not None else None
-            out[r[0]] = PhotoWhenWhere(taken_iso(r[1], r[2]), r[3], place, r[8])
+        for r in store.query(f"SELECT id, {_WHEN_WHERE_COLS} FROM photos WHERE id IN ({marks})", chunk):
+            out[r[0]] = _when_where_of(r[1:])
+    return out
+
+
+def shown_photos(store: Store, ids: Iterable[int]) -> dict[int, tuple[int, str, PhotoWhenWhere]]:
+    """What a result shows of each photo: (folder id, path, when_where), in one statement per
+    chunk of ids. A 60,000-photo tag in the grid reads them all, on a thread beside the window's:
+    the less Python it runs, the less it holds the interpreter the window needs (1.1 s -> 0.6 s
+    at 200,000 photos, with two statements per chunk and a PhotoRow per photo before)."""
+    out: dict[int, tuple[int, str, PhotoWhenWhere]] = {}
+    for chunk, marks in store._id_chunks(ids):
+        for r in store.query(f"SELECT id, folder_id, path, {_WHEN_WHERE_COLS} FROM photos WHERE id IN ({marks})",
+                             chunk):
+            out[r[0]] = (r[1], path_str(r[2]), _when_where_of(r[3:]))
     return out
 
 

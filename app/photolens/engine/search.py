@@ -11,7 +11,7 @@ from .embedder import Embedder, normalize
 from .errors import ImageError, QueryError
 from .imaging import decode_for_model, load_query_image
 from .index import VectorIndex
-from .metastore import PhotoWhenWhere, when_where
+from .metastore import PhotoWhenWhere, shown_photos
 from .query import Query, parse_query
 from .ranking import TAG_CANDIDATES, tag_term, with_tag_evidence
 from .store import Store
@@ -248,12 +248,12 @@ class Searcher:
 
     @staticmethod
     def _results_for(store: Store, hits: list[tuple[int, float]]) -> list[Result]:
-        rows = store.photos_by_ids([i for i, _ in hits])
+        rows = shown_photos(store, [i for i, _ in hits])
         offline = {r[0] for r in store.query("SELECT id FROM folders WHERE online = 0")}
-        facts = when_where(store, rows)
         out = []
         for pid, score in hits:
             row = rows.get(pid)
             if row is not None:
-                out.append(Result(pid, row.path, score, row.folder_id in offline, when_where=facts.get(pid)))
+                folder, path, facts = row
+                out.append(Result(pid, path, score, folder in offline, when_where=facts))
         return out
