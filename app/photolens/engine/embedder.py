@@ -252,15 +252,16 @@ class Embedder:
                    pixels: np.ndarray, release: bool) -> dict[str, np.ndarray]:
         """`run` over `pixels`: at once on a GPU; on the CPU in chunks of CPU_CHUNK, up to
         `threads` at a time, each on its own thread (CPU_CHUNK says why). The threads are made
-        for the call, so they run at the caller's priority (the app's background work is niced)."""
-        if sess.provider != CPU or len(pixels) <= CPU_CHUNK:
+        for the call, so they run at the caller's priority (the app's background work is niced).
+        A run that releases the arena after it (`release`) goes whole: it is a single photo."""
+        if release or sess.provider != CPU or len(pixels) <= CPU_CHUNK:
             return run(pixels, release)
         chunks = [pixels[i:i + CPU_CHUNK] for i in range(0, len(pixels), CPU_CHUNK)]
         workers = min(self.workers, len(chunks))
         if workers == 1:
             return _concatenate([run(c, False) for c in chunks])
         with ThreadPoolExecutor(workers, thread_name_prefix="model") as pool:
-            return _concatenate(list(pool.map(lambda c: run(c, False), chunks)))
+            return _concatenate(list(pool.map(run, chunks, [False] * len(chunks))))
 
     # -- text -------------------------------------------------------------------------------
 

@@ -116,9 +116,13 @@ class Indexer:
             raise ValueError(f"unknown pass {pass_!r}")
         self.pass_ = pass_
         self.stage = STAGES[pass_]  # what the progress says
-        # Where the first pass leaves each photo's decoded draft for the closer look (drafts.py):
-        # only for a model that has a closer look.
+        # Both passes decode a photo to the same JPEG draft, the one its closer look needs, so the
+        # whole photo's pixels (and its embedding) are the same whichever pass ran first, and the
+        # first pass can leave its draft for the closer look (drafts.py; only for a model that
+        # has a closer look).
         model = embedder.model
+        self.draft_size = draft_size(model.preprocess, model.tag_views,
+                                     model.tag_detail.size if model.tag_detail else None)
         self.drafts = drafts if model.tag_views or model.tag_detail else None
 
     def run(self, photos: list[PhotoRow], progress: Callable[[Progress], None] | None = None,
@@ -175,19 +179,13 @@ class Indexer:
 
     def _decode(self, model: ModelInfo, path: str) -> Decoded:
         if self.pass_ == SEARCHABLE:
-            # Drafted as for the closer look (a JPEG decodes at 1/8 size at most down to it), so
-            # the whole photo's pixels, and so its embedding, are the same whichever pass order
-            # ran, and the closer look can cut its inputs from this decode (drafts.py).
-            size = draft_size(model.preprocess, model.tag_views, None)
             stamp = file_stamp(path) if self.drafts is not None else None  # before the decode
-            decoded = decode_for_model(path, model.preprocess, keep_draft=stamp is not None, min_size=size)
+            decoded = decode_for_model(path, model.preprocess, keep_draft=stamp is not None, min_size=self.draft_size)
             if stamp is not None:
-                self.drafts.put(path, stamp, size, decoded.draft)
+                self.drafts.put(path, stamp, self.draft_size, decoded.draft)
             return replace(decoded, draft=None)
         detail = model.tag_detail.size if self.tag_detail and model.tag_detail else None
-        kept = None
-        if self.drafts is not None:
-            kept = self.drafts.take(path, draft_size(model.preprocess, model.tag_views, detail))
+        kept = self.drafts.take(path, self.draft_size) if self.drafts is not None else None
         if kept is not None:
             return closer_look_from_draft(kept, model.preprocess, model.tag_views, detail)
         return decode_closer_look(path, model.preprocess, model.tag_views, detail)
