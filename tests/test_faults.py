@@ -448,3 +448,43 @@ def test_status_says_hnsw_for_a_library_past_exact_search(tmp_path, catalog):
     assert catalog.status().index == "exact"
     catalog.index.exact_max = 2
     assert catalog.status().index == "hnsw"
+
+
+def test_a_window_can_read_an_unchanged_saved_graph_ahead_and_leaves_the_rest_for_later(tmp_path, monkeypatch):
+    """open_saved reads a saved graph the database has not moved past, without a vector from
+    SQLite; where more is needed (new photos to catch up) it reads nothing and says so."""
+    store, ids, vecs = _graph_store(tmp_path)
+    _graph(store, tmp_path).search(vecs[0], 1)  # built and saved
+    ahead = _graph(store, tmp_path)
+    assert not ahead.loaded
+    with monkeypatch.context() as m:
+        m.setattr(store, "vectors", lambda *_: pytest.fail("read every vector to open an unchanged graph"))
+        assert ahead.open_saved() and ahead.loaded and not ahead.exact
+        assert ahead.search(vecs[9], 1)[0][0] == ids[9]
+    fid = store.folders()[0]["id"]
+    with store.transaction():
+        new = store.add_photo(fid, str(tmp_path / "p" / "new.jpg"), 1, 0)
+        store.put_vectors("m", "embedding", [(new, -vecs[4])])
+    store.bump_generation("m")
+    behind = _graph(store, tmp_path)
+    assert not behind.open_saved() and not behind.loaded  # a catch-up: left to ensure_loaded
+    assert behind.search(-vecs[4], 1)[0][0] == new and behind.loaded
+
+
+def test_a_graph_saved_with_the_older_checksum_still_opens_and_its_damage_still_shows(tmp_path):
+    """Graphs saved before CRC-32 carry a blake2b checksum: they open as they are (a 200,000-photo
+    rebuild is not the price of an upgrade), and a damaged one is still caught."""
+    from photolens.engine.graphfile import _digest
+
+    store, ids, vecs = _graph_store(tmp_path)
+    _graph(store, tmp_path).search(vecs[0], 1)
+    graph, sidecar = tmp_path / "lib" / "index-m.hnsw", tmp_path / "lib" / "index-m.json"
+    meta = json.loads(sidecar.read_text())
+    assert meta["checksum"].startswith("crc32:")
+    sidecar.write_text(json.dumps(dict(meta, checksum=_digest(graph, "blake2b")[1])))
+    assert _graph(store, tmp_path).open_saved()
+    data = bytearray(graph.read_bytes())
+    data[len(data) // 2] ^= 0x01  # one bit
+    graph.write_bytes(bytes(data))
+    assert not _graph(store, tmp_path).open_saved()
+    assert _graph(store, tmp_path).search(vecs[7], 1)[0][0] == ids[7]  # rebuilt from the library

@@ -172,6 +172,15 @@ class Catalog(WhenWhereFacade, TagsFacade, TagManagement, CatalogWords, PeopleCa
         if self.tagger is not None:
             self.tagger.vectors  # noqa: B018 (computed and cached on first use)
 
+    def prepare_search(self) -> bool:
+        """Load now what a first search needs and holds the interpreter while it loads: ONNX
+        Runtime and the text tokenizer (Embedder.prepare), and the library's saved vector index
+        if nothing but reading it is needed (VectorIndex.open_saved: 0.3-0.4 s at 200,000
+        photos). A window calls this before it shows; the model's sessions, which mostly release
+        the interpreter, are left to warm_up. True when the index is ready. Any thread."""
+        self.embedder.prepare()
+        return self.index.open_saved()
+
     def release_memory(self) -> None:
         """After a run of indexing: the memory the model keeps for its next batch goes back
         (Embedder.release_memory); the next batch takes it again. So do drafts the closer look

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -27,21 +28,28 @@ __all__ = ["save_graph", "read_sidecar", "verify_graph", "GRAPH_FORMAT", "finger
            "load_fingerprints"]
 
 GRAPH_FORMAT = 2  # sidecars without size and checksum (format 1) are not trusted: rebuilt once
-BLOCK = 1 << 20
+BLOCK = 1 << 22
 # hnswlib 0.8's header: offsetLevel0, max_elements, cur_element_count, size_data_per_element,
 # label_offset, offsetData (size_t), maxlevel (int), enterpoint_node (uint32), maxM, maxM0, M
 # (size_t), mult (double), ef_construction (size_t).
 _HEADER = struct.Struct("<QQQQQQiIQQQdQ")
 
 
-def _digest(path: Path) -> tuple[int, str]:
-    h = hashlib.blake2b(digest_size=16)
-    size = 0
+def _digest(path: Path, kind: str = "crc32") -> tuple[int, str]:
+    """The file's size and checksum, as "crc32:<hex>" (what a save writes now) or as a bare
+    blake2b hex digest (what saves wrote before). The checksum is there to catch a damaged file,
+    not a forged one, and the window waits for it at every start: CRC-32 reads a 363 MB graph
+    (200,000 photos) in 0.18 s of C code without the interpreter, blake2b took 0.84 s."""
+    h = hashlib.blake2b(digest_size=16) if kind == "blake2b" else None
+    crc = size = 0
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(BLOCK), b""):
-            h.update(block)
+            if h is not None:
+                h.update(block)
+            else:
+                crc = zlib.crc32(block, crc)
             size += len(block)
-    return size, h.hexdigest()
+    return size, (h.hexdigest() if h is not None else f"crc32:{crc:08x}")
 
 
 def save_graph(graph, path: Path, sidecar: Path, meta: dict) -> None:
@@ -110,7 +118,8 @@ def verify_graph(path: Path, meta: dict) -> str | None:
             and offset0 == 0 and mult > 0 and meta["size"] >= _HEADER.size + count * per_element)
     if not sane:
         return "its header is damaged"
-    if _digest(path)[1] != meta["checksum"]:
+    recorded = str(meta["checksum"])
+    if _digest(path, "crc32" if recorded.startswith("crc32:") else "blake2b")[1] != recorded:
         return "its checksum does not match (the file was damaged)"
     return None
 

@@ -57,8 +57,7 @@ class MainWindow(QMainWindow):
         self.tasks = Tasks(self)
         self.jobs = LibraryJobs(catalog, self.tasks, watch=watch, parent=self)
         self.teaching: str | None = None  # the concept being taught, while its proposals show
-        self.show_weaker = False
-        self.last_query = ""
+        self.show_weaker, self.last_query = False, ""
         self.search_serial = self.recent_serial = 0  # recent_serial: the search_serial the recent photos were asked at
         self._live_refreshed = 0.0
         self.viewers: list[Viewer] = []
@@ -91,6 +90,7 @@ class MainWindow(QMainWindow):
             pane.refresh()
         self.show_recent()
         self.show_warnings()
+        self.jobs.wait_prepared()  # the window shows with its index and tokenizer read (LibraryJobs)
         if welcome and not catalog.folders():
             QTimer.singleShot(300, self.welcome)
         elif catalog.folders():
