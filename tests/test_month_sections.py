@@ -59,7 +59,7 @@ def _check_layout(view: PhotoGrid) -> None:
         assert rect.left() == 0 and rect.width() == view.viewport().width()
         below = headers[i + 1][1].top() if i + 1 < len(headers) else 10 ** 9
         for row in range(section.first, section.first + section.count):
-            photo = view.rectForIndex(model.index(row))
+            photo = view.rectForIndex(model.index(row, 0))
             assert rect.bottom() < photo.top() and photo.bottom() < below, (section.title, row)
 
 
@@ -74,20 +74,20 @@ def test_headers_span_the_grid_and_stay_full_width_when_resized(qtbot, grid):
     qtbot.waitUntil(lambda: grid.sections.headers[0][1].width() == grid.viewport().width(), timeout=5_000)
     _check_layout(grid)
     july = grid.sections.headers[-2][0]
-    tops = [grid.rectForIndex(grid.model().index(r)).top() for r in range(july.first, july.first + 3)]
+    tops = [grid.rectForIndex(grid.model().index(r, 0)).top() for r in range(july.first, july.first + 3)]
     assert tops == sorted(set(tops))  # one photo a row
 
 
 def test_relevance_order_has_no_headers(qtbot, grid):
-    model = grid.model()
+    model = grid.rows
     model.set_results(list(model.results), by_date=False)
     qtbot.waitUntil(lambda: not grid.sections.headers, timeout=5_000)
-    assert grid.rectForIndex(model.index(0)).top() == 0  # a plain grid from the top
+    assert grid.rectForIndex(grid.model().index(0, 0)).top() == 0  # a plain grid from the top
     assert not grid.scroll_to_period("2019-07")
 
 
 def test_selection_keys_and_clicks_never_give_a_header(qtbot, grid):
-    model = grid.model()
+    model = grid.rows
     ids = {r.id for r in model.results}
     grid.selectAll()
     chosen = grid.selectionModel().selectedIndexes()
@@ -95,7 +95,7 @@ def test_selection_keys_and_clicks_never_give_a_header(qtbot, grid):
     assert [u.toLocalFile() for u in model.mimeData(chosen).urls()] == [r.path for r in model.results]
     for _, rect in grid.sections.headers[:3]:  # a click on a header is a click on empty space
         assert not grid.indexAt(rect.center() - QPoint(0, grid.verticalOffset())).isValid()
-    grid.selectionModel().setCurrentIndex(model.index(0), QItemSelectionModel.ClearAndSelect)
+    grid.selectionModel().setCurrentIndex(grid.model().index(0, 0), QItemSelectionModel.ClearAndSelect)
     grid.setFocus()
     seen = [0]
     for _ in range(len(ids) + 2):  # down through every month, the undated photo last

@@ -68,7 +68,7 @@ def test_photos_dragged_from_the_grid_onto_an_album_go_in_it_by_content(qtbot, c
     qtbot.addWidget(grid)
     chosen = [0, 1, 3]  # two photos and the copy of the first: two contents
     for row in chosen:
-        grid.selectionModel().select(model.index(row), QItemSelectionModel.Select)
+        grid.selectionModel().select(grid.model().index(row, 0), QItemSelectionModel.Select)
     mime = model.mimeData(grid.selectedIndexes())  # what the grid hands a drag
     assert sorted(u.toLocalFile() for u in mime.urls()) == sorted(str(shots[r]) for r in chosen)
 

@@ -287,6 +287,74 @@ def test_writer_threads_yield_the_cpu_to_the_window():
         pool.shutdown()
 
 
+def test_the_window_shows_with_its_saved_graph_read_and_waits_little_for_the_interpreter(qtbot, library, tmp_path,
+                                                                                         monkeypatch):
+    """A library past exact search opens its saved graph, and the tokenizer loads, before the
+    window shows (both hold the interpreter while they read: a freeze in a shown window), and
+    the app lets the window's
+    thread take the interpreter back within a millisecond of asking."""
+    import sys
+
+    from photolens.ui.app import SWITCH_INTERVAL_S, make_app
+
+    folder = colored_library(tmp_path / "photos")
+    with Catalog(library, device="cpu") as first:
+        first.add_folder(folder)
+        first.index_all()
+        first.index.exact_max = 2
+        assert first.search("red", k=1)  # builds the graph; closing saves it
+    catalog = Catalog(library, device="cpu")
+    catalog.index.exact_max = 2
+    assert not catalog.index.loaded
+    monkeypatch.setattr(catalog, "warm_up", lambda: None)  # only the window's own read may load it
+    w = MainWindow(catalog, welcome=False, watch=False)
+    qtbot.addWidget(w)
+    try:
+        assert catalog.index.loaded and not catalog.index.exact  # read while the window was built
+        assert catalog.embedder._tokenizer is not None  # so was the tokenizer
+        before = sys.getswitchinterval()
+        make_app()
+        assert sys.getswitchinterval() == SWITCH_INTERVAL_S
+        sys.setswitchinterval(before)
+    finally:
+        w.close()
+        w.tasks.wait()
+        catalog.close()
+
+
+def test_scrolling_a_large_grid_calls_into_python_a_few_times_a_tile(qtbot, tmp_path, monkeypatch):
+    """Each call Qt makes into the Python model waits for the interpreter while another thread
+    computes; the grid's proxy and delegate keep a scroll to about a few calls a tile shown
+    (it was ~1,400 calls for 35 tiles at 59,000 photos)."""
+    import collections
+
+    from photolens.ui.grid import PhotoGrid
+
+    calls = collections.Counter()
+    for name in ("data", "flags", "rowCount", "tile"):
+        original = getattr(ResultsModel, name)
+
+        def counted(self, *a, _original=original, _name=name, **k):
+            calls[_name] += 1
+            return _original(self, *a, **k)
+        monkeypatch.setattr(ResultsModel, name, counted)
+    model = ResultsModel(tmp_path / "thumbs", 64)
+    grid = PhotoGrid(model, 64)
+    qtbot.addWidget(grid)
+    grid.resize(600, 400)
+    grid.show()
+    model.set_results([Result(i, str(tmp_path / f"{i}.jpg"), 1.0) for i in range(20_000)])
+    bar = grid.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 100 * bar.pageStep(), timeout=20_000)  # laid out to the end
+    for value in (bar.maximum(), 0, bar.pageStep() * 7):
+        calls.clear()
+        bar.setValue(value)
+        grid.viewport().repaint()
+        shown = calls["tile"]
+        assert shown > 0
+        assert sum(calls.values()) <= 6 * shown, dict(calls)
+
+
 def test_the_app_follows_the_folders_live(qtbot, window, tmp_path):
     """Once the start-up catch-up is done the window watches its folders: a photo copied in
     becomes searchable and the views refresh, without a restart."""
@@ -310,7 +378,7 @@ def test_teaching_a_tag_from_selected_photos_proposes_others(qtbot, window):
     qtbot.waitUntil(lambda: window.results.rowCount() == 5, timeout=10_000)
     chosen = [window.results.result(r).id for r in (0, 1)]
     for r in (0, 1):
-        window.grid.selectionModel().select(window.results.index(r), QItemSelectionModel.Select)
+        window.grid.selectionModel().select(window.grid.model().index(r, 0), QItemSelectionModel.Select)
     assert sorted(window.selected_photo_ids()) == sorted(chosen)
     with qtbot.waitSignal(window.proposals_done, timeout=10_000) as blocker:
         window.teach_from_selection("Minou")

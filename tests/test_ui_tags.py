@@ -35,7 +35,7 @@ def test_the_tag_menu_accepts_and_rejects_on_the_selected_photos(qtbot, window):
     window.tasks.wait()
     qtbot.wait(200)  # their delivery: nothing resets the grid after this
     for r in (2, 3, 4):
-        window.grid.selectionModel().select(window.results.index(r), QItemSelectionModel.Select)
+        window.grid.selectionModel().select(window.grid.model().index(r, 0), QItemSelectionModel.Select)
     qtbot.waitUntil(lambda: counts(window).get("red things") == 2, timeout=5_000)
     tagged = {pid for pid, _ in window.catalog.store.photos_with_tag("red things")}
     selected = set(window.selected_photo_ids())

@@ -276,7 +276,7 @@ def test_the_viewer_zooms_with_the_wheel_and_keys_and_goes_full_screen(qtbot, wi
 @pytest.mark.parametrize("key", [Qt.Key_Return, Qt.Key_Space])
 def test_enter_or_space_in_the_grid_opens_the_viewer(qtbot, window, key):
     window.grid.setFocus()
-    window.grid.setCurrentIndex(window.results.index(3))
+    window.grid.setCurrentIndex(window.grid.model().index(3, 0))
     qtbot.keyClick(window.grid, key)
     assert len(window.viewers) == 1 and window.viewers[0].photo_id == window.results.result(3).id
     qtbot.addWidget(window.viewers[0])
@@ -488,7 +488,7 @@ def test_actions_on_selected_photos(qtbot, window, tmp_path):
     from photolens.ui import photo_actions
 
     for r in (0, 1):
-        window.grid.selectionModel().select(window.results.index(r), QItemSelectionModel.Select)
+        window.grid.selectionModel().select(window.grid.model().index(r, 0), QItemSelectionModel.Select)
     paths = window.selected_paths()
     assert len(paths) == 2
     catcher = _UrlCatcher()

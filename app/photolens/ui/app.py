@@ -21,9 +21,17 @@ from .theme import apply_theme
 # those pauses disappear from the benchmark (p99 stall 35 -> 16 ms).
 GC_THRESHOLDS = (50_000, 20, 100)
 
+# The window's thread takes the interpreter back for every call Qt makes into Python (each tile's
+# data, each row count), and while a background thread computes, each of those waits for the
+# interpreter's switch interval: 5 ms by default, so a repaint of a few dozen tiles could wait
+# a tenth of a second behind a large tag's list being built. 1 ms cuts that wait fivefold; the
+# background threads lose little (bench/ui_scale.py, bench/indexing.py).
+SWITCH_INTERVAL_S = 0.001
+
 
 def make_app(argv=None) -> QApplication:
     gc.set_threshold(*GC_THRESHOLDS)
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setApplicationName("Photolens")
     app.setApplicationVersion(__version__)

@@ -139,11 +139,7 @@ class ResultsModel(QAbstractListModel):
             return None
         r = self.results[index.row()]
         if role == Qt.DecorationRole:
-            pix = self._pixmaps.get(r.id)
-            if pix is None:
-                self._request(r)
-                return self._placeholder
-            return pix
+            return self.tile(index.row())
         if role == Qt.ToolTipRole:
             lines = [r.path, *_when_where_lines(r), f"score {r.score:.3f}"]
             if r.matched:  # words: why it matched
@@ -158,6 +154,15 @@ class ResultsModel(QAbstractListModel):
         if role == IdRole:
             return r.id
         return None
+
+    def tile(self, row: int) -> QPixmap:
+        """The row's thumbnail, or the placeholder while it loads (asked for here, once)."""
+        r = self.results[row]
+        pix = self._pixmaps.get(r.id)
+        if pix is None:
+            self._request(r)
+            return self._placeholder
+        return pix
 
     def _request(self, r: Result) -> None:
         if r.id in self._requested:
