@@ -355,6 +355,27 @@ def test_scrolling_a_large_grid_calls_into_python_a_few_times_a_tile(qtbot, tmp_
         assert sum(calls.values()) <= 6 * shown, dict(calls)
 
 
+def test_a_new_list_starts_at_its_top_and_the_grid_never_scrolls_sideways(qtbot, tmp_path):
+    from photolens.ui.grid import PhotoGrid
+
+    model = ResultsModel(tmp_path / "thumbs", 64)
+    grid = PhotoGrid(model, 64)
+    qtbot.addWidget(grid)
+    grid.resize(600, 400)
+    grid.show()
+    grid.show_list([Result(i, str(tmp_path / f"{i}.jpg"), 1.0) for i in range(5_000)])
+    bar = grid.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 50 * bar.pageStep(), timeout=20_000)
+    bar.setValue(bar.maximum() // 2)
+    width = grid.viewport().width()
+    grid.show_list([Result(i, str(tmp_path / f"{i}.jpg"), 1.0) for i in range(1_000)])  # a new search
+    qtbot.waitUntil(lambda: bar.maximum() > 0, timeout=20_000)
+    assert bar.value() == 0
+    grid.show_list([Result(1, str(tmp_path / "1.jpg"), 1.0)])  # fits on a screen: the width stays
+    qtbot.wait(300)  # the layout and the scroll bars settle
+    assert grid.viewport().width() == width and not grid.horizontalScrollBar().isVisible()
+
+
 def test_the_app_follows_the_folders_live(qtbot, window, tmp_path):
     """Once the start-up catch-up is done the window watches its folders: a photo copied in
     becomes searchable and the views refresh, without a restart."""

@@ -36,6 +36,11 @@ class PhotoGrid(QListView):
         self.setItemDelegate(TileDelegate(model, self))
         self.setViewMode(QListView.IconMode)
         self.setResizeMode(QListView.Adjust)
+        # The grid wraps at its width, so it never scrolls sideways; and its width stays the
+        # same whether the list fills a screen or not: a vertical bar appearing after a new list
+        # was laid out left the last column under a sideways bar (1,000 results, 1366 px).
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOn)
         self.setMovement(QListView.Free)  # lets month headers move photos down; never by the user (no drops)
         self.setUniformItemSizes(True)  # lets the view lay out 100,000 items without asking each
         self.setIconSize(QSize(icon, icon))
@@ -51,6 +56,12 @@ class PhotoGrid(QListView):
         self.sections = SectionLayout([], [])
         self.doubleClicked.connect(lambda index: self.open_photo.emit(index.data(IdRole)))
         self._icon = icon
+
+    def show_list(self, results, by_date: bool = False) -> None:
+        """Show a new list of photos from its top (a refreshed list keeps its place: see
+        ResultsModel.update_results)."""
+        self.rows.set_results(results, by_date)
+        self.scrollToTop()
 
     def resizeEvent(self, event) -> None:
         """Columns fill the width: the cells widen to share what is left over after the last
