@@ -242,3 +242,30 @@ def test_export_carries_the_text_read_and_the_caption(tmp_path, library):
         if not out.lstrip().startswith("[") else {Path(r["path"]).name: r for r in json.loads(out)}
     assert "ZORBLAX" in records["sign.jpg"]["text"].upper().replace(" ", "")
     assert records["plain.jpg"]["text"] == "" and records["plain.jpg"]["caption"] == "Theo's cake"
+
+
+def test_reading_on_several_threads_writes_what_one_thread_reads(tmp_path, catalog):
+    """The text pass reads photos on several threads at once (each with an engine of its own)
+    and writes them one by one: what it stores is what a lone reader reads, photo by photo, and
+    a photo that vanished is counted as failed, not lost in the crowd."""
+    from photolens.engine.ocr import TextReader
+    from photolens.engine.textpass import TextPass
+
+    photos = tmp_path / "photos"
+    for i, (word, src) in enumerate(zip(WORDS, flickr(3))):
+        drawn_photo(src, word, photos / f"sign{i}.jpg", i)
+    for src in flickr(4, start=3):
+        shutil.copy(src, photos / src.name)
+    catalog.add_folder(photos)
+    catalog.index_all(tag_details=False)
+    gone = photos / flickr(1, start=3)[0].name
+    gone.unlink()
+    alone = TextReader()
+    expected = {p: alone.read_path(str(p)) for p in sorted(photos.glob("*.jpg"))}
+    result = TextPass(catalog.words, catalog.text_reader, workers=3).run()
+    assert result == {"done": 6, "failed": 1, "remaining": 0}
+    for path, lines in expected.items():
+        stored = catalog.text_of(catalog.photo_id(str(path)))
+        assert [ln.to_json() for ln in stored] == [ln.to_json() for ln in lines], path  # boxes kept to 4 places
+    assert sum(bool(lines) for lines in expected.values()) >= 3  # the drawn words were read
+    assert catalog.text_of(catalog.photo_id(str(gone))) == []

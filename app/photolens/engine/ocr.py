@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,7 +69,11 @@ class TextLine:
 
 
 class TextReader:
-    """Loads RapidOCR's sessions on first use; `release` frees them; loading twice is harmless."""
+    """Loads RapidOCR's sessions on first use; `release` frees them; loading twice is harmless.
+    Safe to use from several threads at once: the look for text shares one session (ONNX
+    Runtime runs are thread-safe), and each photo being read takes a RapidOCR engine of its own
+    from a small pool (its pipeline keeps state between steps), so at most one engine exists
+    per thread reading."""
 
     def __init__(self, threads: int = THREADS, detect_side: int = DETECT_SIDE, read_side: int = READ_SIDE,
                  min_confidence: float = MIN_CONFIDENCE, gate_side: int = GATE_SIDE):
@@ -77,16 +82,24 @@ class TextReader:
         self.detect_side = detect_side
         self.read_side = read_side
         self.min_confidence = min_confidence
-        self._engine = None
+        self._engines: list = []  # idle RapidOCR engines
+        self._generation = 0  # bumped by release: engines of an older generation are dropped
         self._gate: OrtSession | None = None
         self._lock = threading.Lock()
 
-    @property
-    def engine(self):
+    @contextmanager
+    def _engine(self):
         with self._lock:
-            if self._engine is None:
-                self._engine = self._load()
-            return self._engine
+            engine = self._engines.pop() if self._engines else None
+            generation = self._generation
+        if engine is None:
+            engine = self._load()
+        try:
+            yield engine
+        finally:
+            with self._lock:
+                if generation == self._generation:
+                    self._engines.append(engine)
 
     @property
     def gate(self) -> OrtSession:
@@ -110,7 +123,8 @@ class TextReader:
 
     def release(self) -> None:
         with self._lock:
-            self._engine = self._gate = None
+            self._engines, self._gate = [], None
+            self._generation += 1
 
     def read_path(self, path: str) -> list[TextLine]:
         """The text in a photo file (ImageError subclasses for files that cannot be decoded).
@@ -140,7 +154,8 @@ class TextReader:
             img = img.copy()
             img.thumbnail((self.read_side * 2, self.read_side * 2), Image.BILINEAR)
         w, h = img.size
-        result = self.engine(img)
+        with self._engine() as engine:
+            result = engine(img)
         if getattr(result, "boxes", None) is None or not result.txts:
             return []
         lines = []
