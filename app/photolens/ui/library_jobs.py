@@ -82,8 +82,8 @@ class LibraryJobs(QObject):
     def _prepare_search(self) -> None:
         try:
             self.catalog.prepare_search()
-        except Exception:  # noqa: BLE001 (the first search says what is wrong)
-            log.exception("reading the vector index and tokenizer ahead of the window failed")
+        except Exception as e:  # noqa: BLE001 (the first search says what is wrong, to the user)
+            log.warning("reading the vector index and tokenizer ahead of the window failed: %s", e)
 
     def wait_prepared(self) -> None:
         """Wait for the reads started at construction (Catalog.prepare_search: 0.3-0.4 s for a

@@ -192,7 +192,7 @@ class SimilarPane(QDockWidget):
         self.done.emit(0)
 
     def _filled(self, results) -> None:
-        self.results.set_results(results)
+        self.grid.show_list(results)  # a new subject's photos, from the top
         self.done.emit(len(results))
 
     def _clicked(self, index: QModelIndex) -> None:
