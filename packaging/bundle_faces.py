@@ -6,8 +6,10 @@ uses. At run time the face pass loads:
   - models/faces/embedding.onnx (+ manifest.json): the face embedding, converted from dlib's
     ResNet by models/build_faces.py; the frozen app looks under sys._MEIPASS/models/faces
     (engine/config.bundled_models_dir).
+  - models/faces/frontal_faces.svm: dlib's HOG face detector, saved by models/build_faces.py so
+    it loads in 8 ms (dlib builds its built-in copy in 0.5 s, which it falls back on).
   - dlib's compiled module `_dlib_pybind11` (dlib-bin; the `dlib` package is a two-line wrapper
-    round it): the HOG face detector is built into it, no weights file.
+    round it).
   - face_recognition_models' shape_predictor_5_face_landmarks.dat, found through
     importlib.resources next to the package (face_recognition_models/models/). Its other .dat
     files are not loaded: dlib's ResNet is replaced by the ONNX model, and the 68-point

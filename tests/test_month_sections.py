@@ -92,7 +92,7 @@ def test_selection_keys_and_clicks_never_give_a_header(qtbot, grid):
     grid.selectAll()
     chosen = grid.selectionModel().selectedIndexes()
     assert len(chosen) == len(ids) and {i.data(IdRole) for i in chosen} == ids
-    assert [u.toLocalFile() for u in model.mimeData(chosen).urls()] == [r.path for r in model.results]
+    assert [u.toLocalFile() for u in grid.model().mimeData(chosen).urls()] == [r.path for r in model.results]
     for _, rect in grid.sections.headers[:3]:  # a click on a header is a click on empty space
         assert not grid.indexAt(rect.center() - QPoint(0, grid.verticalOffset())).isValid()
     grid.selectionModel().setCurrentIndex(grid.model().index(0, 0), QItemSelectionModel.ClearAndSelect)

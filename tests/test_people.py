@@ -260,6 +260,9 @@ def test_the_saved_face_detector_finds_what_dlibs_own_finds(tmp_path, monkeypatc
         m.setattr(dlib, "get_frontal_face_detector", lambda: pytest.fail("built dlib's own detector"))
         from_file._load()
     built_in = FaceFinder(detector=tmp_path / "absent.svm")
+    damaged = tmp_path / "damaged.svm"
+    damaged.write_bytes(saved.read_bytes()[:1000])
+    assert FaceFinder(detector=damaged).find(str(faces_dev() / BIDEN[0])).faces  # dlib's own stands in
     for name in [OBAMA_AND_BIDEN, *POWELL[:2], *BIDEN]:
         a, b = from_file.find(str(faces_dev() / name)).faces, built_in.find(str(faces_dev() / name)).faces
         assert [(f.box, f.score) for f in a] == [(f.box, f.score) for f in b] and a, name

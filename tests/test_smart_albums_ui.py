@@ -69,7 +69,7 @@ def test_photos_dragged_from_the_grid_onto_an_album_go_in_it_by_content(qtbot, c
     chosen = [0, 1, 3]  # two photos and the copy of the first: two contents
     for row in chosen:
         grid.selectionModel().select(grid.model().index(row, 0), QItemSelectionModel.Select)
-    mime = model.mimeData(grid.selectedIndexes())  # what the grid hands a drag
+    mime = grid.model().mimeData(grid.selectedIndexes())  # what the grid hands a drag
     assert sorted(u.toLocalFile() for u in mime.urls()) == sorted(str(shots[r]) for r in chosen)
 
     trip = next(pane.list.item(i) for i in range(pane.list.count()) if pane.list.item(i).text().startswith("Trip"))

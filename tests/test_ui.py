@@ -355,7 +355,7 @@ def test_scrolling_a_large_grid_calls_into_python_a_few_times_a_tile(qtbot, tmp_
         assert sum(calls.values()) <= 6 * shown, dict(calls)
 
 
-def test_a_new_list_starts_at_its_top_and_the_grid_never_scrolls_sideways(qtbot, tmp_path):
+def test_a_new_list_starts_at_its_top_the_same_list_keeps_its_place_and_no_sideways_bar(qtbot, tmp_path):
     from photolens.ui.grid import PhotoGrid
 
     model = ResultsModel(tmp_path / "thumbs", 64)
@@ -363,12 +363,16 @@ def test_a_new_list_starts_at_its_top_and_the_grid_never_scrolls_sideways(qtbot,
     qtbot.addWidget(grid)
     grid.resize(600, 400)
     grid.show()
-    grid.show_list([Result(i, str(tmp_path / f"{i}.jpg"), 1.0) for i in range(5_000)])
+    many = [Result(i, str(tmp_path / f"{i}.jpg"), 1.0) for i in range(5_000)]
+    grid.show_list(many, key="dog")
     bar = grid.verticalScrollBar()
     qtbot.waitUntil(lambda: bar.maximum() > 50 * bar.pageStep(), timeout=20_000)
-    bar.setValue(bar.maximum() // 2)
+    middle = bar.maximum() // 2
+    bar.setValue(middle)
     width = grid.viewport().width()
-    grid.show_list([Result(i, str(tmp_path / f"{i}.jpg"), 1.0) for i in range(1_000)])  # a new search
+    grid.show_list(many, key="dog")  # the same search again (a watched folder changed): in place
+    qtbot.waitUntil(lambda: bar.value() == middle, timeout=10_000)  # once laid out that far
+    grid.show_list([Result(i, str(tmp_path / f"{i}.jpg"), 1.0) for i in range(1_000)], key="cat")  # a new search
     qtbot.waitUntil(lambda: bar.maximum() > 0, timeout=20_000)
     assert bar.value() == 0
     grid.show_list([Result(1, str(tmp_path / "1.jpg"), 1.0)])  # fits on a screen: the width stays

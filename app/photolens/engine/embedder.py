@@ -147,6 +147,7 @@ class Embedder:
         self._detail: OrtSession | None = None
         self._tokenizer = None
         self._lock = threading.Lock()
+        self._tokenizer_lock = threading.Lock()  # read once, also when two threads ask at once
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -277,24 +278,28 @@ class Embedder:
     def tokenizer(self):
         """The model's own tokenizer (tokenizers' tokenizer.json), truncating at the context
         length and, for graphs of fixed length, padding to it with the model's pad token."""
-        if self._tokenizer is None:
-            from tokenizers import Tokenizer
+        with self._tokenizer_lock:
+            if self._tokenizer is None:
+                self._tokenizer = self._read_tokenizer()
+            return self._tokenizer
 
-            t = self.model.textual
-            check_text_spec(t)
-            tok = Tokenizer.from_file(str(self.model.file(t["tokenizer"])))
-            length = int(t.get("context_length", 128))
-            tok.enable_truncation(length)
-            if t.get("pad_to_context"):
-                pad = t.get("pad_token", "<|endoftext|>")
-                pad_id = tok.token_to_id(pad)
-                if pad_id is None:  # padding with another token's id would change what the text says
-                    raise ModelError(f"{self.model.name}: the pad token {pad!r} is not in its tokenizer")
-                tok.enable_padding(length=length, pad_id=pad_id, pad_token=pad)
-            else:
-                tok.enable_padding()
-            self._tokenizer = tok
-        return self._tokenizer
+    def _read_tokenizer(self):
+        from tokenizers import Tokenizer
+
+        t = self.model.textual
+        check_text_spec(t)
+        tok = Tokenizer.from_file(str(self.model.file(t["tokenizer"])))
+        length = int(t.get("context_length", 128))
+        tok.enable_truncation(length)
+        if t.get("pad_to_context"):
+            pad = t.get("pad_token", "<|endoftext|>")
+            pad_id = tok.token_to_id(pad)
+            if pad_id is None:  # padding with another token's id would change what the text says
+                raise ModelError(f"{self.model.name}: the pad token {pad!r} is not in its tokenizer")
+            tok.enable_padding(length=length, pad_id=pad_id, pad_token=pad)
+        else:
+            tok.enable_padding()
+        return tok
 
     def tokenize(self, texts: list[str]) -> list:
         """The tokenizer's encodings of `texts`, each prepared as the model wants (textprep.py)."""

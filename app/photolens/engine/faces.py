@@ -20,6 +20,7 @@ landmarks are in the photo as the user sees it, stored as shares (0..1) of its w
 """
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from importlib import import_module
@@ -36,7 +37,10 @@ from .reading import open_regular, stream_hash
 
 __all__ = ["EMBEDDING_DIM", "MAX_FACES", "MIN_FACE_PX", "Face", "FaceFinder", "FoundFaces"]
 
+log = logging.getLogger(__name__)
+
 EMBEDDING_DIM = 128
+
 # Photos are analysed with their long side at most this many pixels. dlib's HOG detector scans
 # an 80x80 window, so the smallest face it finds is 80/896 of the long side (9%: a head and
 # shoulders portrait, a few people round a table; not the back row of a group photo). Measured
@@ -118,11 +122,19 @@ class FaceFinder:
                 net = _OnnxNet(session)
             else:
                 net = dlib.face_recognition_model_v1(weights.face_recognition_model_location())
-            detector = (dlib.fhog_object_detector(str(self.detector_path)) if self.detector_path.is_file()
-                        else dlib.get_frontal_face_detector())
-            self._parts = (dlib, detector,
+            self._parts = (dlib, self._detector(dlib),
                            dlib.shape_predictor(weights.pose_predictor_five_point_model_location()), net)
         return self._parts
+
+    def _detector(self, dlib):
+        """dlib's HOG face detector: read from the file the build saved, or built by dlib
+        (0.5 s, the interpreter held) where that file is missing or damaged."""
+        if self.detector_path.is_file():
+            try:
+                return dlib.fhog_object_detector(str(self.detector_path))
+            except RuntimeError as e:  # a damaged file: dlib's own finds the same faces
+                log.warning("the face detector %s cannot be read (%s); using dlib's own", self.detector_path, e)
+        return dlib.get_frontal_face_detector()
 
     @property
     def runtime(self) -> str:

@@ -38,8 +38,9 @@ _HEADER = struct.Struct("<QQQQQQiIQQQdQ")
 def _digest(path: Path, kind: str = "crc32") -> tuple[int, str]:
     """The file's size and checksum, as "crc32:<hex>" (what a save writes now) or as a bare
     blake2b hex digest (what saves wrote before). The checksum is there to catch a damaged file,
-    not a forged one, and the window waits for it at every start: CRC-32 reads a 363 MB graph
-    (200,000 photos) in 0.18 s of C code without the interpreter, blake2b took 0.84 s."""
+    not a forged one, and the window waits for it at every start: verifying a 363 MB graph
+    (200,000 photos) takes 0.23 s with CRC-32, in C code without the interpreter, against
+    0.84-1.06 s with blake2b."""
     h = hashlib.blake2b(digest_size=16) if kind == "blake2b" else None
     crc = size = 0
     with open(path, "rb") as f:

@@ -327,8 +327,9 @@ class VectorIndex:
 
     @property
     def loaded(self) -> bool:
-        """True once the index holds what the database held when it last looked (loaded, read
-        from its saved graph, or built); False before anything was loaded."""
+        """True once the index was loaded (read from its saved graph, built, or held exactly)
+        and has not been marked to load again since (as when it grows past exact search). It
+        does not look at the database: ensure_loaded does."""
         return self._loaded_generation != -1
 
     def __len__(self) -> int:

@@ -2,7 +2,8 @@
 
 Resumable by construction: a photo is to do while it has no row in `photo_text` for the
 reader's current build, and each photo's row is committed as soon as it is read, so an
-interrupted pass (cancel, crash, SIGKILL) loses at most the photo in flight. File and folder
+interrupted pass (cancel, crash, SIGKILL) loses at most the photos in flight (two per reading
+thread), which the next run reads again. A pause takes effect once those are read. File and folder
 names need no reading: their word rows are written first, in one quick step.
 """
 from __future__ import annotations
@@ -30,6 +31,17 @@ WRITE_EVERY = 16
 # Photos in flight per reading thread: each thread has the next photo to read while the one
 # before it is written.
 READ_AHEAD = 2
+# At most this many reading threads, each with an OCR engine of its own (~30 MB) kept between
+# chunks: past a few cores, a background pass would hold more memory than it saves time.
+MAX_WORKERS = 4
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, where the system says), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS and Windows have no affinity call
+        return max(1, os.cpu_count() or 1)
 
 
 class TextPass:
@@ -43,7 +55,7 @@ class TextPass:
         self.words = words
         self.reader = reader
         self.build = build
-        self.workers = max(1, workers or os.cpu_count() or 1)
+        self.workers = max(1, workers or min(MAX_WORKERS, usable_cores()))
 
     def _read(self, path: str) -> tuple[list, str | None]:
         try:
@@ -61,7 +73,8 @@ class TextPass:
         if progress is not None and todo:
             progress(state)
         unwritten: list[int] = []
-        with ThreadPoolExecutor(self.workers, thread_name_prefix="read-text") as pool:
+        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="read-text")
+        try:
             pending: deque[tuple[int, str, Future]] = deque()
             queue = iter(todo)
 
@@ -77,9 +90,7 @@ class TextPass:
                 if control is not None:
                     control.wait_if_paused()
                     if control.cancelled.is_set():
-                        for _, _, future in pending:
-                            future.cancel()  # photos not started; the ones in flight are dropped
-                        break
+                        break  # photos in flight are dropped, to be read next time
                 pid, path, future = pending.popleft()
                 feed()
                 lines, error = future.result()
@@ -95,6 +106,8 @@ class TextPass:
                     unwritten = []
                 if progress is not None:
                     progress(state)
+        finally:  # cancelled, failed or done: photos not started are not read
+            pool.shutdown(wait=True, cancel_futures=True)
         if unwritten:
             self.words.write_docs(unwritten)
         return {"done": state.done - state.failed, "failed": state.failed, "remaining": total - state.done}

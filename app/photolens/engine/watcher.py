@@ -30,8 +30,8 @@ POLL_S = 0.2
 # Photos per closer-look run between live updates: about 4 s of work on a 2-core CPU, so a new
 # photo waits at most that long behind the background pass before it is made searchable.
 CLOSER_CHUNK = 64
-# Words: after the closer look, text is read this many photos at a time (a few seconds of one
-# core, most photos having no text), so a change on disk waits at most one such chunk.
+# Words: after the closer look, text is read this many photos at a time (under a second on two
+# cores, most photos having no text), so a change on disk waits at most one such chunk.
 TEXT_CHUNK = 8
 
 

@@ -56,12 +56,33 @@ class PhotoGrid(QListView):
         self.sections = SectionLayout([], [])
         self.doubleClicked.connect(lambda index: self.open_photo.emit(index.data(IdRole)))
         self._icon = icon
+        self._shown_key = None  # show_list's key of the list shown
+        self._place = None  # where a list shown again goes back to, once laid out that far
+        self.verticalScrollBar().rangeChanged.connect(lambda *_: self._take_back_place())
+        self.verticalScrollBar().actionTriggered.connect(lambda *_: setattr(self, "_place", None))  # the user scrolled
 
-    def show_list(self, results, by_date: bool = False) -> None:
-        """Show a new list of photos from its top (a refreshed list keeps its place: see
-        ResultsModel.update_results)."""
+    def show_list(self, results, by_date: bool = False, key=None) -> None:
+        """Show a list of photos: from its top when it is another list than the one shown (its
+        `key` differs: another query, sort, tag or subject; None is always another), in its
+        place when it is the same list again (refreshed after indexing or a change in a watched
+        folder, or after a proposal was judged)."""
+        new = key is None or key != self._shown_key
+        self._shown_key = key
+        place = self.verticalScrollBar().value()
         self.rows.set_results(results, by_date)
-        self.scrollToTop()
+        # A long list is laid out in batches, so its scroll range grows over a few event-loop
+        # turns: the place is taken back once the range reaches it, unless the user scrolls first.
+        self._place = None if new else place
+        if new:
+            self.scrollToTop()
+        else:
+            self._take_back_place()
+
+    def _take_back_place(self) -> None:
+        bar = self.verticalScrollBar()
+        if self._place is not None and bar.maximum() >= self._place:
+            bar.setValue(self._place)
+            self._place = None
 
     def resizeEvent(self, event) -> None:
         """Columns fill the width: the cells widen to share what is left over after the last
@@ -141,7 +162,9 @@ def pass_through(model: ResultsModel, parent) -> QSortFilterProxyModel:
     a scroll (1,100-1,250 at 59,000 photos, against 35 tiles shown), and each index asks its
     row count; from a model written in Python, each of those calls waits for the interpreter,
     up to a switch interval while another thread computes. The proxy answers them in C++ from
-    its own map of the rows, and only data and flags still reach Python (~280 a scroll)."""
+    its own map of the rows, and only data and flags still reach Python (~280 a scroll). The
+    proxy's rows are the model's rows, so code reading a view index's row reads the model's;
+    a proxy that sorted or filtered would need mapToSource there."""
     proxy = QSortFilterProxyModel(parent)
     proxy.setSourceModel(model)
     proxy.setDynamicSortFilter(False)  # never re-sorts or re-filters on its own

@@ -19,6 +19,7 @@ import time
 from PySide6.QtCore import QObject, Signal
 
 from ..engine.catalog import Catalog
+from ..engine.errors import PhotolensError
 from ..engine.jobs import Control, Progress
 from ..engine.watcher import Watcher
 from .tasks import Tasks
@@ -82,8 +83,10 @@ class LibraryJobs(QObject):
     def _prepare_search(self) -> None:
         try:
             self.catalog.prepare_search()
-        except Exception as e:  # noqa: BLE001 (the first search says what is wrong, to the user)
+        except PhotolensError as e:  # a missing or broken model: the first search tells the user
             log.warning("reading the vector index and tokenizer ahead of the window failed: %s", e)
+        except Exception:  # noqa: BLE001 (a bug: logged whole, and the first search meets it again)
+            log.exception("reading the vector index and tokenizer ahead of the window failed")
 
     def wait_prepared(self) -> None:
         """Wait for the reads started at construction (Catalog.prepare_search: 0.3-0.4 s for a
@@ -229,7 +232,9 @@ class LibraryJobs(QObject):
             self._watcher = None
 
     def stop(self) -> None:
-        """Cancel the running job and stop watching (the window is closing)."""
+        """Cancel the running job and stop watching (the window is closing); the reads started
+        for the window's start end first, so nothing reads a catalog being closed."""
+        self._preparing.join()
         if self._control is not None:
             self._control.cancel()
         self._stop_watching()

@@ -194,7 +194,7 @@ class MainWindow(QMainWindow):
         if live:
             self.results.update_results(results)
         else:
-            self.grid.show_list(results, by_date=True)  # newest first: month headers
+            self.grid.show_list(results, by_date=True, key="recent")  # newest first: month headers
         self.stack.setCurrentWidget(self.grid)
 
     def run_search(self) -> None:
@@ -225,7 +225,7 @@ class MainWindow(QMainWindow):
     def _show_results(self, serial: int, text: str, shown, total: int, related, understood=None, by_date=False):
         if serial != self.search_serial:
             return  # a newer search is on its way
-        self.grid.show_list(shown, by_date)
+        self.grid.show_list(shown, by_date, key=(text, by_date))  # the same query again keeps its place
         self.when_where.show_understood(understood)  # what the query was taken to mean, as chips
         links = ", ".join(f'<a href="{w}">{w}</a>' for w in related)
         self.related.setText(f"Related: {links}" if related and shown else "")  # none for gibberish

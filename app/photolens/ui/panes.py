@@ -183,16 +183,17 @@ class SimilarPane(QDockWidget):
             return
         subject, focus, detail = self.subject, self.focus.text().strip() or None, self.detail.value() / 100
         region = self.region
+        key = (subject, focus, detail, region)
         self.tasks.read(lambda: self.catalog.similar(subject, k=SIMILAR_RESULTS, focus=focus, detail=detail,
-                                                     region=region), self._filled, self._failed)
+                                                     region=region), lambda res: self._filled(res, key), self._failed)
 
     def _failed(self, error) -> None:
         self.results.set_results([])
         self.label.setText(f"Cannot find similar photos: {error}")
         self.done.emit(0)
 
-    def _filled(self, results) -> None:
-        self.grid.show_list(results)  # a new subject's photos, from the top
+    def _filled(self, results, key) -> None:
+        self.grid.show_list(results, key=key)  # a new subject's photos from the top, a refresh in place
         self.done.emit(len(results))
 
     def _clicked(self, index: QModelIndex) -> None:
