@@ -269,3 +269,26 @@ def test_reading_on_several_threads_writes_what_one_thread_reads(tmp_path, catal
         assert [ln.to_json() for ln in stored] == [ln.to_json() for ln in lines], path  # boxes kept to 4 places
     assert sum(bool(lines) for lines in expected.values()) >= 3  # the drawn words were read
     assert catalog.text_of(catalog.photo_id(str(gone))) == []
+
+
+def test_eval_words_runs_whole_as_a_user_runs_it(tmp_path, monkeypatch):
+    """`photolens eval SET --words` end to end: the words set lies beside the eval's library,
+    never inside its folder, which is never indexed (the command failed with "... is not in the
+    library" while the set was made inside it)."""
+    from photolens.engine import evaluate_words
+    from photolens.engine.evaluate import evaluate
+
+    monkeypatch.setattr(evaluate_words, "DRAWN", 3)
+    monkeypatch.setattr(evaluate_words, "NAMED", 2)
+    monkeypatch.setattr(evaluate_words, "FOLDERS", 1)
+    flickr_set = dataset("flickr8k-dev")
+    data = json.loads((flickr_set / "labels.json").read_text())
+    data["images"] = data["images"][:10]
+    small = tmp_path / "set"
+    (small / "images").mkdir(parents=True)
+    for e in data["images"]:
+        shutil.copy(flickr_set / e["file"], small / e["file"])
+    (small / "labels.json").write_text(json.dumps(data))
+    words = evaluate(small, model="tiny", device="cpu", words=True)["words"]
+    assert words["drawn"]["words"] == 3 and words["drawn"]["read_exactly"] > 0
+    assert words["file_names"]["first"] == 1.0 and words["folders"]["first"] == 1.0

@@ -135,7 +135,9 @@ def evaluate(dataset: Path, model: str | None = None, device: str = "auto",
     dataset = Path(dataset).resolve()
     entries = load_labels(dataset)
     with tempfile.TemporaryDirectory(prefix="photolens-eval-") as tmp:
-        cat = index_dataset(dataset, Path(tmp), model, device)
+        # The library and the words set side by side: a folder inside the library's own folder
+        # is never indexed (its thumbnails and backups are not photos).
+        cat = index_dataset(dataset, Path(tmp) / "library", model, device)
         try:
             ids, mat = cat.store.vectors(cat.model.name)
             by_path = {p.path: p.id for p in cat.store.photos_in_folder(cat.store.folders()[0]["id"]).values()}
