@@ -176,8 +176,10 @@ class Catalog(WhenWhereFacade, TagsFacade, TagManagement, CatalogWords, PeopleCa
         """Load now what a first search needs and holds the interpreter while it loads: ONNX
         Runtime and the text tokenizer (Embedder.prepare), and the library's saved vector index
         if nothing but reading it is needed (VectorIndex.open_saved: 0.3-0.4 s at 200,000
-        photos). A window calls this before it shows; the model's sessions, which mostly release
-        the interpreter, are left to warm_up. True when the index is ready. Any thread."""
+        photos). The image model's session loads too (0.15 s, mostly without the interpreter):
+        the index is the model's, and a model that fails to load gives way to the built-in one
+        (load_embedder). The text and detail sessions are left to warm_up. A window calls this
+        before it shows. True when the index is ready. Any thread."""
         self.embedder.prepare()
         return self.index.open_saved()
 

@@ -268,8 +268,8 @@ class Embedder:
 
     def prepare(self) -> None:
         """Import ONNX Runtime and read the tokenizer now. Both hold the interpreter while they
-        load (0.05-0.15 s and 0.1-0.2 s here), so a window has them done before it shows; the
-        sessions, which mostly release it, load later (Catalog.warm_up)."""
+        load (0.05-0.15 s and 0.1-0.2 s here), so a window has them done before it shows
+        (Catalog.prepare_search); the sessions mostly release it."""
         import onnxruntime  # noqa: F401
 
         self.tokenizer  # noqa: B018 (loaded and kept on first use)

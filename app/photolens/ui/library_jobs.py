@@ -12,8 +12,8 @@ the signals say.
 """
 from __future__ import annotations
 
+import concurrent.futures as cf
 import logging
-import threading
 import time
 
 from PySide6.QtCore import QObject, Signal
@@ -33,6 +33,16 @@ TAG_DETAIL_CHUNK = 256  # photos per writer job when adding tag details (about 1
 # Photos per writer job in the face pass: about 7 s at 0.11 s of CPU a photo (engine/faces.py),
 # so a change on disk or a name typed waits at most that long behind it.
 FACE_CHUNK = 64
+
+
+def _prepare_failed(error: Exception) -> None:
+    """Reading ahead of the window failed: a missing or broken model is said to the user by the
+    first search; anything else is a bug, logged whole."""
+    if isinstance(error, PhotolensError):
+        log.warning("reading the vector index and tokenizer ahead of the window failed: %s", error)
+    else:
+        log.error("reading the vector index and tokenizer ahead of the window failed:\n%s",
+                  getattr(error, "__traceback_text__", error))
 
 
 class LibraryJobs(QObject):
@@ -74,25 +84,17 @@ class LibraryJobs(QObject):
         # What holds the interpreter while it loads (the vector index, the tokenizer) is read
         # while the window is built, and the window shows once it is (wait_prepared): a freeze
         # in a window already shown is only a later start in one about to show.
-        self._preparing = threading.Thread(target=self._prepare_search, name="photolens-prepare-search", daemon=True)
-        self._preparing.start()
+        self._preparing = tasks.read(catalog.prepare_search, on_error=_prepare_failed)
         # The model's sessions load now, not on the first search; so does the vector index
         # where it takes more than a read (a graph to rebuild or catch up).
         tasks.read(catalog.warm_up, on_error=lambda _e: None)  # a failing model says so on first use
 
-    def _prepare_search(self) -> None:
-        try:
-            self.catalog.prepare_search()
-        except PhotolensError as e:  # a missing or broken model: the first search tells the user
-            log.warning("reading the vector index and tokenizer ahead of the window failed: %s", e)
-        except Exception:  # noqa: BLE001 (a bug: logged whole, and the first search meets it again)
-            log.exception("reading the vector index and tokenizer ahead of the window failed")
-
     def wait_prepared(self) -> None:
         """Wait for the reads started at construction (Catalog.prepare_search: 0.3-0.4 s for a
         200,000-photo graph, 0.1-0.2 s for the tokenizer), at most PREPARE_WAIT_S: past that
-        (a slow disk), the window shows and the reads go on behind it."""
-        self._preparing.join(PREPARE_WAIT_S)
+        (a slow disk), the window shows and the reads go on behind it (Tasks.wait covers them
+        when the window closes)."""
+        cf.wait([self._preparing], PREPARE_WAIT_S)
 
     # -- state ------------------------------------------------------------------------------
 
@@ -232,9 +234,7 @@ class LibraryJobs(QObject):
             self._watcher = None
 
     def stop(self) -> None:
-        """Cancel the running job and stop watching (the window is closing); the reads started
-        for the window's start end first, so nothing reads a catalog being closed."""
-        self._preparing.join()
+        """Cancel the running job and stop watching (the window is closing)."""
         if self._control is not None:
             self._control.cancel()
         self._stop_watching()

@@ -151,8 +151,10 @@ class Tasks(QObject):
         return run
 
     def read(self, fn: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
-             on_error: Callable[[Exception], None] | None = None) -> None:
-        self.reads.submit(self._job(fn, on_done, on_error))
+             on_error: Callable[[Exception], None] | None = None) -> cf.Future:
+        """Run `fn` on a reader thread; the future says when it has ended (its callback is
+        delivered on the GUI thread)."""
+        return self.reads.submit(self._job(fn, on_done, on_error))
 
     def latest(self, serial: int, fn: Callable[[], Any], on_done: Callable[[Any], None] | None = None,
                on_error: Callable[[Exception], None] | None = None) -> None:
