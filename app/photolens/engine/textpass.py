@@ -12,8 +12,9 @@ import logging
 import os
 import time
 from collections import deque
+from contextlib import closing
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Callable
+from typing import Callable, Iterator
 
 from .errors import ImageError
 from .jobs import Control, Progress
@@ -63,6 +64,24 @@ class TextPass:
         except ImageError as e:  # recorded by the caller, so the pass does not retry it
             return [], str(e)
 
+    def _read_in_order(self, todo: list[tuple[int, str]]) -> Iterator[tuple[int, str, list, str | None]]:
+        """(id, path, lines, error) of each photo in `todo`, in its order, read on the pool with
+        READ_AHEAD photos in flight per thread. Closing the iterator early (a cancel, a failed
+        write) cancels the photos not started."""
+        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="read-text")
+        try:
+            pending: deque[tuple[int, str, Future]] = deque()
+            for pid, path in todo:
+                pending.append((pid, path, pool.submit(self._read, path)))
+                if len(pending) >= self.workers * READ_AHEAD:
+                    pid, path, future = pending.popleft()
+                    yield (pid, path, *future.result())
+            while pending:
+                pid, path, future = pending.popleft()
+                yield (pid, path, *future.result())
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
     def run(self, progress: Callable[[Progress], None] | None = None, control: Control | None = None,
             limit: int | None = None) -> dict:
         """Write stale word rows (names, folders), then read up to `limit` photos. Returns
@@ -73,27 +92,12 @@ class TextPass:
         if progress is not None and todo:
             progress(state)
         unwritten: list[int] = []
-        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="read-text")
-        try:
-            pending: deque[tuple[int, str, Future]] = deque()
-            queue = iter(todo)
-
-            def feed() -> None:
-                while len(pending) < self.workers * READ_AHEAD:
-                    item = next(queue, None)
-                    if item is None:
-                        return
-                    pending.append((item[0], item[1], pool.submit(self._read, item[1])))
-
-            feed()
-            while pending:
+        with closing(self._read_in_order(todo)) as reads:  # leaving early cancels the photos not started
+            for pid, path, lines, error in reads:
                 if control is not None:
                     control.wait_if_paused()
                     if control.cancelled.is_set():
-                        break  # photos in flight are dropped, to be read next time
-                pid, path, future = pending.popleft()
-                feed()
-                lines, error = future.result()
+                        break  # this photo and those in flight are dropped, to be read next time
                 if error is not None:
                     state.failed += 1
                     log.info("cannot read text in %s: %s", path, error)
@@ -106,8 +110,6 @@ class TextPass:
                     unwritten = []
                 if progress is not None:
                     progress(state)
-        finally:  # cancelled, failed or done: photos not started are not read
-            pool.shutdown(wait=True, cancel_futures=True)
         if unwritten:
             self.words.write_docs(unwritten)
         return {"done": state.done - state.failed, "failed": state.failed, "remaining": total - state.done}
