@@ -4,6 +4,7 @@ Models load lazily on first use and are released explicitly; loading twice is ha
 """
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -18,8 +19,16 @@ from . import models as model_registry
 from .models import ModelInfo
 from .textprep import check_text_spec, prepare_text
 
+log = logging.getLogger(__name__)
+
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
+# cuDNN picks its convolution algorithms by its own heuristics instead of trying them all. The
+# trials (ONNX Runtime's default) come back for every new batch size, and a library's batches
+# come in many (every remainder, the watcher's few): measured on an H200 (bench/cuda_session.py),
+# a new size took 0.63 s for the search model and 0.92 s for the detail pass with trials, 0.24
+# and 0.49 s without, and a batch ran as fast either way (0.18-0.19 and 0.63 ms a photo).
+CUDA_OPTIONS = {"cudnn_conv_algo_search": "HEURISTIC"}
 # Images per inference call: large enough to keep the CPU's vector units and a GPU busy,
 # small enough that a batch of 224-pixel inputs (0.6 MB each) stays far below any memory limit.
 IMAGE_BATCH = 32
@@ -55,6 +64,38 @@ def choose_providers(device: str = "auto") -> list[str]:
     return [CUDA, CPU] if CUDA in available else [CPU]
 
 
+_cuda_libraries = threading.Lock()
+_cuda_libraries_loaded = False
+
+
+def preload_cuda_libraries() -> None:
+    """Load the CUDA and cuDNN libraries that pip installs beside onnxruntime-gpu
+    (`onnxruntime-gpu[cuda,cudnn]`): its CUDA provider does not find them by itself, and without
+    them the session starts on the CPU. Libraries the system already provides are found either way.
+    Once per process; what ONNX Runtime prints about it (a library it could not load) goes to the
+    log, not to a command's output."""
+    global _cuda_libraries_loaded
+    with _cuda_libraries:
+        if _cuda_libraries_loaded:
+            return
+        _cuda_libraries_loaded = True
+        import contextlib
+        import io
+        import onnxruntime as ort
+
+        preload = getattr(ort, "preload_dlls", None)  # ONNX Runtime 1.21 and later
+        if preload is None:
+            return
+        said = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(said):
+                preload()
+        except Exception as e:  # its own errors (a missing folder); the session tells what failed
+            log.info("CUDA libraries not preloaded: %s", e)
+        if said.getvalue().strip():
+            log.info("preloading CUDA libraries: %s", said.getvalue().strip())
+
+
 def cpu_fallback_warning(device: str, reason: str) -> str:
     """What the user is told when the device they chose cannot be used."""
     return f"The {device.upper()} device is not available, so Photolens uses the CPU: {reason}"
@@ -87,8 +128,11 @@ class OrtSession:
                 if device not in DEVICES:
                     raise
                 self.warning, providers = cpu_fallback_warning(device, str(e)), [CPU]
+        if CUDA in providers:
+            preload_cuda_libraries()
         try:
-            self.session = ort.InferenceSession(str(path), sess_options=opts, providers=providers)
+            self.session = ort.InferenceSession(str(path), sess_options=opts,
+                                                providers=[(p, CUDA_OPTIONS) if p == CUDA else p for p in providers])
         except Exception as e:  # onnxruntime raises its own untyped errors
             if explicit or providers == [CPU]:
                 raise ModelError(f"cannot load {path}: {e}") from e
