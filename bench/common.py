@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DATASETS = ROOT.parent / "shared" / "datasets"
+# Another machine (a GPU lent for a run) has the photo sets elsewhere: PHOTOLENS_DATASETS.
+DATASETS = Path(os.environ.get("PHOTOLENS_DATASETS") or ROOT.parent / "shared" / "datasets")
 OUT = ROOT / "bench" / "out"
 sys.path.insert(0, str(ROOT / "app"))
 
