@@ -488,3 +488,25 @@ def test_a_graph_saved_with_the_older_checksum_still_opens_and_its_damage_still_
     graph.write_bytes(bytes(data))
     assert not _graph(store, tmp_path).open_saved()
     assert _graph(store, tmp_path).search(vecs[7], 1)[0][0] == ids[7]  # rebuilt from the library
+
+
+def test_a_text_reader_that_cannot_start_is_a_warning_and_the_run_goes_on(tmp_path, library, monkeypatch):
+    """A broken install (the OCR package missing) must not stop indexing after the photos are
+    searchable: the run finishes its other passes and the warning says why no text was read."""
+    from photolens.engine import ocr
+
+    def missing():
+        raise ModelError("the text reader (rapidocr) is not installed: No module named 'rapidocr'")
+    monkeypatch.setattr(ocr, "_rapidocr", missing)
+    photos = tmp_path / "photos"
+    for i in range(3):
+        write_photo(photos / f"p{i}.png", (40 * i, 100, 200))
+    cat = Catalog(library)
+    try:
+        cat.add_folder(photos)
+        summary = cat.index_all()
+        assert summary["embedded"] == 3 and summary["text_read"] == 0
+        assert any("Text in photos is not read" in w and "rapidocr" in w for w in cat.warnings)
+        assert len(cat.search("red", k=3)) == 3
+    finally:
+        cat.close()

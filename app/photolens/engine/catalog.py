@@ -99,7 +99,8 @@ class Catalog(WhenWhereFacade, TagsFacade, TagManagement, CatalogWords, PeopleCa
         used (the app shows them in its status bar, the CLI on stderr). Nothing is loaded to
         answer: before the model is first used there is nothing to warn about."""
         embedder = self._embedder
-        return ([self._model_warning] if self._model_warning else []) + (embedder.warnings if embedder else [])
+        return ([self._model_warning] if self._model_warning else []) + (embedder.warnings if embedder else []) + (
+            [self.text_warning] if self.text_warning else [])
 
     @property
     def index(self) -> VectorIndex:

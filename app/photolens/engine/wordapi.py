@@ -4,13 +4,14 @@ it uses the catalog's store, searcher and lock, nothing else.
 """
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import replace
 from typing import Callable
 
 import numpy as np
 
-from .errors import QueryError
+from .errors import ModelError, QueryError
 from .jobs import Control, Progress
 from .ocr import TextLine, TextReader
 from .query import parse_query
@@ -22,6 +23,8 @@ from .words import MAX_CAPTION, WordStore
 
 __all__ = ["CatalogWords", "MEANING"]
 
+log = logging.getLogger(__name__)
+
 MEANING = "meaning"
 # The meaning side of a fused search looks this deep, so that a photo found by its words also
 # gets credit for its meaning when it is not in the first page ("receipt hardware store").
@@ -30,6 +33,8 @@ FUSE_DEPTH = 200
 
 class CatalogWords:
     """Mixed into Catalog: expects `store`, `searcher`, `match_threshold` and `_lock`."""
+
+    text_warning: str | None = None  # why text in photos is not read, for Catalog.warnings
 
     _words: WordStore | None = None
     _reader: TextReader | None = None
@@ -57,8 +62,17 @@ class CatalogWords:
 
     def _read_text_after(self, progress, control, scopes, tag_details: bool) -> int:
         """index_all's words step: a full run reads the text of photos after they are searchable
-        (the app and the watcher do it in chunks instead: read_text). Returns how many were read."""
-        return self.read_text(progress, control)["done"] if scopes is None and tag_details else 0
+        (the app and the watcher do it in chunks instead: read_text). Returns how many were read.
+        A text reader that cannot start (a broken install) is said in the warnings, and the
+        run's other passes go on."""
+        if scopes is not None or not tag_details:
+            return 0
+        try:
+            return self.read_text(progress, control)["done"]
+        except ModelError as e:
+            log.warning("text in photos is not read: %s", e)
+            self.text_warning = f"Text in photos is not read: {e}"
+            return 0
 
     def text_of(self, photo_id: int) -> list[TextLine] | None:
         """The text read in a library photo; None when it has not been read yet."""
