@@ -584,3 +584,21 @@ def test_the_draft_spool_keeps_within_its_cap_and_never_serves_a_changed_file(tm
     assert spool.put(str(b), file_stamp(str(b)), 336, img)
     assert spool.take(str(b), 336) is img and spool.take(str(b), 336) is None
     assert not spool.put(str(tmp_path / "gone.jpg"), file_stamp(str(tmp_path / "gone.jpg")), 336, img)
+
+
+def test_jobs_switch_the_interpreter_often_and_give_the_setting_back():
+    import sys
+
+    from photolens.engine.jobs import SWITCH_INTERVAL_S, switching_often
+
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(0.004)
+    try:
+        with switching_often():
+            assert sys.getswitchinterval() == pytest.approx(SWITCH_INTERVAL_S)
+            with switching_often():  # a second job at once
+                pass
+            assert sys.getswitchinterval() == pytest.approx(SWITCH_INTERVAL_S)
+        assert sys.getswitchinterval() == pytest.approx(0.004)
+    finally:
+        sys.setswitchinterval(before)

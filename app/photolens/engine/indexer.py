@@ -22,7 +22,7 @@ from .errors import ImageError
 from .drafts import DraftSpool, file_stamp
 from .imaging import Decoded, closer_look_from_draft, decode_closer_look, decode_for_model, draft_size
 from .index import VectorIndex
-from .jobs import Control, Progress
+from .jobs import Control, Progress, switching_often
 from .metastore import record_metadata
 from .models import ModelInfo
 from .outputs import PhotoOutputs
@@ -133,7 +133,7 @@ class Indexer:
         if not photos:
             return {"embedded": 0, "failed": 0}
         batches = [photos[i:i + self.batch_size] for i in range(0, len(photos), self.batch_size)]
-        with ThreadPoolExecutor(self.workers, thread_name_prefix="decode") as pool:
+        with switching_often(), ThreadPoolExecutor(self.workers, thread_name_prefix="decode") as pool:
             queue: deque[tuple[list[PhotoRow], list[Future]]] = deque()
             it = iter(batches)
 

@@ -17,7 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable, Iterator
 
 from .errors import ImageError
-from .jobs import Control, Progress
+from .jobs import Control, Progress, switching_often
 from .ocr import OCR_BUILD, TextReader
 from .words import WordStore
 
@@ -92,7 +92,7 @@ class TextPass:
         if progress is not None and todo:
             progress(state)
         unwritten: list[int] = []
-        with closing(self._read_in_order(todo)) as reads:  # leaving early cancels the photos not started
+        with switching_often(), closing(self._read_in_order(todo)) as reads:  # leaving early cancels the photos not started
             for pid, path, lines, error in reads:
                 if control is not None:
                     control.wait_if_paused()
