@@ -8,6 +8,8 @@ Opens the real MainWindow on the library (the synthetic photos' files do not exi
 is offline, so the thumbnails are the placeholders an offline drive shows). Measures:
 
   window_usable_s   from opening the library to the first tick of the shown window's event loop
+  process_usable_s  the same from this script's first line: with the imports of the engine, Qt
+                    and the window, as a user starting the app waits (less the interpreter's start)
   first_photos_s    ... to the grid showing the library's newest photos
   tag_pane_s        ... to the tag pane showing the tag counts
 Then, after an idle baseline taken once the grid shows photos, a user: every ACTION_MS one of typing a query, clicking a tag in
@@ -19,17 +21,20 @@ Goals (issue 17): window usable within 3 s, no stall over 100 ms.
 """
 from __future__ import annotations
 
-import argparse
-import sys
 import time
+
+STARTED = time.perf_counter()  # before the imports, which a user starting the app waits for too
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
 from pathlib import Path
 
-import numpy as np
+import numpy as np  # noqa: E402
 
-from common import emit
-from ui_stall import Ticker
+from common import emit  # noqa: E402
+from ui_stall import Ticker  # noqa: E402
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QTimer  # noqa: E402
 
 ACTION_MS = 700
 QUERIES = ["dog", "beach", "a child playing", "red car", "snow", "birthday cake", "mountain lake", "a crowd"]
@@ -122,6 +127,7 @@ def main() -> int:
     result = {
         "photos": catalog_photos(args.library),
         "window_usable_s": round(state["usable"], 2),
+        "process_usable_s": round(state["usable"] + t0 - STARTED, 2),
         "first_photos_s": round(state["photos"], 2) if state["photos"] is not None else None,
         "tag_pane_s": round(state["tags"], 2) if state["tags"] is not None else None,
         "actions": args.actions,
