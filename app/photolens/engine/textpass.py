@@ -92,7 +92,8 @@ class TextPass:
         if progress is not None and todo:
             progress(state)
         unwritten: list[int] = []
-        with switching_often(), closing(self._read_in_order(todo)) as reads:  # leaving early cancels the photos not started
+        # Leaving the loop early cancels the photos not started.
+        with switching_often(), closing(self._read_in_order(todo)) as reads:
             for pid, path, lines, error in reads:
                 if control is not None:
                     control.wait_if_paused()
