@@ -91,11 +91,15 @@ def test_tags_are_recomputed_from_stored_vectors_when_the_tagger_changes(tmp_pat
     assert catalog.index_all()["retagged"] == 0
 
 
-def test_a_small_librarys_first_photos_are_tagged_again_once_its_statistics_settle(tmp_path, catalog):
+def test_a_growing_librarys_photos_are_tagged_again_with_its_statistics(tmp_path, catalog, monkeypatch):
     """Photos tagged while a library has fewer than MIN_REFERENCE photos were scored against a
-    handful of photos' term statistics: once it has enough, the next index run scores them again."""
+    handful of photos' term statistics: once it has enough, the next index run scores them again.
+    While the statistics come from fewer than STATS_SETTLED photos, they follow the library as it
+    grows, and every full run that adds photos scores the earlier ones again with them."""
+    from photolens.engine import tagger as tagger_module
     from photolens.engine.tagger import MIN_REFERENCE, PROVISIONAL
 
+    monkeypatch.setattr(tagger_module, "STATS_SETTLED", 100)
     folder = tmp_path / "p"
     for i in range(6):
         write_photo(folder / f"a{i}.jpg", color=(40 * i, 100, 160), noise=6, seed=i)
@@ -106,8 +110,24 @@ def test_a_small_librarys_first_photos_are_tagged_again_once_its_statistics_sett
     for i in range(MIN_REFERENCE):
         write_photo(folder / f"b{i}.jpg", color=(5 * i, 200 - 3 * i, 90), noise=6, seed=100 + i)
     result = catalog.index_all()
-    assert result["retagged"] >= 6
-    assert not any(m.endswith(PROVISIONAL) for m in marks())
+    assert result["retagged"] == 6 + MIN_REFERENCE  # every photo, with the 56 photos' statistics
+    tagger = catalog.tagger
+    assert tagger._stats_from == 6 + MIN_REFERENCE
+    assert all(m.endswith(PROVISIONAL) for m in marks())  # 56 < STATS_SETTLED: not for good yet
+    first = [pid for (pid,) in catalog.store.query("SELECT id FROM photos ORDER BY id LIMIT 6")]
+
+    def stored_tags():
+        return {pid: sorted(t["tag"] for t in catalog.store.tags_of(pid) if t["source"] == "auto") for pid in first}
+    ids, outputs = tagger.stored_outputs(first)
+    assert any(stored_tags().values())
+    assert stored_tags() == {pid: sorted(t for t, _ in tags)
+                             for pid, tags in zip(ids, tagger.tags_for(outputs, tagger.stats()))}
+    assert catalog.index_all()["retagged"] == 0  # nothing new: no pass over the library
+    for i in range(60):
+        write_photo(folder / f"c{i}.jpg", color=(200, 4 * i, 250 - 4 * i), noise=6, seed=300 + i)
+    result = catalog.index_all()
+    assert tagger._stats_from == 116 and result["retagged"] >= 56
+    assert not any(m.endswith(PROVISIONAL) for m in marks())  # from 116 >= 100 photos: for good
     assert catalog.index_all()["retagged"] == 0
 
 

@@ -59,6 +59,14 @@ PROVISIONAL = "~provisional"
 # memory stay bounded however large the library grows (500,000 photos x 4,482 terms would be a
 # 9 GB matrix).
 STATS_SAMPLE = 20_000
+# The statistics follow a growing library: computed again once it has REFRESH_GROWTH times the
+# photos they came from (up to STATS_SAMPLE). Computed once, from the first 64 photos, they
+# used to score every photo of a session's import by that handful. Photos scored while they came
+# from fewer than STATS_SETTLED photos are provisional: retag_all scores them again with the
+# library's statistics at the end of each full run that added photos (from the stored outputs;
+# about 1,000 photos at most, a second or two).
+REFRESH_GROWTH = 1.5
+STATS_SETTLED = 1_000
 
 
 @lru_cache(maxsize=1)
@@ -93,6 +101,7 @@ class Tagger:
             embedder.model.manifest.get("tag_threshold", default))
         self._vectors: np.ndarray | None = None
         self._stats: TermStats | None = None
+        self._stats_from = 0  # photos the library's statistics were computed from
         self.words_hash = vocabulary_hash(self.words)
         model = embedder.model
         tagger_sha = model.file_sha((model.manifest.get("tagger") or {}).get("file")) \
@@ -189,18 +198,30 @@ class Tagger:
             pass  # a read-only or full cache only costs the encoding next time
         return vecs
 
-    def stats(self, reference: np.ndarray | None = None) -> TermStats:
+    def stats(self, reference: np.ndarray | None = None, current: bool = False) -> TermStats:
         """Each term's mean and spread of similarity over a reference set of photos: the
-        library itself once it is large enough."""
+        library itself once it is large enough. `current`: from the library as it is now (up to
+        STATS_SAMPLE), not as it was REFRESH_GROWTH times smaller."""
         if reference is not None:
             return self._compute_stats(reference)
+        if self._stats is not None and self._stats_from < STATS_SAMPLE:
+            (count,), = self.store.query("SELECT COUNT(*) FROM vectors WHERE model = ? AND kind = 'embedding'",
+                                        [self.model])
+            if count >= self._stats_from * REFRESH_GROWTH or (current and count != self._stats_from):
+                self._stats = None  # the library has grown: computed again below
         if self._stats is None:
             mat = self._reference_sample()
             if len(mat) < MIN_REFERENCE:
                 return self._compute_stats(mat) if len(mat) >= 5 else TermStats(np.zeros(len(self.words)),
                                                                                  np.full(len(self.words), 0.05))
-            self._stats = self._compute_stats(mat)
+            self._stats, self._stats_from = self._compute_stats(mat), len(mat)
         return self._stats
+
+    @property
+    def settled(self) -> bool:
+        """Whether photos scored now are scored for good: the statistics come from STATS_SETTLED
+        photos or more (see REFRESH_GROWTH)."""
+        return self._stats is not None and self._stats_from >= STATS_SETTLED
 
     def _reference_sample(self) -> np.ndarray:
         """The library's embeddings, or a seeded sample of STATS_SAMPLE of them."""
@@ -280,13 +301,13 @@ class Tagger:
         if hints is not None:  # search hints (hintstore.py), under the same decisions
             TagHints(self.store).replace((pid, decided_for(pid, h))
                                          for pid, h in zip(ids, top_hints(hints, self.words, allowed)))
-        if self._stats is not None:
+        if self.settled:
             self.store.mark_tagged(ids, self.identity)
             if not self._provisional_checked:  # the library has just grown enough: once a session
                 self._provisional_checked = True
                 if self.store.tagged_under(self.identity + PROVISIONAL):
                     self.store.set_meta(RETAGGED_UNDER, "")  # the next retag scores them again
-        else:  # scored against too few photos' statistics: scored again once there are enough
+        else:  # scored against too few photos' statistics: scored again at the end of the run
             self.store.mark_tagged(ids, self.identity + PROVISIONAL)
             self.store.set_meta(RETAGGED_UNDER, "")
 
@@ -308,8 +329,9 @@ class Tagger:
         # tags new photos under it too, the answer is "none" without a pass over the library.
         if self.store.get_meta(RETAGGED_UNDER) == identity:
             return 0
-        self.stats()  # settles them where the library has MIN_REFERENCE photos by now
-        # Under that, scoring provisional photos again would give the same tags: they wait.
+        self.stats(current=True)  # from the library as it is now
+        # Under MIN_REFERENCE photos, scoring provisional photos again would give the same tags:
+        # they wait. Above it they are scored with the statistics of the library as it is now.
         todo = self.store.photos_to_tag(identity, self.model,
                                         also=() if self._stats is not None else (identity + PROVISIONAL,))
         state = Progress(0, len(todo), 0, time.monotonic(), stage="updating tags")
