@@ -29,9 +29,10 @@ $(FACES): $(VENV)/.installed models/build_faces.py
 # The CUDA execution provider: onnxruntime-gpu installs the module `onnxruntime` too, so the CPU
 # build goes first. Its extras bring CUDA 13 and cuDNN 9 as pip packages (a few GB), which the
 # engine loads (embedder.preload_cuda_libraries); the machine needs an NVIDIA driver for CUDA 13.
-# Run it again after `make setup` reinstalls the dependencies (a changed pyproject.toml).
+# Run it again after `make setup` reinstalls the dependencies (a changed pyproject.toml): that
+# writes the CPU build over the GPU one's files, so both go before the GPU build comes back.
 setup-gpu: setup
-	$(PY) -m pip uninstall --quiet -y onnxruntime
+	$(PY) -m pip uninstall --quiet -y onnxruntime onnxruntime-gpu
 	$(PY) -m pip install --quiet 'onnxruntime-gpu[cuda,cudnn]>=1.31'
 
 run: setup

@@ -55,8 +55,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    from photolens.engine.embedder import preload_cuda_libraries
     from photolens.engine.models import get_model
 
+    preload_cuda_libraries()  # as the engine does before its first CUDA session
     model = get_model("builtin")
     graphs = {"search_224": (str(model.file(model.visual["file"])), model.visual.get("input", "image"),
                              model.preprocess.size)}

@@ -17,8 +17,33 @@ from photolens.engine.embedder import CUDA, Embedder, available_providers
 from photolens.engine.indexer import decode_photo, embed_decoded
 from photolens.engine.models import get_model
 
-pytestmark = pytest.mark.skipif(CUDA not in available_providers(),
-                                reason="no CUDA provider here (onnxruntime-gpu and an NVIDIA GPU)")
+
+
+def _cuda_starts() -> bool:
+    """Whether a CUDA session really starts here: the GPU build of ONNX Runtime lists its CUDA
+    provider on any machine, also one without a GPU or its driver."""
+    if CUDA not in available_providers():
+        return False
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    from photolens.engine.embedder import preload_cuda_libraries
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "probe", [x], [y])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    preload_cuda_libraries()
+    try:
+        session = ort.InferenceSession(model.SerializeToString(), providers=[CUDA])
+    except Exception:  # no GPU, no driver, no CUDA libraries: ONNX Runtime's own errors
+        return False
+    return session.get_providers()[0] == CUDA
+
+
+pytestmark = pytest.mark.skipif(not _cuda_starts(),
+                                reason="no CUDA session starts here (onnxruntime-gpu, an NVIDIA GPU and its driver)")
 
 
 def _photos(folder: Path, n: int = 6) -> list[Path]:

@@ -448,7 +448,12 @@ class Store:
             f"WHERE p.status = 'indexed' AND coalesce(p.tagged_with, '') NOT IN ({','.join('?' * len(done))}) "
             "ORDER BY p.id", [model, *done])]
 
-    def tagged_under(self, identity: str) -> bool:
+    def tagged_under(self, identity: str, prefix: bool = False) -> bool:
+        """Whether a photo's tags were computed under `identity` (or, with `prefix`, under a mark
+        that starts with it)."""
+        if prefix:
+            return bool(self.query("SELECT 1 FROM photos WHERE substr(tagged_with, 1, ?) = ? LIMIT 1",
+                                   [len(identity), identity]))
         return bool(self.query("SELECT 1 FROM photos WHERE tagged_with = ? LIMIT 1", [identity]))
 
     def mark_tagged(self, ids: Iterable[int], identity: str) -> None:

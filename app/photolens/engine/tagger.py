@@ -50,9 +50,11 @@ DEFAULT_THRESHOLD = 2.0
 RETAGGED_UNDER = "tags_retagged_under"  # meta key: the tagger identity of the last finished retag
 RETAG_CHUNK = 256  # photos per retagging transaction: their evidence is [chunk, terms, N_EVIDENCE] floats
 MIN_REFERENCE = 50  # photos needed before the library's own statistics replace the reference set
-# Marks photos tagged before the library had MIN_REFERENCE photos: their z-scores came from a
-# handful of photos, so retag_all scores them again (a library's first photos would otherwise
-# keep tags and hints that depend on the order they arrived in).
+# Marks photos whose z-scores came from statistics not yet settled (STATS_SETTLED, below): from
+# fewer than MIN_REFERENCE photos (the mark alone), or from N photos ("@N" after it). retag_all
+# scores them again with the statistics of the library as it is, unless they were scored with
+# those very statistics (a library's first photos would otherwise keep tags and hints that
+# depend on the order they arrived in).
 PROVISIONAL = "~provisional"
 # Photos the terms' statistics are computed from: a seeded sample of the library. A term's mean
 # and spread of similarity are estimated to well under 1% from 20,000 photos, and the work and
@@ -305,11 +307,15 @@ class Tagger:
             self.store.mark_tagged(ids, self.identity)
             if not self._provisional_checked:  # the library has just grown enough: once a session
                 self._provisional_checked = True
-                if self.store.tagged_under(self.identity + PROVISIONAL):
+                if self.store.tagged_under(self.identity + PROVISIONAL, prefix=True):
                     self.store.set_meta(RETAGGED_UNDER, "")  # the next retag scores them again
         else:  # scored against too few photos' statistics: scored again at the end of the run
-            self.store.mark_tagged(ids, self.identity + PROVISIONAL)
+            self.store.mark_tagged(ids, self._provisional_mark())
             self.store.set_meta(RETAGGED_UNDER, "")
+
+    def _provisional_mark(self) -> str:
+        """What photos scored now are marked with while the statistics are not settled."""
+        return self.identity + PROVISIONAL + (f"@{self._stats_from}" if self._stats is not None else "")
 
     def stored_outputs(self, ids: list[int], store: Store | None = None) -> tuple[list[int], PhotoOutputs]:
         """The stored outputs of these photos (in this library, or another library's `store`
@@ -330,10 +336,10 @@ class Tagger:
         if self.store.get_meta(RETAGGED_UNDER) == identity:
             return 0
         self.stats(current=True)  # from the library as it is now
-        # Under MIN_REFERENCE photos, scoring provisional photos again would give the same tags:
-        # they wait. Above it they are scored with the statistics of the library as it is now.
-        todo = self.store.photos_to_tag(identity, self.model,
-                                        also=() if self._stats is not None else (identity + PROVISIONAL,))
+        # Provisional photos scored with these very statistics are done (the app's chunks of
+        # tag details and the watcher score photos after the run's retag). Under MIN_REFERENCE
+        # photos the statistics are not kept, and the photos scored with them wait.
+        todo = self.store.photos_to_tag(identity, self.model, also=(self._provisional_mark(),))
         state = Progress(0, len(todo), 0, time.monotonic(), stage="updating tags")
         for start in range(0, len(todo), chunk):
             if control is not None:
