@@ -508,5 +508,7 @@ def test_a_text_reader_that_cannot_start_is_a_warning_and_the_run_goes_on(tmp_pa
         assert summary["embedded"] == 3 and summary["text_read"] == 0
         assert any("Text in photos is not read" in w and "rapidocr" in w for w in cat.warnings)
         assert len(cat.search("red", k=3)) == 3
+        # The app's watcher reads text in chunks: it is told there is nothing left, not an error.
+        assert cat.read_text(limit=5) == {"done": 0, "failed": 0, "remaining": 0}
     finally:
         cat.close()

@@ -57,22 +57,20 @@ class CatalogWords:
         """The deferred pass: read text in photos that have not been read by this reader yet
         (after they are searchable by meaning), at most `limit` per call. Names and folders of
         new, renamed and moved photos become searchable first. Returns {"done", "failed",
-        "remaining"}."""
-        return TextPass(self.words, self.text_reader).run(progress, control, limit)
-
-    def _read_text_after(self, progress, control, scopes, tag_details: bool) -> int:
-        """index_all's words step: a full run reads the text of photos after they are searchable
-        (the app and the watcher do it in chunks instead: read_text). Returns how many were read.
-        A text reader that cannot start (a broken install) is said in the warnings, and the
-        run's other passes go on."""
-        if scopes is not None or not tag_details:
-            return 0
+        "remaining"}. A text reader that cannot start (a broken install) is said in the warnings
+        (Catalog.warnings: the app's status bar, the CLI's stderr) and leaves nothing to read, so
+        that the other passes, and the watcher, go on."""
         try:
-            return self.read_text(progress, control)["done"]
+            return TextPass(self.words, self.text_reader).run(progress, control, limit)
         except ModelError as e:
             log.warning("text in photos is not read: %s", e)
             self.text_warning = f"Text in photos is not read: {e}"
-            return 0
+            return {"done": 0, "failed": 0, "remaining": 0}
+
+    def _read_text_after(self, progress, control, scopes, tag_details: bool) -> int:
+        """index_all's words step: a full run reads the text of photos after they are searchable
+        (the app and the watcher do it in chunks instead: read_text). Returns how many were read."""
+        return self.read_text(progress, control)["done"] if scopes is None and tag_details else 0
 
     def text_of(self, photo_id: int) -> list[TextLine] | None:
         """The text read in a library photo; None when it has not been read yet."""
