@@ -4,6 +4,9 @@ Models load lazily on first use and are released explicitly; loading twice is ha
 """
 from __future__ import annotations
 
+import contextlib
+import functools
+import io
 import logging
 import os
 import threading
@@ -64,36 +67,26 @@ def choose_providers(device: str = "auto") -> list[str]:
     return [CUDA, CPU] if CUDA in available else [CPU]
 
 
-_cuda_libraries = threading.Lock()
-_cuda_libraries_loaded = False
-
-
+@functools.cache
 def preload_cuda_libraries() -> None:
     """Load the CUDA and cuDNN libraries that pip installs beside onnxruntime-gpu
     (`onnxruntime-gpu[cuda,cudnn]`): its CUDA provider does not find them by itself, and without
     them the session starts on the CPU. Libraries the system already provides are found either way.
-    Once per process; what ONNX Runtime prints about it (a library it could not load) goes to the
-    log, not to a command's output."""
-    global _cuda_libraries_loaded
-    with _cuda_libraries:
-        if _cuda_libraries_loaded:
-            return
-        _cuda_libraries_loaded = True
-        import contextlib
-        import io
-        import onnxruntime as ort
+    Once per process (loading twice at once would be harmless); what ONNX Runtime prints about
+    it (a library it could not load) goes to the log, not to a command's output."""
+    import onnxruntime as ort
 
-        preload = getattr(ort, "preload_dlls", None)  # ONNX Runtime 1.21 and later
-        if preload is None:
-            return
-        said = io.StringIO()
-        try:
-            with contextlib.redirect_stdout(said):
-                preload()
-        except Exception as e:  # its own errors (a missing folder); the session tells what failed
-            log.info("CUDA libraries not preloaded: %s", e)
-        if said.getvalue().strip():
-            log.info("preloading CUDA libraries: %s", said.getvalue().strip())
+    preload = getattr(ort, "preload_dlls", None)  # ONNX Runtime 1.21 and later
+    if preload is None:
+        return
+    said = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(said):
+            preload()
+    except Exception as e:  # its own errors (a missing folder); the session tells what failed
+        log.info("CUDA libraries not preloaded: %s", e)
+    if said.getvalue().strip():
+        log.info("preloading CUDA libraries: %s", said.getvalue().strip())
 
 
 def cpu_fallback_warning(device: str, reason: str) -> str:

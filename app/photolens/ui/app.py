@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QApplication
 
 from .. import __version__
 from ..engine.catalog import Catalog
+from ..engine.jobs import SWITCH_INTERVAL_S
 from .icons import app_icon
 from .main_window import MainWindow
 from .theme import apply_theme
@@ -24,15 +25,14 @@ GC_THRESHOLDS = (50_000, 20, 100)
 # The window's thread takes the interpreter back for every call Qt makes into Python (each tile's
 # data, each row count), and while a background thread computes, each of those waits for the
 # interpreter's switch interval: 5 ms by default, so a repaint of a few dozen tiles could wait
-# a tenth of a second behind a large tag's list being built. 1 ms cuts that wait fivefold
-# (bench/ui_stall.py: p99 stall 10.5-11.8 -> 7.6-9.4 ms); the background threads switch more
-# often, and indexing in the app measured 6% slower (69.5 against 73.6 img/s, within noise).
-SWITCH_INTERVAL_S = 0.001
+# a tenth of a second behind a large tag's list being built. The engine's jobs' interval
+# (jobs.SWITCH_INTERVAL_S, 1 ms) for the whole app cuts that wait fivefold (bench/ui_stall.py:
+# p99 stall 10.5-11.8 -> 7.6-9.4 ms).
 
 
 def make_app(argv=None) -> QApplication:
     gc.set_threshold(*GC_THRESHOLDS)
-    sys.setswitchinterval(SWITCH_INTERVAL_S)
+    sys.setswitchinterval(SWITCH_INTERVAL_S)  # jobs.switching_often then leaves it as it is
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setApplicationName("Photolens")
     app.setApplicationVersion(__version__)
