@@ -10,6 +10,9 @@ with noise of their own spread, so the cloud has the real shape. Then, in the sa
   open_s            a fresh Catalog: open the library and answer the first text search
   text_p50_ms ...   text search; similar (a library photo); focused similar (--focus); a search
                     filtered by date (filtered: one year); each with _p95_ms
+  hub_correction_ratio  the same queries once more, alternating: with the hub correction
+                    (engine/hubness.py) and no hub value kept (text_no_hub_values_p50_ms) over
+                    by similarity alone (text_similarity_only_p50_ms)
   tag_counts_ms     the tag-count query the tag pane makes
   after_add_ms      the first text search after 100 new photos were added
   rss_mb            resident memory at the end; bytes_per_photo: the library folder on disk / N
@@ -157,6 +160,7 @@ def main() -> None:
         queries = [WORDS[i % len(WORDS)] + ("" if i < len(WORDS) else f" {i}") for i in range(args.queries)]
         subjects = [int(x) for x in rng.integers(1, args.n, args.queries)]
         text = timed(lambda q: cat.search(q, k=50), queries)
+        text_plain, text_cold = hub_cost(cat, queries)
         similar = timed(lambda pid: cat.similar(pid, k=50), subjects)
         focused = timed(lambda pid: cat.similar(pid, k=50, focus="dog"), subjects[: max(5, args.queries // 4)])
         filtered = timed(lambda q: filtered_search(cat, q), queries)
@@ -172,6 +176,9 @@ def main() -> None:
     size = sum(p.stat().st_size for p in library.rglob("*") if p.is_file())
     result = {"n": args.n, "build_s": round(build_s, 1), "open_s": round(open_s, 3),
               "text_p50_ms": pct(text, 50), "text_p95_ms": pct(text, 95),
+              # Text search with the hub correction (engine/hubness.py) against without it.
+              "text_similarity_only_p50_ms": pct(text_plain, 50), "text_no_hub_values_p50_ms": pct(text_cold, 50),
+              "hub_correction_ratio": round(pct(text_cold, 50) / max(pct(text_plain, 50), 1e-9), 3),
               "similar_p50_ms": pct(similar, 50), "similar_p95_ms": pct(similar, 95),
               "focused_p50_ms": pct(focused, 50), "focused_p95_ms": pct(focused, 95),
               "filtered_p50_ms": pct(filtered, 50), "filtered_p95_ms": pct(filtered, 95),
@@ -181,6 +188,20 @@ def main() -> None:
     if args.keep is None:
         shutil.rmtree(tmp, ignore_errors=True)
     emit(result, args.json)
+
+
+def hub_cost(cat, queries: list[str]) -> tuple[list[float], list[float]]:
+    """The same queries again (every cache warm from the timed run before), alternating: by
+    similarity alone, then with the hub correction and no hub value kept (its worst case: each
+    photo's vector fetched and scored against the bank)."""
+    plain, cold = [], []
+    for q in queries:
+        cat.searcher.correct_hubs = False
+        plain += timed(lambda x: cat.search(x, k=50), [q])
+        cat.searcher.correct_hubs = True
+        cat.searcher.forget_hub_values()
+        cold += timed(lambda x: cat.search(x, k=50), [q])
+    return plain, cold
 
 
 def filtered_search(cat, query: str):

@@ -7,8 +7,10 @@ Writes visual.onnx (image -> features, logits, joint embedding), detail.onnx (th
 pass, see builtin_parts.Detail), textual.onnx (token ids ->
 sentence vector, mean pooling and normalisation inside the graph), tokenizer.json, the
 classifier weights and class-name vectors used for focused similarity and tags, the tag
-vocabulary's text vectors, the trained tagger (models/train_tagger.py) when there is one, and
-manifest.json with every file's sha256 and size. torch is needed here and nowhere else.
+vocabulary's text vectors, the trained tagger (models/train_tagger.py) when there is one, the
+query bank (models/make_query_bank.py, engine/hubness.py) when there is one, the tagger's own
+head (engine/taghead.py: the head its z-scores were calibrated on, when the search head is
+another), and manifest.json with every file's sha256 and size. torch is needed here and nowhere else.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from builtin_parts import (CLASS_PROMPT, LITE_MEAN, LITE_STD, LITE_VARIANTS, MODELS_DIR, Backbone,  # noqa: E402
+from builtin_parts import (CLASS_PROMPT, CONSE_TOP_K, LITE_MEAN, LITE_STD, LITE_VARIANTS, MODELS_DIR, Backbone,  # noqa: E402
                            Detail, JointImageModel, class_names, load_backbone, load_head, text_model_dir)
 from export_util import OnnxText, export, export_text, sha256  # noqa: E402
 
@@ -65,6 +67,11 @@ def build(out: Path, head_path: Path) -> dict:
                tmp / detail["file"], [detail["input"]], list(detail["outputs"].values()),
                {detail["input"]: {0: "batch"}, **{o: {0: "batch"} for o in detail["outputs"].values()}})
 
+    tag_head = MODELS_DIR / template["source"].get("tag_head", "")
+    if template.get("tag_head") and tag_head.is_file():
+        print(f"writing the tagger's own head ({tag_head.name})...", flush=True)
+        write_tag_head(tmp / template["tag_head"]["file"], tag_head, backbone, class_text, size)
+
     np.save(tmp / "classifier.npy", backbone.net._fc.weight.detach().numpy().astype(np.float16))
     np.save(tmp / "classifier_bias.npy", backbone.net._fc.bias.detach().numpy().astype(np.float32))
     np.save(tmp / "class_text.npy", class_text.astype(np.float16))
@@ -75,6 +82,8 @@ def build(out: Path, head_path: Path) -> dict:
     np.save(tmp / "vocabulary.npy", text.encode([TAG_PROMPT.format(w) for w in words]).astype(np.float16))
 
     manifest = dict(template)
+    if not (tmp / (template.get("tag_head") or {}).get("file", "-")).is_file():
+        manifest.pop("tag_head", None)  # none in the template's source: tags use the search embedding
     manifest["vocabulary"] = {"file": "vocabulary.npy", "words_sha256": vocabulary_hash(words)}
     tagger = MODELS_DIR / template["source"].get("tagger", "")
     if tagger.is_file():  # trained by models/train_tagger.py, which needs this model built first
@@ -82,6 +91,12 @@ def build(out: Path, head_path: Path) -> dict:
         manifest["tagger"] = {"file": "tagger.npz", "trained": "python models/train_tagger.py"}
     else:
         print(f"no trained tagger at {tagger}: tags use zero-shot z-scores", flush=True)
+    bank = MODELS_DIR / template["source"].get("query_bank", "")
+    if bank.is_file() and template.get("query_bank"):  # made by models/make_query_bank.py
+        shutil.copy(bank, tmp / template["query_bank"]["file"])
+    else:
+        manifest.pop("query_bank", None)
+        print(f"no query bank at {bank}: text search by similarity alone", flush=True)
     manifest["title"] = f"Built-in (EfficientNet-{variant.capitalize()} + MiniLM)"
     manifest["preprocess"] = dict(template["preprocess"], size=size, mean=LITE_MEAN, std=LITE_STD)
     manifest["head"] = {k: meta[k] for k in ("variant", "epochs", "hidden", "mix", "views", "train_sets",
@@ -93,6 +108,32 @@ def build(out: Path, head_path: Path) -> dict:
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
     return manifest
+
+
+def write_tag_head(path: Path, head_path: Path, backbone: Backbone, class_text: np.ndarray, size: int) -> None:
+    """The head the tagger's z-scores were calibrated on, as arrays for engine/taghead.py (with
+    the class-name vectors its ConSE part weighs and its settings), checked against the same
+    head in torch: the numpy embedding must be the graph's."""
+    head, meta = load_head(head_path)
+    if int(meta.get("heads", 1)) != 1:
+        raise SystemExit(f"{head_path}: the tag head is one Head, not an ensemble")
+    arrays = {k: v.detach().numpy() for k, v in head.state_dict().items()}  # float16 values, from load_head
+    settings = {"mix": float(meta["mix"]), "conse_top_k": CONSE_TOP_K, "head": head_path.name}
+    np.savez_compressed(path, **{k: v.astype(np.float16) for k, v in arrays.items()}, class_text=class_text.astype(np.float32),
+                        __meta__=np.frombuffer(json.dumps(settings).encode(), dtype=np.uint8))
+    joint = JointImageModel(backbone, head, torch.from_numpy(class_text), float(meta["mix"])).eval()
+    with torch.no_grad():
+        features, logits, expected = joint(torch.rand(8, 3, size, size))
+    from photolens.engine.taghead import TagHead, HEAD_KEYS
+    mine = TagHead({k: arrays[k] for k in HEAD_KEYS}, class_text.astype(np.float32),
+                   (backbone.net._fc.weight.detach().numpy(), backbone.net._fc.bias.detach().numpy()),
+                   settings["mix"], CONSE_TOP_K)
+    gap = float(np.abs(mine.embed(features.numpy(), logits.numpy()) - expected.numpy()).max())
+    gap_features_only = float(np.abs(mine.embed(features.numpy()) - expected.numpy()).max())
+    if max(gap, gap_features_only) > 1e-4:
+        raise SystemExit(f"the numpy tag head differs from torch's by {gap:.2e} / {gap_features_only:.2e}")
+    print(f"tag head checked against torch: max difference {gap:.1e} ({gap_features_only:.1e} from features alone)",
+          flush=True)
 
 
 def main() -> None:

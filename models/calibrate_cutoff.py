@@ -9,8 +9,10 @@ separate hand-written list, and how often a caption's own photo is a good match)
 
     .venv/bin/python models/calibrate_cutoff.py [--photos 1000] [--write]
 
-Without --write it prints the figures; with it, the template's match_threshold is updated
-(models/builtin.json; rebuild the model afterwards: models/build_builtin.py).
+Text search corrects scores for hubs (app/photolens/engine/hubness.py) when the model has a
+query bank: the cut-off is chosen on corrected scores, as search gives them.
+
+Without --write it prints the figures; with it, the template's match_threshold is updated (models/builtin.json; rebuild the model afterwards: models/build_builtin.py).
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "app"))
 
 from photolens.engine.evaluate import index_dataset, load_labels  # noqa: E402
+from photolens.engine.hubness import load_bank  # noqa: E402
 
 TRAIN = ROOT.parent / "shared" / "datasets" / "flickr8k-train"
 TEMPLATE = ROOT / "models" / "builtin.json"
@@ -65,8 +68,12 @@ def calibrate(photos: int, seed: int) -> dict:
         cat = index_dataset(subset, Path(tmp) / "lib", None, "cpu")
         try:
             _, mat = cat.store.vectors(cat.model.name)
+            bank = load_bank(cat.model)
+            # Search scores text queries with the hub correction (hubness.py), whose zero is the
+            # library's mean hub value: the cut-off is set on that scale.
+            shift = bank.correction(mat, bank.mean_hub(mat)) if bank else 0.0
             queries = nonsense(400, seed)
-            best = np.array([float((mat @ cat.embedder.embed_text(q)).max()) for q in queries])
+            best = np.array([float((mat @ cat.embedder.embed_text(q) + shift).max()) for q in queries])
             model = cat.model.name
         finally:
             cat.close()

@@ -169,7 +169,7 @@ def main() -> None:
     for name, n in (("coco-mini", None), ("flickr8k-train", args.photos)):
         entries, out = outputs_for(name, n)
         out = {k: v.astype(np.float32) for k, v in out.items()}
-        raw = tagger.raw_scores(out, tagger.stats(out["embedding"]))
+        raw = tagger.raw_scores(out, tagger.stats(out))
         held, people = shown(raw), shown.people(raw)
         coco = name == "coco-mini"
         weights = natural_weights([set(e.get("classes") or []) for e in entries]) if coco else np.ones(len(entries))
@@ -185,7 +185,7 @@ def main() -> None:
     out = {k: v.astype(np.float32) for k, v in out.items()}
     group = np.array([w in set(vocab["coco_map"].values()) and w not in result for w in words])
     allowed, mapping = coco_terms(words)
-    cal = threshold_for_precision(shown(tagger.raw_scores(out, tagger.stats(out["embedding"]))),
+    cal = threshold_for_precision(shown(tagger.raw_scores(out, tagger.stats(out))),
                                   [{mapping.get(c, c) for c in e.get("classes") or []} for e in entries],
                                   words, group, TERM_PRECISION)
     for w in np.array(words)[group]:

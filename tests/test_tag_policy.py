@@ -149,7 +149,7 @@ def test_no_offensive_tag_on_any_photo_with_people_in_the_shared_sets():
                  for i in range(0, len(entries), 16)]
         out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
         outputs = PhotoOutputs.of(out)
-        tags = tagger.tags_for(outputs, tagger.stats(outputs.embedding))
+        tags = tagger.tags_for(outputs, tagger.stats(outputs))
         report = audit(entries, tags, vocabulary())
         checked += report.photos_with_people
         hits += [(Path(h.path).name, h.tag, h.score) for h in report.hits]

@@ -117,6 +117,6 @@ def calibrate(tagger: Tagger, outputs: PhotoOutputs, entries: list[dict],
               min_precision: float = COCO_PRECISION) -> float:
     """The tag threshold for these labelled photos (threshold_for_precision)."""
     allowed, mapping = coco_terms(tagger.words)
-    scores = tagger.scores(outputs, tagger.stats(outputs.embedding))
+    scores = tagger.scores(outputs, tagger.stats(outputs))
     truth = [{mapping.get(c, c) for c in e.get("classes") or []} for e in entries]
     return threshold_for_precision(scores, truth, tagger.words, allowed, min_precision).threshold

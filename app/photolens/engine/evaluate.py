@@ -54,7 +54,9 @@ def average_precision(scores: np.ndarray, relevant: np.ndarray) -> float:
     return float((hits[rel] / (np.flatnonzero(rel) + 1)).mean())
 
 
-def text_to_image(entries, ids, mat, embedder) -> dict | None:
+def text_to_image(entries, ids, mat, embedder, shift=0.0) -> dict | None:
+    """Caption recall at k, scored as text search scores: similarity plus `shift` [N], each
+    photo's hub correction (hubness.py; 0 for a model without a query bank)."""
     captions, owner = [], []
     for i, e in enumerate(entries):
         for c in e.get("captions") or []:
@@ -63,7 +65,7 @@ def text_to_image(entries, ids, mat, embedder) -> dict | None:
     if not captions:
         return None
     q = embedder.embed_texts(captions)
-    return recall_at_k(q @ mat.T, np.array(owner))
+    return recall_at_k(q @ mat.T + shift, np.array(owner))
 
 
 def nonsense_queries() -> list[str]:
@@ -71,20 +73,21 @@ def nonsense_queries() -> list[str]:
     return json.loads((bundled_models_dir() / "data" / NONSENSE_FILE).read_text())["queries"]
 
 
-def honest_cutoff(entries, mat, embedder, cut: float) -> dict:
+def honest_cutoff(entries, mat, embedder, cut: float, shift=0.0) -> dict:
     """How the match cut-off behaves: the share of captions whose own photo is a good match
-    (scores at or above the cut-off), and the share of nonsense queries with no good match."""
+    (scores at or above the cut-off), and the share of nonsense queries with no good match.
+    Scores as text search gives them: similarity plus `shift` (see text_to_image)."""
     captions, owner = [], []
     for i, e in enumerate(entries):
         for c in e.get("captions") or []:
             captions.append(c.strip())
             owner.append(i)
     nonsense = nonsense_queries()
-    best = (embedder.embed_texts(nonsense) @ mat.T).max(1) if len(mat) else np.zeros(len(nonsense))
+    best = (embedder.embed_texts(nonsense) @ mat.T + shift).max(1) if len(mat) else np.zeros(len(nonsense))
     report = {"threshold": round(cut, 3), "nonsense_queries": len(nonsense),
               "nonsense_no_good_match": float((best < cut).mean()), "caption_own_photo_good": None}
     if captions:
-        own = (embedder.embed_texts(captions) @ mat.T)[np.arange(len(owner)), owner]
+        own = (embedder.embed_texts(captions) @ mat.T + shift)[np.arange(len(owner)), owner]
         report["caption_own_photo_good"] = float((own >= cut).mean())
     return report
 
@@ -144,12 +147,16 @@ def evaluate(dataset: Path, model: str | None = None, device: str = "auto",
             pos = {int(pid): i for i, pid in enumerate(ids)}
             keep = [e for e in entries if by_path.get(e["path"]) in pos]
             rows = mat[[pos[by_path[e["path"]]] for e in keep]]
+            bank = cat.searcher.query_bank
+            shift = bank.correction(rows, bank.mean_hub(mat))[None] if bank is not None and len(rows) else 0.0
             report = {
                 "dataset": str(dataset), "model": cat.model.name, "photos": len(keep),
-                "text_to_image": text_to_image(keep, ids, rows, cat.embedder),
+                "text_to_image": text_to_image(keep, ids, rows, cat.embedder, shift),
+                # The same without the hub correction: what the joint space alone ranks.
+                "text_to_image_similarity_only": text_to_image(keep, ids, rows, cat.embedder) if bank else None,
                 "class_query": class_queries(keep, cat, [by_path[e["path"]] for e in keep]),
                 "image_to_image": image_to_image(keep, rows),
-                "match_cutoff": honest_cutoff(keep, rows, cat.embedder, cat.match_threshold),
+                "match_cutoff": honest_cutoff(keep, rows, cat.embedder, cat.match_threshold, shift),
                 "tags": tag_quality(cat, keep, dataset, calibration, device),
                 "tags_in_captions": tags_in_captions(cat, keep),
                 "tag_audit": tag_audit(cat, keep),
@@ -186,7 +193,7 @@ def tag_audit(cat, entries) -> dict | None:
     keep, outputs = _labelled_outputs(tagger, cat, entries)
     if not keep:
         return None
-    tags = tagger.tags_for(outputs, tagger.stats(outputs.embedding))
+    tags = tagger.tags_for(outputs, tagger.stats(outputs))
     return audit(keep, tags, vocabulary()).to_json()
 
 
@@ -223,7 +230,7 @@ def caption_check(cat, entries: list[dict]) -> dict | None:
     patterns = caption_patterns(vocabulary())
     coco = set(vocabulary()["coco_map"].values())
     named, count, per_term, per_term_named = Counter(), Counter(), Counter(), Counter()
-    for tags, e in zip(tagger.tags_for(outputs, tagger.stats(outputs.embedding)), keep):
+    for tags, e in zip(tagger.tags_for(outputs, tagger.stats(outputs)), keep):
         text = " \n ".join(c.lower() for c in e["captions"])
         for term, _ in tags:
             hit = term in patterns and bool(patterns[term].search(text))
@@ -258,5 +265,5 @@ def measure_tags(cat, entries, dataset: Path, calibration: Path | None, device: 
                 cal.close()
     keep, outputs = _labelled_outputs(tagger, cat, entries)
     allowed, mapping = coco_terms(tagger.words)
-    p, r = _prf(tagger, tagger.scores(outputs, tagger.stats(outputs.embedding)), keep, threshold, allowed, mapping)
+    p, r = _prf(tagger, tagger.scores(outputs, tagger.stats(outputs)), keep, threshold, allowed, mapping)
     return {"precision": p, "recall": r, "threshold": round(threshold, 3), "calibrated_on": calibrated_on}

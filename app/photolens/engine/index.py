@@ -391,6 +391,39 @@ class VectorIndex:
             return [(int(ids[i]), float(scores[i])) for i in top]
 
 
+    def vectors_of(self, ids: list[int]) -> dict[int, np.ndarray]:
+        """The vectors the index holds for these photo ids (those it has): no SQLite read."""
+        self.ensure_loaded()
+        with self._lock:
+            wanted = np.asarray(ids, np.int64)
+            if self._hnsw is None:
+                rows = np.flatnonzero(np.isin(self._ids, wanted))
+                return {int(self._ids[r]): self._mat[r] for r in rows}
+            present = [i for i in ids if i not in self._deleted]
+            if not present:
+                return {}
+            try:
+                mat = self._hnsw.get_items(present, return_type="numpy")
+            except RuntimeError:  # an id the graph lacks: one at a time, skipping it
+                return {i: v for i in present if (v := self._one_item(i)) is not None}
+            return dict(zip(present, mat))
+
+    def sample(self, n: int) -> np.ndarray:
+        """[<= n, D] the vectors of a seeded sample of n of the photos (all of them where fewer)."""
+        self.ensure_loaded()
+        with self._lock:
+            ids = self._ids
+            if len(ids) > n:
+                ids = np.sort(np.random.default_rng(0).choice(ids, n, replace=False))
+            vecs = self.vectors_of(ids.tolist())
+        return np.stack(list(vecs.values())) if vecs else np.zeros((0, 0), np.float32)
+
+    def _one_item(self, pid: int) -> np.ndarray | None:
+        try:
+            return self._hnsw.get_items([pid], return_type="numpy")[0]
+        except RuntimeError:
+            return None
+
     # -- every photo's neighbours (duplicates) ------------------------------------------------
 
     def graph_neighbours(self, vecs: np.ndarray, k: int, ef: int) -> tuple[np.ndarray, np.ndarray] | None:

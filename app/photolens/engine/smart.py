@@ -132,8 +132,13 @@ class SmartMatcher:
         if allowed is not None:
             keep = np.isin(ids, allowed)
             ids, mat = ids[keep], mat[keep]
-        hits = list(zip(ids.tolist(), (mat @ vec).tolist())) if len(ids) else []
         term = tag_term(query, self.store)
+        hits = []
+        if len(ids):
+            scores = mat @ vec
+            if (hubs := searcher.hub_correction(query, term)) is not None:
+                scores = scores + hubs[0].correction(mat, hubs[1])  # as search scores it
+            hits = list(zip(ids.tolist(), scores.tolist()))
         if term is not None:  # a short query naming a tag: what the tagger saw counts, as in search
             hits = with_tag_evidence(self.store, searcher.model, vec, term, hits, len(hits) + TAG_CANDIDATES)
             inside = set(ids.tolist())  # the tagged photos it brings in pass the filters too

@@ -26,6 +26,7 @@ import numpy as np
 from . import tagscore
 from .config import bundled_models_dir, cache_dir
 from .embedder import Embedder
+from .errors import PhotolensError
 from .fsutil import atomic_write_bytes
 from .hintstore import HINT_TERMS, TagHints, top_hints
 from .jobs import Progress
@@ -33,6 +34,7 @@ from .outputs import PhotoOutputs, detail_or_stand_in
 from .shown_tags import ShownTags
 from .store import Store
 from .tag_rules import RULE_NEVER, TagRules
+from .taghead import load_tag_head
 
 __all__ = ["DEFAULT_THRESHOLD", "MAX_TAGS", "PROMPT", "Tagger", "TermStats", "terms", "vocabulary",
            "vocabulary_hash"]
@@ -99,6 +101,7 @@ class Tagger:
         self.embedder = embedder
         self.words = words or terms()
         self.tag_model, self._groups, self._classifier = self._load_tag_model(embedder.model)
+        self._tag_head = self._load_tag_head(embedder.model)
         default = self.tag_model.threshold if self.tag_model is not None else DEFAULT_THRESHOLD
         self.threshold = threshold if threshold is not None else float(
             embedder.model.manifest.get("tag_threshold", default))
@@ -116,7 +119,11 @@ class Tagger:
         # Everything the tags and search hints depend on but the threshold (which a caller may
         # change); the hints' size is there so that libraries tagged before hints get them.
         self._provisional_checked = False
-        self._identity_parts = [model.name, tagger_sha, model.fingerprint, list(model.tag_views),
+        # The embedding the z-scores come from is part of the tagger (its term calibration is
+        # the stacker's, tag_calibration.json, so it goes by the tagger's checksum alone).
+        # (Listed only where there is one: other models' identities, and their tags, stay as they were.)
+        tag_head = [model.file_sha(model.manifest["tag_head"].get("file"))] if self._tag_head else []
+        self._identity_parts = [model.name, tagger_sha, *tag_head, model.fingerprint, list(model.tag_views),
                                 self.words_hash, self.shown.identity, f"hints-{HINT_TERMS}"]
 
     def _load_tag_model(self, model):
@@ -140,6 +147,32 @@ class Tagger:
                         model.name, e)
             return None, None, None
         return tag_model, groups, (weights, bias)
+
+    def _load_tag_head(self, model):
+        """The tagger's own head (taghead.py) where the model ships one. One that cannot be read
+        leaves the trained tagger out too (z-scores of the search embedding, as for a damaged
+        tagger): its stacker was fitted on the tag head's evidence."""
+        if not model.manifest.get("tag_head"):
+            return None
+        try:
+            classifier = self._classifier
+            if classifier is None:  # no trained tagger yet (models/train_tagger.py reads z-scores)
+                spec = model.manifest["classifier"]
+                classifier = tuple(np.load(model.folder / spec[k], allow_pickle=False).astype(np.float32)
+                                   for k in ("weights", "bias"))
+            return load_tag_head(model, classifier)
+        except (PhotolensError, OSError, KeyError, ValueError) as e:
+            log.warning("%s; tags use z-scores until the model is rebuilt", e)
+            self.tag_model = None
+            return None
+
+    def tag_embedding(self, outputs: Outputs) -> np.ndarray:
+        """[N, D] what the z-scores compare with the terms: the tag head's embedding of the
+        photos' features where the model ships a tag head, else the search embedding."""
+        outputs = PhotoOutputs.of(outputs)
+        if self._tag_head is None or outputs.features is None:
+            return outputs.embedding
+        return self._tag_head.embed(outputs.features, outputs.logits)
 
     @classmethod
     def for_model(cls, store: Store, embedder: Embedder) -> "Tagger | None":
@@ -201,12 +234,13 @@ class Tagger:
             pass  # a read-only or full cache only costs the encoding next time
         return vecs
 
-    def stats(self, reference: np.ndarray | None = None, current: bool = False) -> TermStats:
-        """Each term's mean and spread of similarity over a reference set of photos: the
-        library itself once it is large enough. `current`: from the library as it is now (up to
-        STATS_SAMPLE), not as it was REFRESH_GROWTH times smaller."""
+    def stats(self, reference: Outputs | None = None, current: bool = False) -> TermStats:
+        """Each term's mean and spread of similarity over a reference set of photos (their
+        outputs, or their tag_embedding): the library itself once it is large enough.
+        `current`: from the library as it is now (up to STATS_SAMPLE), not as it was
+        REFRESH_GROWTH times smaller."""
         if reference is not None:
-            return self._compute_stats(reference)
+            return self._compute_stats(self.tag_embedding(reference))
         if self._stats is not None and self._stats_from < STATS_SAMPLE:
             (count,), = self.store.query("SELECT COUNT(*) FROM vectors WHERE model = ? AND kind = 'embedding'",
                                         [self.model])
@@ -227,12 +261,20 @@ class Tagger:
         return self._stats is not None and self._stats_from >= STATS_SETTLED
 
     def _reference_sample(self) -> np.ndarray:
-        """The library's embeddings, or a seeded sample of STATS_SAMPLE of them."""
+        """The tag embeddings of the library's photos, or of a seeded sample of STATS_SAMPLE of
+        them: their stored embeddings, or their tag head's from their stored features."""
         ids = self.store.vector_ids(self.model)
         if len(ids) > STATS_SAMPLE:
             ids = np.sort(np.random.default_rng(0).choice(ids, STATS_SAMPLE, replace=False))
-        vecs = self.store.vectors_for(ids.tolist(), self.model, "embedding")
-        return np.stack([vecs[i] for i in ids.tolist() if i in vecs]) if vecs else np.zeros((0, 0), np.float32)
+        kind = "embedding" if self._tag_head is None else "features"
+        parts = []
+        for start in range(0, len(ids), STATS_ROWS):
+            chunk = ids[start:start + STATS_ROWS].tolist()
+            vecs = self.store.vectors_for(chunk, self.model, kind)
+            if vecs:
+                mat = np.stack([vecs[i] for i in chunk if i in vecs])
+                parts.append(mat.astype(np.float32) if self._tag_head is None else self._tag_head.embed(mat))
+        return np.concatenate(parts) if parts else np.zeros((0, 0), np.float32)
 
     def _compute_stats(self, mat: np.ndarray) -> TermStats:
         """Mean and spread of each term's similarity over `mat`'s photos, STATS_ROWS photos at a
@@ -259,7 +301,7 @@ class Tagger:
     def raw_scores(self, outputs: Outputs, stats: TermStats | None = None) -> np.ndarray:
         """[N, T] tag scores: calibrated probabilities with a trained tagger, else z-scores."""
         outputs = PhotoOutputs.of(outputs)
-        z = self.zscores(outputs.embedding, stats)
+        z = self.zscores(self.tag_embedding(outputs), stats)
         if self.tag_model is None or outputs.features is None:
             return z
         weights, bias = self._classifier  # stored features (retagging) have no logits: it is linear

@@ -1,0 +1,88 @@
+"""The tagger scores its z-scores on its own head's embedding, computed from the stored features."""
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+
+import numpy as np
+import pytest
+from conftest import BUILTIN, coco_library, needs_builtin
+
+from photolens.engine import Catalog
+from photolens.engine.models import read_manifest
+from photolens.engine.outputs import PhotoOutputs
+from photolens.engine.taghead import load_tag_head
+from photolens.engine.tagger import Tagger
+
+
+@pytest.fixture(scope="module")
+def coco_cat(tmp_path_factory):
+    photos, library = coco_library(tmp_path_factory.mktemp("taghead"), 12)
+    cat = Catalog(library, device="cpu")
+    cat.add_folder(photos)
+    cat.index_all(faces=False)
+    yield cat
+    cat.close()
+
+
+def test_the_builtin_model_ships_a_tag_head_beside_its_search_head():
+    needs_builtin()
+    model = read_manifest(BUILTIN, BUILTIN.parent)
+    assert model.manifest["tag_head"]["file"] == "tag_head.npz"
+    classifier = tuple(np.load(model.folder / model.manifest["classifier"][k]).astype(np.float32)
+                       for k in ("weights", "bias"))
+    head = load_tag_head(model, classifier)
+    assert head.class_text.shape == (1000, model.dim) and 0 < head.mix <= 1 and head.conse_top_k == 20
+
+
+def test_tags_come_from_the_tag_head_of_the_features_not_from_the_search_embedding(coco_cat):
+    tagger = coco_cat.tagger
+    assert tagger._tag_head is not None
+    assert tagger.shown.thresholds is not None  # the term calibration still applies to this tagger
+    ids, outputs = tagger.stored_outputs(coco_cat.store.vector_ids("builtin").tolist())
+    tag_space = tagger.tag_embedding(outputs)
+    search = outputs.embedding
+    assert np.allclose(np.linalg.norm(tag_space, axis=1), 1, atol=1e-4)
+    cos = (tag_space * search).sum(1)
+    assert 0.3 < cos.mean() < 0.99  # related spaces, two heads
+    stats = tagger.stats(outputs)
+    z = tagger.zscores(tag_space, stats)
+    # What raw_scores stacks is the tag head's z-score, not the search embedding's.
+    assert not np.allclose(z, tagger.zscores(search, stats), atol=1e-2)
+    mine = tagger.raw_scores(outputs, stats)
+    swapped = tagger.raw_scores(PhotoOutputs(**{**{k: v for k, v in outputs.items()},
+                                                 "embedding": tag_space}), stats)
+    assert np.allclose(mine, swapped, atol=1e-5)  # the search embedding plays no part
+    # The library's own statistics come from the tag head too (stored features, float16).
+    assert np.allclose(tagger.stats(current=True).mean, tagger.stats(outputs).mean, atol=2e-3)
+
+
+def test_tags_at_indexing_and_after_a_retag_from_stored_features_agree(coco_cat):
+    store = coco_cat.store
+    ids = store.vector_ids("builtin").tolist()
+    before = {pid: {t["tag"] for t in store.tags_of(pid) if t["source"] == "auto"} for pid in ids}
+    assert sum(map(len, before.values())) >= len(ids)  # real photos got tags
+    tagger = coco_cat.tagger
+    ids, outputs = tagger.stored_outputs(ids)
+    again = [{t for t, _ in tags} for tags in tagger.tags_for(outputs, tagger.stats(current=True))]
+    same = [len(again[i] & before[pid]) / max(len(again[i] | before[pid]), 1) for i, pid in enumerate(ids)]
+    assert np.mean(same) > 0.9, same
+
+
+def test_a_damaged_tag_head_falls_back_to_z_scores_and_says_so(tmp_path, caplog):
+    needs_builtin()
+    folder = tmp_path / "models" / "builtin"
+    shutil.copytree(BUILTIN.parent, folder)
+    (folder / "tag_head.npz").write_bytes(b"not an npz")
+    model = read_manifest(folder / "manifest.json", folder)
+    from photolens.engine.embedder import Embedder
+
+    with caplog.at_level(logging.WARNING):
+        tagger = Tagger(None, Embedder(model, device="cpu"))
+    assert tagger.tag_model is None and tagger._tag_head is None
+    assert "cannot read its tag head" in caplog.text
+    emb = np.eye(3, model.dim, dtype=np.float32)
+    assert np.isfinite(tagger.scores(emb, tagger.stats(emb))).all()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["tag_head"]  # the manifest still names it: nothing was rewritten
