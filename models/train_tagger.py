@@ -133,7 +133,8 @@ def main() -> None:
     classes = json.loads((HERE / "data" / "imagenet_classes.json").read_text())["classes"]
     groups = tagscore.imagenet_groups(words, [c["names"] for c in classes], HERE / "data" / "imagenet_groups.json")
     tagger = Tagger(None, emb, words)
-    z = tagger.scores(tagger.tag_embedding(out), tagger.stats(out))  # z-scores of the tag head's embedding
+    # The z-scores of the tag head's embedding (of the search embedding without one), as shown.
+    z = tagger.shown(tagger.zscores(tagger.tag_embedding(out), tagger.stats(out)))
     x = tagscore.evidence(model, words, out["features"], out["logits"], groups, z,
                           out.get("view_features"), out.get("view_logits"), out.get("detail_features"),
                           out.get("detail_probs"))

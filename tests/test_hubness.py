@@ -109,6 +109,14 @@ def test_text_search_scores_similarity_plus_the_correction_and_image_search_does
         for r in again:
             expected = float(vec[r.id] @ q) + float(bank.correction(vec[r.id][None], bank.mean_hub(mat))[0])
             assert r.score == pytest.approx(expected, abs=2e-3), r
+        # A photo the words find but meaning does not rank gets its meaning score the same way.
+        from photolens.engine.query import parse_query
+
+        some = [int(i) for i in ids[:3]]
+        scored = cat._meaning_scores(parse_query(sentence), some)
+        for pid in some:
+            expected = float(vec[pid] @ q) + float(bank.correction(vec[pid][None], bank.mean_hub(mat))[0])
+            assert scored[pid] == pytest.approx(expected, abs=2e-3)
         # A short query naming a tag is ranked with the tagger's evidence, not corrected.
         cat.add_tag(int(ids[-1]), "zebra")
         tagged = {r.id: r.score for r in cat.search("zebra", k=5)}

@@ -86,3 +86,25 @@ def test_a_damaged_tag_head_falls_back_to_z_scores_and_says_so(tmp_path, caplog)
     assert np.isfinite(tagger.scores(emb, tagger.stats(emb))).all()
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["tag_head"]  # the manifest still names it: nothing was rewritten
+
+
+def test_a_tag_head_without_a_readable_tagger_still_scores_the_features(tmp_path, caplog):
+    """The z-scores alone then tag; indexing, retagging and the statistics all use the tag head,
+    so the stored features are read back for it."""
+    needs_builtin()
+    folder = tmp_path / "models" / "builtin"
+    shutil.copytree(BUILTIN.parent, folder)
+    (folder / "tagger.npz").write_bytes(b"not an npz")
+    model = read_manifest(folder / "manifest.json", folder)
+    from photolens.engine.embedder import Embedder
+
+    with caplog.at_level(logging.WARNING):
+        tagger = Tagger(None, Embedder(model, device="cpu"))
+    assert tagger.tag_model is None and tagger._tag_head is not None and tagger.needs_features
+    rng = np.random.default_rng(0)
+    features = np.abs(rng.standard_normal((4, 1280))).astype(np.float32)
+    outputs = PhotoOutputs(np.eye(4, model.dim, dtype=np.float32), features=features)
+    z = tagger.zscores(tagger.tag_embedding(outputs), tagger.stats(outputs))
+    assert np.allclose(tagger.raw_scores(outputs, tagger.stats(outputs)), z, atol=1e-5)
+    with pytest.raises(ValueError):  # never the search embedding on the tag head's statistics
+        tagger.tag_embedding(np.eye(4, model.dim, dtype=np.float32))

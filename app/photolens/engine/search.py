@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -90,6 +91,7 @@ class Searcher:
         # queries' results by definition, and fetching and scoring 100 vectors costs ~5 ms.
         self._hubs: dict[int, float] = {}
         self._hubs_of: tuple[str, int] | None = None  # model, vector generation
+        self._hubs_lock = threading.Lock()  # searches run on worker threads
 
     @property
     def query_bank(self) -> QueryBank | None:
@@ -112,19 +114,26 @@ class Searcher:
     def _hub_values(self, bank: QueryBank, ids: list[int]) -> dict[int, float]:
         """photo id -> hub value (hubness.py) for these photos, from the cache or their vectors."""
         now = (self.model, self.store.generation(self.model))
-        if self._hubs_of != now or len(self._hubs) > HUB_CACHE_MAX:
-            self._hubs, self._hubs_of = {}, now
-        missing = [i for i in ids if i not in self._hubs]
+        with self._hubs_lock:
+            if self._hubs_of != now or len(self._hubs) > HUB_CACHE_MAX:
+                self._hubs, self._hubs_of = {}, now
+            cache = self._hubs  # this generation's, even if another thread starts the next
+        found = {i: cache[i] for i in ids if i in cache}
+        missing = [i for i in ids if i not in found]
         if missing:
             vecs = self.index.vectors_of(missing)
             if vecs:
                 keys = list(vecs)
-                self._hubs.update(zip(keys, bank.hub(np.stack([vecs[k] for k in keys])).tolist()))
-        return self._hubs
+                found.update(zip(keys, bank.hub(np.stack([vecs[k] for k in keys])).tolist()))
+                with self._hubs_lock:
+                    if self._hubs_of == now:
+                        self._hubs.update((k, found[k]) for k in keys)
+        return found
 
     def forget_hub_values(self) -> None:
         """Drop the kept hub values (bench/scale.py measures a search that has none)."""
-        self._hubs = {}
+        with self._hubs_lock:
+            self._hubs = {}
 
     def _hub_mean(self, bank: QueryBank) -> float:
         """The library's mean hub value (hubness.py), taken again when the library has changed

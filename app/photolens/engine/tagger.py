@@ -170,8 +170,10 @@ class Tagger:
         """[N, D] what the z-scores compare with the terms: the tag head's embedding of the
         photos' features where the model ships a tag head, else the search embedding."""
         outputs = PhotoOutputs.of(outputs)
-        if self._tag_head is None or outputs.features is None:
+        if self._tag_head is None:
             return outputs.embedding
+        if outputs.features is None:  # the search embedding would be scored on the wrong statistics
+            raise ValueError("a tag head needs the photos' CNN features")
         return self._tag_head.embed(outputs.features, outputs.logits)
 
     @classmethod
@@ -197,7 +199,9 @@ class Tagger:
 
     @property
     def needs_features(self) -> bool:
-        return self.tag_model is not None
+        """The stored CNN features are read back: the trained tagger scores them, and a tag head
+        computes the z-scores' embedding from them."""
+        return self.tag_model is not None or self._tag_head is not None
 
     @property
     def vectors(self) -> np.ndarray:

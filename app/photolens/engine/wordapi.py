@@ -15,6 +15,7 @@ from .errors import ModelError, QueryError
 from .jobs import Control, Progress
 from .ocr import TextLine, TextReader
 from .query import parse_query
+from .ranking import tag_term
 from .reading import file_hash
 from .search import Result
 from .textpass import TextPass
@@ -131,9 +132,17 @@ class CatalogWords:
         return out
 
     def _meaning_scores(self, parsed, ids: list[int]) -> dict[int, float]:
-        """Cosine scores for photos the meaning search did not return (found by words only)."""
+        """Meaning scores for photos the meaning search did not return (found by words only),
+        as search scores them: cosine, with the hub correction where search applies it."""
         if not ids:
             return {}
         vec = self.searcher.query_vector(parsed)
         vecs = self.store.vectors_for(ids, self.searcher.model, "embedding")
-        return {pid: float(np.dot(v.astype(np.float32), vec)) for pid, v in vecs.items()}
+        if not vecs:
+            return {}
+        pids = list(vecs)
+        mat = np.stack([vecs[p] for p in pids]).astype(np.float32)
+        scores = mat @ vec
+        if (hubs := self.searcher.hub_correction(parsed, tag_term(parsed, self.store))) is not None:
+            scores = scores + hubs[0].correction(mat, hubs[1])
+        return dict(zip(pids, scores.astype(float).tolist()))
