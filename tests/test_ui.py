@@ -15,6 +15,7 @@ from conftest import dataset, shown_window, write_photo  # noqa: E402
 from photolens.engine import Catalog  # noqa: E402
 from photolens.engine.records import TagCount  # noqa: E402
 from photolens.engine.search import Result  # noqa: E402
+from photolens.ui.status import counted  # noqa: E402
 from photolens.ui.main_window import MainWindow  # noqa: E402
 from photolens.ui.models import ResultsModel, TagsModel  # noqa: E402
 
@@ -126,7 +127,7 @@ def test_adding_a_folder_shows_progress_then_results(qtbot, window, tmp_path):
 def test_a_query_with_no_good_match_shows_the_empty_state(qtbot, window, monkeypatch):
     with qtbot.waitSignal(window.search_done, timeout=10_000) as found:
         window.search.set_text("red")
-    assert found.args[0] > 0 and "photos for" in window.status_bar.currentMessage()
+    assert found.args[0] > 0 and f"{counted(found.args[0])} for “red”" in window.status_bar.currentMessage()
     monkeypatch.setitem(window.catalog.model.manifest, "match_threshold", 2.0)  # no cosine reaches 2
     with qtbot.waitSignal(window.search_done, timeout=10_000) as blocker:
         window.search.set_text("green")
@@ -576,3 +577,8 @@ def test_a_newer_list_drops_the_older_ones_not_yet_started():
         assert ran == [1, 5]
     finally:
         lane.shutdown()
+
+
+def test_counts_read_as_words():
+    assert counted(1) == "1 photo" and counted(0) == "0 photos" and counted(12345) == "12,345 photos"
+    assert counted(1, "person", "people") == "1 person" and counted(3, "person", "people") == "3 people"

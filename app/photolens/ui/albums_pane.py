@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QInputDialog, QListWidget, QListWidg
 
 from ..engine.albums import Album
 from ..engine.search import Result
+from .status import counted
 from .tasks import Tasks
 
 NameRole = Qt.UserRole + 1
@@ -97,7 +98,7 @@ class AlbumsPane(QWidget):
         for a in albums:
             item = QListWidgetItem(f"{a.name}  ({a.count:,})" + ("  ⚡" if a.smart else ""))
             item.setData(NameRole, a.name)
-            item.setToolTip(f"Smart album: {a.describe()}" if a.smart else f"{a.count:,} photos")
+            item.setToolTip(f"Smart album: {a.describe()}" if a.smart else counted(a.count))
             self.list.addItem(item)
             if a.name == current:
                 self.list.setCurrentItem(item)
@@ -136,11 +137,11 @@ class AlbumsPane(QWidget):
                         f"Made the smart album {name.strip()}")
 
     def add_photos(self, name: str, ids: list[int]) -> None:
-        self._write(lambda: self.catalog.albums.add(name, ids), f"Added {len(ids)} photos to {name}")
+        self._write(lambda: self.catalog.albums.add(name, ids), f"Added {counted(len(ids))} to {name}")
 
     def add_paths(self, name: str, paths: list[str]) -> None:
         self._write(lambda: self.catalog.albums.add(name, [self.catalog.photo_id(p) for p in paths]),
-                    f"Added {len(paths)} photos to {name}")
+                    f"Added {counted(len(paths))} to {name}")
 
     def delete_current(self) -> None:
         name = self.current_name()

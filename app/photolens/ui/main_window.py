@@ -23,7 +23,7 @@ from .people_pane import attach_people
 from .search_bar import SearchBar
 from .tag_menu import TagMenu
 from .settings import SettingsDialog
-from .status import StatusBar
+from .status import StatusBar, counted
 from .tasks import Tasks
 from .tidy_actions import TidyActions
 from .viewer import Viewer
@@ -235,7 +235,7 @@ class MainWindow(QMainWindow):
             self.empty_label.setText(f"No good matches for “{text}”")
             self.weaker.setVisible(total > 0)
             self.stack.setCurrentWidget(self.empty)
-        self.status_bar.showMessage(f"{len(shown):,} photos for “{text}”" if shown else "", 5000)  # no stale count
+        self.status_bar.showMessage(f"{counted(len(shown))} for “{text}”" if shown else "", 5000)  # no stale count
         self.search_done.emit(len(shown))
 
     def _search_failed(self, serial: int, error: Exception) -> None:
@@ -327,7 +327,7 @@ class MainWindow(QMainWindow):
             return
         made, failed = photo_actions.copy_files_to(paths, folder)
         note = f"; {len(failed)} could not be copied ({failed[0][1]})" if failed else ""
-        self.status_bar.showMessage(f"Copied {len(made)} photos to {folder}{note}", 8000)
+        self.status_bar.showMessage(f"Copied {counted(len(made))} to {folder}{note}", 8000)
 
     def open_viewer(self, photo_id: int | QModelIndex, model: ResultsModel | None = None) -> Viewer:
         """Show a photo in the viewer; it steps through `model` (default: the grid)."""
@@ -448,7 +448,7 @@ class MainWindow(QMainWindow):
 
     def _details_done(self, count: int) -> None:
         if count:
-            self.status_bar.progress_label.setText(f"Tag details added to {count:,} photos")
+            self.status_bar.progress_label.setText(f"Tag details added to {counted(count)}")
             self.tags.refresh()
 
     def _watched(self, summary: dict) -> None:

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QDockWidget, QLabel, QListView
 from ..engine.imaging import thumbnail
 from .face_menu import FaceActions
 from .panes import tip_title_buttons
+from .status import counted
 
 __all__ = ["FACE_ICON", "FacesBox", "PeoplePane", "attach_people", "draw_faces"]
 
@@ -109,7 +110,7 @@ class PeoplePane(QDockWidget):
             self._filling = False
             return
         people, counts = data
-        self.note.setText(f"{len(people)} people in {counts['scanned']:,} photos looked at"
+        self.note.setText(f"{counted(len(people), 'person', 'people')} in {counted(counts['scanned'])} looked at"
                           if people else "No people yet: faces are grouped once two photos show the same person.")
         for person, face in people:
             item = QListWidgetItem(person.name or "(no name)")

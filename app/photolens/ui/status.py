@@ -8,9 +8,14 @@ from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QStatusBar, QTo
 
 from ..engine.jobs import Progress
 
-__all__ = ["ElidedLabel", "StatusBar"]
+__all__ = ["ElidedLabel", "StatusBar", "counted"]
 
 PROGRESS_WIDTH = 220  # wide enough for a percentage, narrow enough for a 1366-pixel screen
+
+
+def counted(n: int, noun: str = "photo", plural: str | None = None) -> str:
+    """ "1 photo", "2,345 photos", "1 person", "3 people" (`plural` where it is not noun + s)."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
 
 
 class ElidedLabel(QLabel):
