@@ -322,7 +322,7 @@ class MainWindow(QMainWindow):
         return menu
 
     def copy_to_folder(self, paths: list[str], folder: str | None = None) -> None:
-        folder = folder or QFileDialog.getExistingDirectory(self, f"Copy {len(paths)} photos to")
+        folder = folder or QFileDialog.getExistingDirectory(self, f"Copy {counted(len(paths))} to")
         if not folder:
             return
         made, failed = photo_actions.copy_files_to(paths, folder)
@@ -432,7 +432,7 @@ class MainWindow(QMainWindow):
                 self.show_recent(live=True)
 
     def _indexed(self, summary: dict) -> None:
-        done = [f"{summary['embedded']:,} new photos indexed"] if summary["embedded"] else []
+        done = [f"{counted(summary['embedded'], 'new photo')} indexed"] if summary["embedded"] else []
         if summary.get("retagged"):
             done.append(f"tags updated on {summary['retagged']:,}")
         self.status_bar.progress_label.setText(" · ".join(done) if done else "Up to date")

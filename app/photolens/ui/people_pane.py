@@ -116,7 +116,7 @@ class PeoplePane(QDockWidget):
             item = QListWidgetItem(person.name or "(no name)")
             item.setData(ROLE_PERSON, person.id)
             item.setData(ROLE_NAME, person.name or "")
-            item.setToolTip(f"{person.photos} photos — click to see them, click again to name, drop on another to merge")
+            item.setToolTip(f"{counted(person.photos)} — click to see them, click again to name, drop on another to merge")
             item.setFlags(item.flags() | Qt.ItemIsEditable | Qt.ItemIsDragEnabled | Qt.ItemIsDropEnabled)
             # Sized for its face from the start: the face arrives later, and a layout made while
             # the items held only their names showed the faces cut to a sliver.

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QVBoxLayout, QWidget
 from ..engine.catalog import Catalog
 from ..engine.whenwhere import CountryPlaces
 from .panes import count_tree, tip_title_buttons
+from .status import counted
 from .tasks import Tasks
 
 PlaceRole = Qt.UserRole + 1  # the filter text a row stands for: "France", "Paris, France"
@@ -74,6 +75,6 @@ class PlacesPane(QDockWidget):
 def _row(label: str, count: int, place: str) -> list[QStandardItem]:
     name, number = QStandardItem(label), QStandardItem(f"{count:,}")
     name.setData(place, PlaceRole)
-    name.setToolTip(f"{place}: {count:,} photos")
+    name.setToolTip(f"{place}: {counted(count)}")
     number.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
     return [name, number]

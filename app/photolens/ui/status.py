@@ -94,8 +94,7 @@ class StatusBar(QStatusBar):
     def show_faces_found(self, summary: dict) -> None:
         """The face pass's end (LibraryJobs.faces_done): how many photos it looked at, and faces."""
         photos, faces = summary["photos"], summary["faces"]
-        self.progress_label.setText(f"Found {faces:,} face{'s' * (faces != 1)} in {photos:,} "
-                                    f"photo{'s' * (photos != 1)}")
+        self.progress_label.setText(f"Found {counted(faces, 'face')} in {counted(photos)}")
 
     def show_paused(self, paused: bool) -> None:
         self.pause_button.setText("Resume" if paused else "Pause")

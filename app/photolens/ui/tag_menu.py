@@ -8,6 +8,8 @@ from typing import Callable
 from PySide6.QtCore import QObject, QPoint, Qt
 from PySide6.QtWidgets import QInputDialog, QMenu, QMessageBox, QTableView, QWidget
 
+from .status import counted
+
 
 class TagMenu(QObject):
     """Attached to the tag pane's view. `selected` gives the ids of the photos selected in the
@@ -30,8 +32,9 @@ class TagMenu(QObject):
     def menu_for(self, tag: str) -> QMenu:
         menu = QMenu(self.window)
         n = len(self.selected())
-        accept = menu.addAction(f"Add “{tag}” to the {n} selected photos", lambda: self.accept(tag))
-        reject = menu.addAction(f"Remove “{tag}” from the {n} selected photos", lambda: self.reject(tag))
+        selected = f"the {counted(n, 'selected photo')}"
+        accept = menu.addAction(f"Add “{tag}” to {selected}", lambda: self.accept(tag))
+        reject = menu.addAction(f"Remove “{tag}” from {selected}", lambda: self.reject(tag))
         accept.setEnabled(n > 0)
         reject.setEnabled(n > 0)
         menu.addSeparator()
