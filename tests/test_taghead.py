@@ -70,16 +70,22 @@ def test_tags_at_indexing_and_after_a_retag_from_stored_features_agree(coco_cat)
     assert np.mean(same) > 0.9, same
 
 
-def test_a_damaged_tag_head_falls_back_to_z_scores_and_says_so(tmp_path, caplog):
+def _tagger_with_damaged(tmp_path, caplog, file: str):
+    """A tagger of a copy of the built-in model whose `file` is not what it should be:
+    (the tagger, the copy's folder)."""
     needs_builtin()
     folder = tmp_path / "models" / "builtin"
     shutil.copytree(BUILTIN.parent, folder)
-    (folder / "tag_head.npz").write_bytes(b"not an npz")
-    model = read_manifest(folder / "manifest.json", folder)
+    (folder / file).write_bytes(b"not an npz")
     from photolens.engine.embedder import Embedder
 
     with caplog.at_level(logging.WARNING):
-        tagger = Tagger(None, Embedder(model, device="cpu"))
+        return Tagger(None, Embedder(read_manifest(folder / "manifest.json", folder), device="cpu")), folder
+
+
+def test_a_damaged_tag_head_falls_back_to_z_scores_and_says_so(tmp_path, caplog):
+    tagger, folder = _tagger_with_damaged(tmp_path, caplog, "tag_head.npz")
+    model = tagger.embedder.model
     assert tagger.tag_model is None and tagger._tag_head is None
     assert "cannot read its tag head" in caplog.text
     emb = np.eye(3, model.dim, dtype=np.float32)
@@ -91,15 +97,8 @@ def test_a_damaged_tag_head_falls_back_to_z_scores_and_says_so(tmp_path, caplog)
 def test_a_tag_head_without_a_readable_tagger_still_scores_the_features(tmp_path, caplog):
     """The z-scores alone then tag; indexing, retagging and the statistics all use the tag head,
     so the stored features are read back for it."""
-    needs_builtin()
-    folder = tmp_path / "models" / "builtin"
-    shutil.copytree(BUILTIN.parent, folder)
-    (folder / "tagger.npz").write_bytes(b"not an npz")
-    model = read_manifest(folder / "manifest.json", folder)
-    from photolens.engine.embedder import Embedder
-
-    with caplog.at_level(logging.WARNING):
-        tagger = Tagger(None, Embedder(model, device="cpu"))
+    tagger, _ = _tagger_with_damaged(tmp_path, caplog, "tagger.npz")
+    model = tagger.embedder.model
     assert tagger.tag_model is None and tagger._tag_head is not None and tagger.needs_features
     rng = np.random.default_rng(0)
     features = np.abs(rng.standard_normal((4, 1280))).astype(np.float32)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .embedder import normalize
 from .errors import PhotolensError
 
 __all__ = ["QueryBank", "load_bank"]
@@ -85,8 +86,7 @@ def load_bank(model) -> QueryBank | None:
     if not spec:
         return None
     try:
-        vecs = np.load(model.file(spec["file"]), allow_pickle=False).astype(np.float32)
-        vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
+        vecs = normalize(np.load(model.file(spec["file"]), allow_pickle=False))
         if vecs.ndim != 2 or vecs.shape[1] != model.dim or not len(vecs):
             raise ValueError(f"shape {vecs.shape}, model dim {model.dim}")
         return QueryBank(vecs, int(spec.get("k", K)), float(spec.get("weight", WEIGHT)))

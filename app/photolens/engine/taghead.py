@@ -23,7 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import erf
 
+from .embedder import normalize
 from .errors import PhotolensError
+from .tagscore import softmax
 
 __all__ = ["TagHead", "load_tag_head"]
 
@@ -32,10 +34,6 @@ log = logging.getLogger(__name__)
 LAYER_NORM_EPS = 1e-5  # torch.nn.LayerNorm's default
 # Photos per product: 2,048 x 1,280 hidden floats is 10 MB.
 CHUNK = 2048
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
@@ -71,19 +69,17 @@ class TagHead:
         x = (f - mu) / np.sqrt(var + LAYER_NORM_EPS) * a["norm.weight"] + a["norm.bias"]
         hidden = _gelu(x @ a["mlp.0.weight"].T + a["mlp.0.bias"])
         joint = x @ a["linear.weight"].T + a["linear.bias"] + hidden @ a["mlp.3.weight"].T + a["mlp.3.bias"]
-        joint = _unit(joint + a["conse_weight"] * conse)
-        return _unit(self.mix * joint + (1.0 - self.mix) * conse)
+        joint = normalize(joint + a["conse_weight"] * conse)
+        return normalize(self.mix * joint + (1.0 - self.mix) * conse)
 
     def _conse(self, logits: np.ndarray) -> np.ndarray:
         """ConSE: the probability-weighted sum of the top-k classes' name vectors, normalised."""
-        z = logits - logits.max(-1, keepdims=True)
-        probs = np.exp(z)
-        probs /= probs.sum(-1, keepdims=True)
+        probs = softmax(logits)
         k = self.conse_top_k
         top = np.argpartition(-probs, k - 1, axis=-1)[:, :k]
         p = np.take_along_axis(probs, top, -1)
         p /= p.sum(-1, keepdims=True)
-        return _unit(np.einsum("nk,nkd->nd", p, self.class_text[top]))
+        return normalize(np.einsum("nk,nkd->nd", p, self.class_text[top]))
 
 
 HEAD_KEYS = ("norm.weight", "norm.bias", "linear.weight", "linear.bias", "mlp.0.weight", "mlp.0.bias",
