@@ -13,6 +13,7 @@ from PIL import Image
 
 from conftest import run_cli, write_photo
 from photolens.engine import Catalog
+from photolens.engine import embedder as embedder_module
 from photolens.engine.embedder import CUDA, available_providers
 from photolens.engine.imaging import IMAGE_EXTENSIONS, display_image, thumbnail
 from photolens.engine.raw import RAW_EXTENSIONS
@@ -77,6 +78,17 @@ def test_cli_settings_device_cuda_warns_on_stderr_and_search_still_works(library
 
 
 def test_a_model_that_fails_to_load_falls_back_and_says_so(library, models_dir, tmp_path, monkeypatch):
+    _broken_model(models_dir, tmp_path, monkeypatch)
+    (library / "settings.json").write_text(json.dumps({"model": "broken"}))
+    cat = Catalog(library, device="cpu")
+    assert cat.model.name != "broken"
+    assert any("broken" in w and "could not be loaded" in w for w in cat.warnings)
+    assert cat.embedder.embed_text("a dog").shape[-1] > 0
+    cat.close()
+
+
+def _broken_model(models_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    """A model named "broken" whose image graph is not ONNX, installed beside "tiny"."""
     broken_models = tmp_path / "models"
     shutil.copytree(models_dir / "tiny", broken_models / "tiny")
     shutil.copytree(models_dir / "tiny", broken_models / "broken")
@@ -86,9 +98,48 @@ def test_a_model_that_fails_to_load_falls_back_and_says_so(library, models_dir, 
     (broken_models / "broken" / "manifest.json").write_text(json.dumps(manifest))
     (broken_models / "broken" / manifest["visual"]["file"]).write_bytes(b"not an onnx model")
     monkeypatch.setenv("PHOTOLENS_MODELS", str(broken_models))
+
+
+def _sessions_made(monkeypatch) -> list[str]:
+    """The file names of the ONNX Runtime sessions made from now on, in order."""
+    made: list[str] = []
+    real = embedder_module.OrtSession.__init__
+
+    def recording(self, path, *args, **kwargs):
+        made.append(Path(path).name)
+        real(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(embedder_module.OrtSession, "__init__", recording)
+    return made
+
+
+def test_a_window_opens_the_index_before_the_image_model_loads(catalog, models_dir, tmp_path, monkeypatch):
+    """Catalog.prepare_search, which a window waits for, reads the saved graph and the tokenizer
+    but makes no session (the built-in image model takes 0.2-0.4 s); the image model is loaded
+    and checked by the first use that needs the model, and search then works as ever."""
+    for i, colour in enumerate([(200, 30, 30), (30, 200, 30), (30, 30, 200)]):
+        write_photo(tmp_path / "p" / f"{i}.jpg", colour)
+    catalog.add_folder(tmp_path / "p")
+    catalog.index_all()
+    catalog.close()
+    made = _sessions_made(monkeypatch)
+    cat = Catalog(catalog.dir, device="cpu")
+    cat.prepare_search()
+    assert made == []
+    visual = json.loads((models_dir / "tiny" / "manifest.json").read_text())["visual"]["file"]
+    assert cat.search("red", k=3) and made[0] == visual
+    assert len(cat.index) == 3 and len(cat.recent(10)) == 3
+    cat.close()
+
+
+def test_a_model_that_fails_to_load_after_the_window_opened_still_falls_back(library, models_dir, tmp_path,
+                                                                             monkeypatch):
+    _broken_model(models_dir, tmp_path, monkeypatch)
     (library / "settings.json").write_text(json.dumps({"model": "broken"}))
     cat = Catalog(library, device="cpu")
-    assert cat.model.name != "broken"
+    cat.prepare_search()  # opens the broken model's (empty) index: nothing is loaded yet
+    assert cat.recent(10) == []  # lists that need no model work before it loads
+    assert cat.model.name != "broken" and cat.index.model == cat.model.name
     assert any("broken" in w and "could not be loaded" in w for w in cat.warnings)
     assert cat.embedder.embed_text("a dog").shape[-1] > 0
     cat.close()

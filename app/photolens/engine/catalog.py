@@ -36,7 +36,7 @@ from .library import Changes, reconcile, within
 from .outputs import DETAIL_KINDS
 from .peoplecatalog import PeopleCatalog  # people (issue 19)
 from .records import Failure, Folder, PhotoInfo, Status
-from .search import Result, Searcher
+from .search import Result, Searcher, results_for
 from .smart import SmartMatcher
 from .store import Store
 from .tag_rules import TagManagement
@@ -65,6 +65,9 @@ class Catalog(WhenWhereFacade, TagsFacade, TagManagement, CatalogWords, PeopleCa
         self._model_name = model or self.settings.model
         self._embedder: Embedder | None = None
         self._index: VectorIndex | None = None
+        # What prepare_search opened before the image model was checked: the chosen model's
+        # embedder (tokenizer read, no session) and its saved index; `embedder` adopts them.
+        self._unchecked: tuple[Embedder, VectorIndex] | None = None
         self._searcher: Searcher | None = None
         self._tagger = None
         self._lock = threading.RLock()
@@ -90,7 +93,11 @@ class Catalog(WhenWhereFacade, TagsFacade, TagManagement, CatalogWords, PeopleCa
         gives way to the built-in one, and `warnings` says so: a setting never breaks the app."""
         with self._lock:
             if self._embedder is None:
-                self._embedder, self._model_warning = load_embedder(self._model_name, self.device, self.threads)
+                unchecked, self._unchecked = self._unchecked, None
+                self._embedder, self._model_warning = load_embedder(
+                    self._model_name, self.device, self.threads, unchecked[0] if unchecked else None)
+                if unchecked and self._index is None and unchecked[1].model == self._embedder.model.name:
+                    self._index = unchecked[1]
             return self._embedder
 
     @property
@@ -133,7 +140,7 @@ class Catalog(WhenWhereFacade, TagsFacade, TagManagement, CatalogWords, PeopleCa
             self._model_name = name
             if self._embedder is not None:
                 self._embedder.release()
-            self._embedder = self._index = self._searcher = self._tagger = None
+            self._embedder = self._index = self._searcher = self._tagger = self._unchecked = None
             self._model_warning = None
             try:  # smart albums follow the new model's embeddings (issue 21); pins and exclusions stay
                 self.albums.recompute_smart_albums()
@@ -150,7 +157,7 @@ class Catalog(WhenWhereFacade, TagsFacade, TagManagement, CatalogWords, PeopleCa
             self.settings.save(self.dir)
             if self._embedder is not None:
                 self._embedder.release()
-            self._embedder = self._index = self._searcher = self._tagger = None
+            self._embedder = self._index = self._searcher = self._tagger = self._unchecked = None
             self._model_warning = None
 
     def set_thorough_tags(self, on: bool) -> None:
@@ -177,12 +184,20 @@ class Catalog(WhenWhereFacade, TagsFacade, TagManagement, CatalogWords, PeopleCa
         """Load now what a first search needs and holds the interpreter while it loads: ONNX
         Runtime and the text tokenizer (Embedder.prepare), and the library's saved vector index
         if nothing but reading it is needed (VectorIndex.open_saved: 0.3-0.4 s at 200,000
-        photos). The image model's session loads too (0.15 s, mostly without the interpreter):
-        the index is the model's, and a model that fails to load gives way to the built-in one
-        (load_embedder). The text and detail sessions are left to warm_up. A window calls this
-        before it shows. True when the index is ready. Any thread."""
-        self.embedder.prepare()
-        return self.index.open_saved()
+        photos). A window calls this before it shows. True when the index is ready. Any thread.
+
+        The image model's session is not loaded here (0.2-0.4 s for the built-in one, which a
+        window would wait for): the index opened is that of the model the settings choose, and
+        `embedder`, which loads the session, adopts both. Only where that model fails to load
+        does the built-in one take its place, with its own index (load_embedder)."""
+        with self._lock:
+            if self._embedder is None and self._unchecked is None:
+                chosen = model_registry.get_model(model_registry.default_model_name(self._model_name))
+                self._unchecked = (Embedder(chosen, self.device, self.threads),
+                                   VectorIndex(self.store, chosen.name, self.dir))
+            embedder, index = self._unchecked if self._embedder is None else (self._embedder, None)
+        embedder.prepare()
+        return (self.index if index is None else index).open_saved()
 
     def release_memory(self) -> None:
         """After a run of indexing: the memory the model keeps for its next batch goes back
@@ -413,7 +428,7 @@ class Catalog(WhenWhereFacade, TagsFacade, TagManagement, CatalogWords, PeopleCa
 
     def recent(self, k: int) -> list[Result]:
         """The library's indexed photos, newest first: what the app shows before any query."""
-        return self.searcher.results_for([(pid, 1.0) for pid in self.store.recent_photo_ids(k)])
+        return results_for(self.store, [(pid, 1.0) for pid in self.store.recent_photo_ids(k)])
 
     def photo_id(self, path: str) -> int:
         row = self.store.photo_by_path(os.path.abspath(path))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .search import Searcher
+from .search import results_for
 from .store import Store
 
 __all__ = ["ConceptTeacher", "train_logistic"]
@@ -35,7 +35,7 @@ class ConceptTeacher:
         scores = 1 / (1 + np.exp(-(mat @ w + b)))
         known = set(pos) | set(neg) | {pid for pid, _ in self.store.photos_with_tag(concept)}
         order = [i for i in np.argsort(-scores) if int(ids[i]) not in known][:k]
-        return Searcher._results_for(self.store, [(int(ids[i]), float(scores[i])) for i in order])
+        return results_for(self.store, [(int(ids[i]), float(scores[i])) for i in order])
 
 
 def train_logistic(mat: np.ndarray, pos: list[int], neg: list[int], steps: int = 300, l2: float = 1e-2,

@@ -364,15 +364,21 @@ class Embedder:
         return self.embed_texts([text])[0]
 
 
-def load_embedder(preferred: str, device: str = "auto", threads: int | None = None) -> tuple[Embedder, str | None]:
+def load_embedder(preferred: str, device: str = "auto", threads: int | None = None,
+                  unchecked: "Embedder | None" = None) -> tuple[Embedder, str | None]:
     """The chosen model's sessions, loaded now (a broken model shows here, not mid-search). A
     chosen model that is not installed or fails to load gives way to the built-in one: the
-    second value says so (None when nothing was given up), so a setting never breaks the app."""
+    second value says so (None when nothing was given up), so a setting never breaks the app.
+    `unchecked`, the chosen model's embedder made earlier without a session
+    (Catalog.prepare_search), is checked and used rather than made again."""
     name = model_registry.default_model_name(preferred)
     warning = None
     if preferred and name != preferred:
         warning = f"The model {preferred!r} is not installed, so Photolens uses {name!r} (choose another in Settings)"
-    embedder = Embedder(model_registry.get_model(name), device, threads)
+    if unchecked is not None and unchecked.model.name == name:
+        embedder = unchecked
+    else:
+        embedder = Embedder(model_registry.get_model(name), device, threads)
     try:
         embedder.visual  # noqa: B018 (loads the image model's session)
     except ModelError as e:

@@ -16,7 +16,7 @@ from .facestore import FaceStore
 from .jobs import Control, Progress
 from .people import People, split_person_names
 from .records import FaceInfo, Person
-from .search import Result
+from .search import Result, results_for
 
 __all__ = ["PeopleCatalog"]
 
@@ -78,7 +78,7 @@ class PeopleCatalog:
         return self._people.list(include_hidden)
 
     def person_photos(self, person_id: int) -> list[Result]:
-        return self.searcher.results_for([(pid, 1.0) for pid in self._faces.photos_of_person(person_id)])
+        return results_for(self.store, [(pid, 1.0) for pid in self._faces.photos_of_person(person_id)])
 
     def name_person(self, person_id: int, name: str) -> str:
         return self._people.name(person_id, name)

@@ -78,6 +78,21 @@ class Result:
         return d
 
 
+def results_for(store: Store, hits: list[tuple[int, float]]) -> list[Result]:
+    """(photo id, score) pairs as results, in the same order (unknown ids dropped). Lists that
+    need no model (recent photos, a tag's, a person's) use this, not a Searcher, whose model
+    may not be loaded yet."""
+    rows = shown_photos(store, [i for i, _ in hits])
+    offline = {r[0] for r in store.query("SELECT id FROM folders WHERE online = 0")}
+    out = []
+    for pid, score in hits:
+        row = rows.get(pid)
+        if row is not None:
+            folder, path, facts = row
+            out.append(Result(pid, path, score, folder in offline, when_where=facts))
+    return out
+
+
 class Searcher:
     def __init__(self, store: Store, embedder: Embedder, index: VectorIndex):
         self.store = store
@@ -316,16 +331,4 @@ class Searcher:
 
     def results_for(self, hits: list[tuple[int, float]]) -> list[Result]:
         """(photo id, score) pairs as results, in the same order (unknown ids dropped)."""
-        return self._results_for(self.store, hits)
-
-    @staticmethod
-    def _results_for(store: Store, hits: list[tuple[int, float]]) -> list[Result]:
-        rows = shown_photos(store, [i for i, _ in hits])
-        offline = {r[0] for r in store.query("SELECT id FROM folders WHERE online = 0")}
-        out = []
-        for pid, score in hits:
-            row = rows.get(pid)
-            if row is not None:
-                folder, path, facts = row
-                out.append(Result(pid, path, score, folder in offline, when_where=facts))
-        return out
+        return results_for(self.store, hits)

@@ -13,7 +13,7 @@ from .errors import QueryError
 from .jobs import Control, Progress
 from .query import parse_query
 from .records import PhotoTag, TagCount
-from .search import Result
+from .search import Result, results_for
 
 __all__ = ["TagsFacade", "clean_tag"]
 
@@ -46,7 +46,7 @@ class TagsFacade:
         return [TagCount(t["tag"], t["count"]) for t in self.store.tag_counts()]
 
     def photos_with_tag(self, tag: str) -> list[Result]:
-        return self.searcher.results_for(self.store.photos_with_tag(tag))
+        return results_for(self.store, self.store.photos_with_tag(tag))
 
     def related_words(self, text: str, k: int = 5) -> list[str]:
         """Words near the query's own words (its filters, such as `place:Paris`, left out)."""

@@ -21,7 +21,6 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import erf
 
 from .embedder import normalize
 from .errors import PhotolensError
@@ -37,6 +36,10 @@ CHUNK = 2048
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
+    # Imported here: scipy.special takes 0.1-0.2 s to import, which every start of the app
+    # would pay before its window shows; only tagging needs it.
+    from scipy.special import erf
+
     return 0.5 * x * (1.0 + erf(x / np.sqrt(2.0)))
 
 

@@ -85,9 +85,13 @@ class LibraryJobs(QObject):
         # while the window is built, and the window shows once it is (wait_prepared): a freeze
         # in a window already shown is only a later start in one about to show.
         self._preparing = tasks.read(catalog.prepare_search, on_error=_prepare_failed)
-        # The model's sessions load now, not on the first search; so does the vector index
-        # where it takes more than a read (a graph to rebuild or catch up).
-        tasks.read(catalog.warm_up, on_error=lambda _e: None)  # a failing model says so on first use
+        # The model's sessions load once that read is done, not on the first search; so does
+        # the vector index where it takes more than a read (a graph to rebuild or catch up).
+        # After it, not beside it: cold, two reads from the disk at once (the graph and a
+        # model's 90-100 MB) each take longer than both in turn.
+        preparing = self._preparing
+        tasks.read(lambda: (cf.wait([preparing]), catalog.warm_up()),
+                   on_error=lambda _e: None)  # a failing model says so on first use
 
     def wait_prepared(self) -> None:
         """Wait for the reads started at construction (Catalog.prepare_search: 0.3-0.4 s for a
