@@ -13,6 +13,7 @@ from PIL import Image
 
 from conftest import run_cli, write_photo
 from photolens.engine import Catalog
+from photolens.engine import catalog as catalog_module
 from photolens.engine import embedder as embedder_module
 from photolens.engine.embedder import CUDA, available_providers
 from photolens.engine.imaging import IMAGE_EXTENSIONS, display_image, thumbnail
@@ -123,12 +124,22 @@ def test_a_window_opens_the_index_before_the_image_model_loads(catalog, models_d
     catalog.index_all()
     catalog.close()
     made = _sessions_made(monkeypatch)
+    indexes: list = []
+
+    class CountedIndex(catalog_module.VectorIndex):
+        def __init__(self, *args, **kwargs):
+            indexes.append(self)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(catalog_module, "VectorIndex", CountedIndex)
     cat = Catalog(catalog.dir, device="cpu")
     cat.prepare_search()
-    assert made == []
+    assert made == [] and len(indexes) == 1
     visual = json.loads((models_dir / "tiny" / "manifest.json").read_text())["visual"]["file"]
-    assert cat.search("red", k=3) and made[0] == visual
-    assert len(cat.index) == 3 and len(cat.recent(10)) == 3
+    # The index asked for first: the model loads, and the index is the one prepare_search
+    # opened, not a second one read again.
+    assert cat.index is indexes[0] and made[0] == visual
+    assert cat.search("red", k=3) and len(cat.recent(10)) == 3 and len(indexes) == 1
     cat.close()
 
 

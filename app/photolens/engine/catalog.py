@@ -112,8 +112,9 @@ class Catalog(WhenWhereFacade, TagsFacade, TagManagement, CatalogWords, PeopleCa
     @property
     def index(self) -> VectorIndex:
         with self._lock:
+            name = self.embedder.model.name  # first: loading the model may adopt prepare_search's index
             if self._index is None:
-                self._index = VectorIndex(self.store, self.embedder.model.name, self.dir)
+                self._index = VectorIndex(self.store, name, self.dir)
             return self._index
 
     @property
@@ -170,13 +171,15 @@ class Catalog(WhenWhereFacade, TagsFacade, TagManagement, CatalogWords, PeopleCa
     def warm_up(self) -> None:
         """Load the model's sessions, the vector index and the tag vocabulary now, so the first
         photo that arrives is not the one that pays for them (the watcher calls this)."""
+        # What a first search needs first (a window starts this as it shows): the text model and
+        # the index; then the image model's runs and the detail pass, which indexing needs.
+        self.embedder.embed_text("warm up")
+        self.index.ensure_loaded()
         size = self.model.preprocess.size
         self.embedder.embed_images(np.zeros((1, 3, size, size), np.float32))
         detail = self.model.tag_detail
         if detail is not None and self.settings.thorough_tags:
             self.embedder.embed_detail(np.zeros((1, 3, detail.size, detail.size), np.float32))
-        self.embedder.embed_text("warm up")
-        self.index.ensure_loaded()
         if self.tagger is not None:
             self.tagger.vectors  # noqa: B018 (computed and cached on first use)
 
