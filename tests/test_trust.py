@@ -15,6 +15,7 @@ from conftest import run_cli, write_photo
 from photolens.engine import Catalog
 from photolens.engine import catalog as catalog_module
 from photolens.engine import embedder as embedder_module
+from photolens.engine import index as index_module
 from photolens.engine.embedder import CUDA, available_providers
 from photolens.engine.imaging import IMAGE_EXTENSIONS, display_image, thumbnail
 from photolens.engine.raw import RAW_EXTENSIONS
@@ -115,31 +116,42 @@ def _sessions_made(monkeypatch) -> list[str]:
 
 
 def test_a_window_opens_the_index_before_the_image_model_loads(catalog, models_dir, tmp_path, monkeypatch):
-    """Catalog.prepare_search, which a window waits for, reads the saved graph and the tokenizer
-    but makes no session (the built-in image model takes 0.2-0.4 s); the image model is loaded
-    and checked by the first use that needs the model, and search then works as ever."""
-    for i, colour in enumerate([(200, 30, 30), (30, 200, 30), (30, 30, 200)]):
+    """Catalog.prepare_search, which a window waits for, reads the saved graph (once, verified
+    once) and the tokenizer but makes no session (the built-in image model takes 0.2-0.4 s); the
+    image model is loaded and checked by the first use that needs the model, which adopts what
+    was read, and search then works as ever."""
+    colours = [(200, 30, 30), (30, 200, 30), (30, 30, 200), (200, 200, 30)]
+    for i, colour in enumerate(colours):
         write_photo(tmp_path / "p" / f"{i}.jpg", colour)
     catalog.add_folder(tmp_path / "p")
     catalog.index_all()
+    catalog.index.exact_max = 2  # a graph, as in a large library
+    assert catalog.search("red", k=1)  # builds the graph; closing saves it
     catalog.close()
     made = _sessions_made(monkeypatch)
     indexes: list = []
+    verified: list = []
 
     class CountedIndex(catalog_module.VectorIndex):
         def __init__(self, *args, **kwargs):
             indexes.append(self)
-            super().__init__(*args, **kwargs)
+            super().__init__(*args, **{**kwargs, "exact_max": 2})
 
+    real_verify = index_module.verify_graph
     monkeypatch.setattr(catalog_module, "VectorIndex", CountedIndex)
+    monkeypatch.setattr(index_module, "verify_graph", lambda *a: verified.append(a) or real_verify(*a))
     cat = Catalog(catalog.dir, device="cpu")
-    cat.prepare_search()
-    assert made == [] and len(indexes) == 1
+    assert cat.prepare_search() is True  # the graph is read
+    assert made == [] and len(indexes) == 1 and len(verified) == 1
+    unchecked = cat._unchecked[0]
     visual = json.loads((models_dir / "tiny" / "manifest.json").read_text())["visual"]["file"]
     # The index asked for first: the model loads, and the index is the one prepare_search
     # opened, not a second one read again.
-    assert cat.index is indexes[0] and made[0] == visual
-    assert cat.search("red", k=3) and len(cat.recent(10)) == 3 and len(indexes) == 1
+    assert cat.index is indexes[0] and made[0] == visual and cat.embedder is unchecked
+    assert cat.index.loaded and not cat.index.exact
+    found = cat.search("red", k=4)
+    assert found and len(cat.recent(10)) == len(colours)
+    assert len(indexes) == 1 and len(verified) == 1  # nothing was read twice
     cat.close()
 
 

@@ -171,8 +171,9 @@ class Catalog(WhenWhereFacade, TagsFacade, TagManagement, CatalogWords, PeopleCa
     def warm_up(self) -> None:
         """Load the model's sessions, the vector index and the tag vocabulary now, so the first
         photo that arrives is not the one that pays for them (the watcher calls this)."""
-        # What a first search needs first (a window starts this as it shows): the text model and
-        # the index; then the image model's runs and the detail pass, which indexing needs.
+        # What a first search needs first (a window starts this as it shows): the model (its image
+        # session is made here, as load_embedder checks the model with it), the text session and
+        # the index; then a run of the image model and the detail pass, which indexing needs.
         self.embedder.embed_text("warm up")
         self.index.ensure_loaded()
         size = self.model.preprocess.size
@@ -187,12 +188,14 @@ class Catalog(WhenWhereFacade, TagsFacade, TagManagement, CatalogWords, PeopleCa
         """Load now what a first search needs and holds the interpreter while it loads: ONNX
         Runtime and the text tokenizer (Embedder.prepare), and the library's saved vector index
         if nothing but reading it is needed (VectorIndex.open_saved: 0.3-0.4 s at 200,000
-        photos). A window calls this before it shows. True when the index is ready. Any thread.
+        photos). A window calls this before it shows. True when the index opened is ready. Any
+        thread.
 
         The image model's session is not loaded here (0.2-0.4 s for the built-in one, which a
-        window would wait for): the index opened is that of the model the settings choose, and
-        `embedder`, which loads the session, adopts both. Only where that model fails to load
-        does the built-in one take its place, with its own index (load_embedder)."""
+        window would wait for): the index opened is that of the model this catalog was asked for
+        (its settings, or the `model` it was made with), and `embedder`, which loads the session,
+        adopts both. Only where that model fails to load does the built-in one take its place,
+        with its own index (load_embedder), and what was read here goes unused."""
         with self._lock:
             if self._embedder is None and self._unchecked is None:
                 chosen = model_registry.get_model(model_registry.default_model_name(self._model_name))
@@ -217,6 +220,7 @@ class Catalog(WhenWhereFacade, TagsFacade, TagManagement, CatalogWords, PeopleCa
             return
         self._closed = True
         self._drafts.clear()
+        self._unchecked = None  # only read, never adopted: nothing to save
         if self._index is not None:
             self._index.save()
         self.backup()
@@ -409,7 +413,7 @@ class Catalog(WhenWhereFacade, TagsFacade, TagManagement, CatalogWords, PeopleCa
         if understood.filters.empty:  # meaning and words, fused (wordapi.py); with filters, meaning alone
             return self._sorted(self._fused(query, k), sort)
         if understood.text is None:  # all good: they are what was asked for
-            return self._sorted(self.searcher.results_for(self.when_where.newest(understood.filters, k)), sort)
+            return self._sorted(results_for(self.store, self.when_where.newest(understood.filters, k)), sort)
         found = self.searcher.search(understood.text, k, self.when_where.candidates(understood.filters))
         cut = self.match_threshold
         return self._sorted([replace(r, good=r.score >= cut) for r in found], sort)

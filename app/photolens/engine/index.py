@@ -161,10 +161,10 @@ class VectorIndex:
         meta = read_sidecar(self._sidecar_path)
         if meta is None or meta.get("model") != self.model or meta.get("generation") != generation:
             return False
-        verifying = _verify_beside(self._graph_path, meta)
         saved = load_fingerprints(self._fingerprint_path, meta.get("fingerprints"))
         if saved is None or len(saved) <= self.exact_max:
             return False
+        verifying = _verify_beside(self._graph_path, meta)
         ids = self.store.vector_ids(self.model)
         if len(ids) != len(saved) or not np.array_equal(ids, np.fromiter(sorted(saved), np.int64, len(saved))):
             return False

@@ -147,6 +147,6 @@ class PeopleCatalog:
         if not text or not ids:
             dates = self.store.taken_dates(ids)
             ids.sort(key=lambda i: -dates.get(i, 0))
-            return self.searcher.results_for([(i, 1.0) for i in ids[:k]])  # all good: who was asked for
+            return results_for(self.store, [(i, 1.0) for i in ids[:k]])  # all good: who was asked for
         cut = self.match_threshold
         return [replace(r, good=r.score >= cut) for r in self.searcher.search(text, k, np.asarray(ids, np.int64))]
