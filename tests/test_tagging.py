@@ -449,3 +449,28 @@ def test_a_damaged_tagger_file_falls_back_to_zscores(catalog, caplog):
         assert scores.shape == (3, 3) and np.isfinite(scores).all()
     finally:
         (model.folder / "tagger.npz").unlink()
+
+
+def test_the_evidence_layout_is_made_once_per_tagger_vocabulary_and_groups():
+    """What evidence() needs of the tagger, the words and the group matrix is worked out once
+    and kept (tagscore.layout); a vocabulary in another order gets its own, never a stale one."""
+    from photolens.engine import tagscore
+
+    rng = np.random.default_rng(1)
+    words = ["dog", "cat", "beach"]
+    feats = rng.standard_normal((12, 8)).astype(np.float32)
+    model = tagscore.TagModel(["dog", "beach"], rng.standard_normal((8, 2)).astype(np.float32),
+                              np.zeros(2, np.float32), np.zeros(8, np.float32), np.ones(8, np.float32),
+                              np.array([0.5, 0.2], np.float32), np.zeros(tagscore.N_EVIDENCE), 0.5)
+    groups = np.zeros((3, 3), np.float32)
+    groups[0, 1] = groups[2, 0] = 1
+    logits = rng.standard_normal((12, 3)).astype(np.float32) * 3
+    z = rng.standard_normal((12, 3)).astype(np.float32)
+    x = tagscore.evidence(model, words, feats, logits, groups, z)
+    lay = tagscore.layout(model, words, groups)
+    assert tagscore.layout(model, words, groups) is lay
+    assert (x[:, :, tagscore.Evidence.HAS_CAPTION] == [1, 0, 1]).all()
+    assert (x[:, :, tagscore.Evidence.HAS_IMAGENET] == [1, 1, 0]).all()
+    order = [2, 0, 1]
+    shuffled = tagscore.evidence(model, [words[i] for i in order], feats, logits, groups[:, order], z[:, order])
+    assert np.array_equal(shuffled, x[:, order, :])

@@ -182,7 +182,7 @@ class Catalog(WhenWhereFacade, TagsFacade, TagManagement, CatalogWords, PeopleCa
         if detail is not None and self.settings.thorough_tags:
             self.embedder.embed_detail(np.zeros((1, 3, detail.size, detail.size), np.float32))
         if self.tagger is not None:
-            self.tagger.vectors  # noqa: B018 (computed and cached on first use)
+            self.tagger.prepare()
 
     def prepare_search(self) -> bool:
         """Load now what a first search needs and holds the interpreter while it loads: ONNX

@@ -166,6 +166,13 @@ class Tagger:
             self.tag_model = None
             return None
 
+    def prepare(self) -> None:
+        """Load now what tagging the first photos would otherwise wait for: the term vectors
+        and what the tag head imports."""
+        self.vectors  # noqa: B018 (computed and cached on first use)
+        if self._tag_head is not None:
+            self._tag_head.prepare()
+
     def tag_embedding(self, outputs: Outputs) -> np.ndarray:
         """[N, D] what the z-scores compare with the terms: the tag head's embedding of the
         photos' features where the model ships a tag head, else the search embedding."""

@@ -37,7 +37,7 @@ CHUNK = 2048
 
 def _gelu(x: np.ndarray) -> np.ndarray:
     # Imported here: scipy.special takes 0.1-0.2 s to import, which every start of the app
-    # would pay before its window shows; only tagging needs it.
+    # would pay before its window shows; only tagging needs it (TagHead.prepare, in warm_up).
     from scipy.special import erf
 
     return 0.5 * x * (1.0 + erf(x / np.sqrt(2.0)))
@@ -50,6 +50,11 @@ class TagHead:
     classifier: tuple[np.ndarray, np.ndarray]  # ([C, F], [C]): logits from features
     mix: float
     conse_top_k: int
+
+    def prepare(self) -> None:
+        """Import now what embedding needs (scipy.special, 0.1-0.2 s), not in the first batch
+        of photos tagged."""
+        _gelu(np.zeros(1, np.float32))
 
     def embed(self, features: np.ndarray, logits: np.ndarray | None = None) -> np.ndarray:
         """[N, D] the tag-space embeddings of N photos from their CNN features (and logits,
