@@ -4,6 +4,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from conftest import ROOT, coco_library
@@ -91,3 +92,20 @@ def test_the_closer_look_takes_the_first_pass_decode_and_gets_what_a_new_decode_
             for row, i in enumerate(ids):  # as stored: one byte a value (vecblob.py)
                 expected = vecblob.decode(vecblob.encode(kind, again[kind][row]))
                 assert np.allclose(stored[i].ravel(), expected, rtol=0, atol=1e-6), (kind, paths[row])
+
+
+def test_a_batch_stacker_reuses_its_arrays_and_never_mixes_kinds_or_sizes():
+    """The indexer stacks each batch's inputs into arrays it keeps (BatchStacker): the same
+    array for the same kind and size, filled afresh; another size or kind gets its own."""
+    from photolens.engine.indexer import BatchStacker
+
+    stack = BatchStacker()
+    photos = [np.full((3, 4, 4), i, np.float32) for i in range(4)]
+    first = stack("detail", photos)
+    assert first.shape == (4, 3, 4, 4) and (first[:, 0, 0, 0] == [0, 1, 2, 3]).all()
+    again = stack("detail", photos[::-1])
+    assert again is first and (again[:, 0, 0, 0] == [3, 2, 1, 0]).all()
+    fewer = stack("detail", photos[:2])  # the last, shorter batch
+    assert fewer.shape == (2, 3, 4, 4) and (fewer[:, 0, 0, 0] == [0, 1]).all()
+    other = stack("views", photos)
+    assert other is not stack("detail", photos) and (other[:, 0, 0, 0] == [0, 1, 2, 3]).all()
