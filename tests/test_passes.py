@@ -94,9 +94,10 @@ def test_the_closer_look_takes_the_first_pass_decode_and_gets_what_a_new_decode_
                 assert np.allclose(stored[i].ravel(), expected, rtol=0, atol=1e-6), (kind, paths[row])
 
 
-def test_a_batch_stacker_reuses_its_arrays_and_never_mixes_kinds_or_sizes():
+def test_a_batch_stacker_reuses_its_arrays_and_never_mixes_kinds_or_shapes():
     """The indexer stacks each batch's inputs into arrays it keeps (BatchStacker): the same
-    array for the same kind and size, filled afresh; another size or kind gets its own."""
+    array for the same kind, filled afresh (a shorter batch in its first rows); another kind or
+    shape gets its own."""
     from photolens.engine.indexer import BatchStacker
 
     stack = BatchStacker()
@@ -104,8 +105,11 @@ def test_a_batch_stacker_reuses_its_arrays_and_never_mixes_kinds_or_sizes():
     first = stack("detail", photos)
     assert first.shape == (4, 3, 4, 4) and (first[:, 0, 0, 0] == [0, 1, 2, 3]).all()
     again = stack("detail", photos[::-1])
-    assert again is first and (again[:, 0, 0, 0] == [3, 2, 1, 0]).all()
-    fewer = stack("detail", photos[:2])  # the last, shorter batch
-    assert fewer.shape == (2, 3, 4, 4) and (fewer[:, 0, 0, 0] == [0, 1]).all()
+    assert np.shares_memory(again, first) and (again[:, 0, 0, 0] == [3, 2, 1, 0]).all()
+    fewer = stack("detail", photos[:2])  # the last, shorter batch: the kept array's first rows
+    assert fewer.shape == (2, 3, 4, 4) and (fewer[:, 0, 0, 0] == [0, 1]).all() and fewer.flags.c_contiguous
+    assert np.shares_memory(fewer, first)
     other = stack("views", photos)
-    assert other is not stack("detail", photos) and (other[:, 0, 0, 0] == [0, 1, 2, 3]).all()
+    assert not np.shares_memory(other, stack("detail", photos)) and (other[:, 0, 0, 0] == [0, 1, 2, 3]).all()
+    bigger = stack("detail", [np.full((3, 8, 8), 5, np.float32)] * 2)  # another shape: its own
+    assert bigger.shape == (2, 3, 8, 8) and not np.shares_memory(bigger, first) and (bigger == 5).all()

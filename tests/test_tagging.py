@@ -451,9 +451,10 @@ def test_a_damaged_tagger_file_falls_back_to_zscores(catalog, caplog):
         (model.folder / "tagger.npz").unlink()
 
 
-def test_the_evidence_layout_is_made_once_per_tagger_vocabulary_and_groups():
-    """What evidence() needs of the tagger, the words and the group matrix is worked out once
-    and kept (tagscore.layout); a vocabulary in another order gets its own, never a stale one."""
+def test_the_evidence_layout_gives_what_the_evidence_would_work_out_itself():
+    """What evidence() needs of the tagger, the words and the group matrix (tagscore.layout,
+    which a Tagger makes once) gives the same evidence as working it out for the batch, and a
+    vocabulary in another order gets its own columns."""
     from photolens.engine import tagscore
 
     rng = np.random.default_rng(1)
@@ -468,9 +469,11 @@ def test_the_evidence_layout_is_made_once_per_tagger_vocabulary_and_groups():
     z = rng.standard_normal((12, 3)).astype(np.float32)
     x = tagscore.evidence(model, words, feats, logits, groups, z)
     lay = tagscore.layout(model, words, groups)
-    assert tagscore.layout(model, words, groups) is lay
+    assert np.array_equal(tagscore.evidence(model, words, feats, logits, groups, z, lay=lay), x)
     assert (x[:, :, tagscore.Evidence.HAS_CAPTION] == [1, 0, 1]).all()
     assert (x[:, :, tagscore.Evidence.HAS_IMAGENET] == [1, 1, 0]).all()
     order = [2, 0, 1]
-    shuffled = tagscore.evidence(model, [words[i] for i in order], feats, logits, groups[:, order], z[:, order])
+    reordered = [words[i] for i in order]
+    shuffled = tagscore.evidence(model, reordered, feats, logits, groups[:, order], z[:, order],
+                                 lay=tagscore.layout(model, reordered, groups[:, order]))
     assert np.array_equal(shuffled, x[:, order, :])

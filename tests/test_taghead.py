@@ -107,3 +107,16 @@ def test_a_tag_head_without_a_readable_tagger_still_scores_the_features(tmp_path
     assert np.allclose(tagger.raw_scores(outputs, tagger.stats(outputs)), z, atol=1e-5)
     with pytest.raises(ValueError):  # never the search embedding on the tag head's statistics
         tagger.tag_embedding(np.eye(4, model.dim, dtype=np.float32))
+
+
+def test_a_tagger_works_out_its_evidence_layout_once(coco_cat, monkeypatch):
+    """The evidence's layout (tagscore.layout) is made when the tagger is, not for each batch."""
+    from photolens.engine import tagscore
+
+    made: list[int] = []
+    real = tagscore.layout
+    monkeypatch.setattr(tagscore, "layout", lambda *args: made.append(1) or real(*args))
+    tagger = Tagger(coco_cat.store, coco_cat.embedder)
+    _, outputs = tagger.stored_outputs(coco_cat.store.vector_ids("builtin").tolist())
+    first = tagger.raw_scores(outputs)
+    assert np.array_equal(tagger.raw_scores(outputs), first) and len(made) == 1

@@ -101,6 +101,9 @@ class Tagger:
         self.embedder = embedder
         self.words = words or terms()
         self.tag_model, self._groups, self._classifier = self._load_tag_model(embedder.model)
+        # What every batch's evidence needs of the tagger, the words and the groups, made once.
+        self._layout = (tagscore.layout(self.tag_model, self.words, self._groups)
+                        if self.tag_model is not None else None)
         self._tag_head = self._load_tag_head(embedder.model)
         default = self.tag_model.threshold if self.tag_model is not None else DEFAULT_THRESHOLD
         self.threshold = threshold if threshold is not None else float(
@@ -326,7 +329,7 @@ class Tagger:
         if self.embedder.model.tag_detail is not None:  # its stand-in rules: outputs.py
             detail, detail_probs = detail_or_stand_in(outputs, logits)
         x = tagscore.evidence(self.tag_model, self.words, outputs.features, logits, self._groups, z,
-                              views, view_logits, detail, detail_probs)
+                              views, view_logits, detail, detail_probs, self._layout)
         return tagscore.stacked(x, self.tag_model.stack)
 
     def tags_for(self, outputs: Outputs, stats: TermStats | None = None,
