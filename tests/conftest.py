@@ -39,16 +39,17 @@ def _isolated_env(models_dir, tmp_path, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
-def _qt_garbage_collected_between_tests():
+def _qt_garbage_collected_between_tests(request):
     """What a test's windows left in reference cycles (models, timers, the task relay: Qt
     objects Python owns) is collected here, once pytest-qt has closed and deleted the windows
     and no event is being dispatched, not by a collection that happens to run inside a later
     test's event loop. The suite crashed that way, rarely, always in the GUI thread's
     collector during tests/test_ui.py::test_real_photos_search_in_the_app, the window tests
     before it having left their windows' Python side behind; the app itself has one window
-    for the life of the process."""
+    for the life of the process. Only after tests that had a qtbot: a collection costs a
+    few hundred milliseconds once the models are loaded."""
     yield
-    if "PySide6.QtWidgets" not in sys.modules:
+    if "qtbot" not in request.fixturenames or "PySide6.QtWidgets" not in sys.modules:
         return
     from PySide6.QtWidgets import QApplication
 
