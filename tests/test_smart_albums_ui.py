@@ -14,6 +14,7 @@ from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent  # noqa: E
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from photolens.engine.filters import Filters  # noqa: E402
+from photolens.engine.search import results_for  # noqa: E402
 from photolens.engine.library import hash_file  # noqa: E402
 from photolens.ui.albums_pane import AlbumsPane  # noqa: E402
 from photolens.ui.grid import PhotoGrid  # noqa: E402
@@ -63,7 +64,7 @@ def test_photos_dragged_from_the_grid_onto_an_album_go_in_it_by_content(qtbot, c
     qtbot.waitUntil(lambda: pane.list.count() == 2, timeout=10_000)
 
     model = ResultsModel(tmp_path / "thumbs", 64)
-    model.set_results(catalog.searcher.results_for([(catalog.photo_id(str(p)), 1.0) for p in shots]))
+    model.set_results(results_for(catalog.store, [(catalog.photo_id(str(p)), 1.0) for p in shots]))
     grid = PhotoGrid(model, 64)
     qtbot.addWidget(grid)
     chosen = [0, 1, 3]  # two photos and the copy of the first: two contents

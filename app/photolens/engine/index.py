@@ -59,18 +59,8 @@ NEIGHBOUR_CHUNK = 2048
 DETACHED = -2  # built from vectors handed in (benchmarks), not from the database
 
 
-def _verify_beside(path: Path, meta: dict) -> cf.Future:
-    """verify_graph on a thread of its own, started now; the thread ends with it."""
-    future: cf.Future = cf.Future()
-
-    def run() -> None:
-        try:
-            future.set_result(verify_graph(path, meta))
-        except BaseException as e:  # handed to whoever waits for the result
-            future.set_exception(e)
-
-    threading.Thread(target=run, name="photolens-verify-graph", daemon=True).start()
-    return future
+# Verifies a saved graph while its opener reads the photo ids (VectorIndex._open_unchanged).
+_VERIFIER = cf.ThreadPoolExecutor(1, thread_name_prefix="photolens-verify-graph")
 
 
 class VectorIndex:
@@ -164,7 +154,7 @@ class VectorIndex:
         saved = load_fingerprints(self._fingerprint_path, meta.get("fingerprints"))
         if saved is None or len(saved) <= self.exact_max:
             return False
-        verifying = _verify_beside(self._graph_path, meta)
+        verifying = _VERIFIER.submit(verify_graph, self._graph_path, meta)
         ids = self.store.vector_ids(self.model)
         if len(ids) != len(saved) or not np.array_equal(ids, np.fromiter(sorted(saved), np.int64, len(saved))):
             return False

@@ -219,7 +219,7 @@ class Searcher:
             if candidates is not None:  # the tagged photos it brings in pass the filters too
                 allowed = set(candidates.tolist())
                 hits = [(i, s) for i, s in hits if i in allowed]
-        return self.results_for([(i, s) for i, s in hits if i not in exclude_ids][:k])
+        return results_for(self.store, [(i, s) for i, s in hits if i not in exclude_ids][:k])
 
     def similar(self, image: str | int, k: int = 50, focus: str | None = None, detail: float = 0.0,
                 region: Region | None = None, candidates: np.ndarray | None = None) -> list[Result]:
@@ -247,7 +247,7 @@ class Searcher:
             hits = self._detailed(vec, photo_id, path, detail, k + 1, candidates)
         else:
             hits = self._nearest(vec, k + 1, candidates)
-        return self.results_for([(i, s) for i, s in hits if i != photo_id][:k])
+        return results_for(self.store, [(i, s) for i, s in hits if i != photo_id][:k])
 
     def _similar_to_region(self, image: str | int, region: Region, k: int,
                            candidates: np.ndarray | None = None) -> list[Result]:
@@ -269,7 +269,7 @@ class Searcher:
             raise QueryError(f"cannot use {path} as a query: {e}") from e
         vec = self.embedder.embed_images(crop[None])["embedding"][0]
         hits = self._nearest(vec, k + 1, candidates)
-        return self.results_for([(i, s) for i, s in hits if i != photo_id][:k])
+        return results_for(self.store, [(i, s) for i, s in hits if i != photo_id][:k])
 
     # -- modes that re-rank -----------------------------------------------------------------
 
@@ -329,6 +329,3 @@ class Searcher:
 
     # -- results ----------------------------------------------------------------------------
 
-    def results_for(self, hits: list[tuple[int, float]]) -> list[Result]:
-        """(photo id, score) pairs as results, in the same order (unknown ids dropped)."""
-        return results_for(self.store, hits)

@@ -17,7 +17,7 @@ from .ocr import TextLine, TextReader
 from .query import parse_query
 from .ranking import tag_term
 from .reading import file_hash
-from .search import Result
+from .search import Result, results_for
 from .textpass import TextPass
 from .wordsearch import fuse, parse_words, search_words
 from .words import MAX_CAPTION, WordStore
@@ -125,7 +125,7 @@ class CatalogWords:
         scores.update(self._meaning_scores(parsed, missing))
         reasons = {pid: why for pid, _, why in fused}
         out = []
-        for result in self.searcher.results_for([(p, scores.get(p, 0.0)) for p, _, _ in fused]):
+        for result in results_for(self.store, [(p, scores.get(p, 0.0)) for p, _, _ in fused]):
             good_meaning = result.score >= cut
             matched = ([MEANING] if good_meaning else []) + reasons[result.id]
             out.append(replace(result, good=good_meaning or bool(reasons[result.id]), matched=matched))
