@@ -602,3 +602,21 @@ def test_jobs_switch_the_interpreter_often_and_give_the_setting_back():
         assert sys.getswitchinterval() == pytest.approx(0.004)
     finally:
         sys.setswitchinterval(before)
+
+
+def test_jobs_multiply_on_one_blas_thread_and_give_the_count_back():
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from photolens.engine.jobs import one_blas_thread
+
+    def blas_threads() -> list[int]:
+        return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+    with threadpool_limits(limits=2, user_api="blas"):  # what a 2-core machine starts with
+        assert blas_threads() and set(blas_threads()) == {2}
+        with one_blas_thread():
+            assert set(blas_threads()) == {1}
+            with one_blas_thread():  # a second job at once
+                pass
+            assert set(blas_threads()) == {1}  # the first job still runs
+        assert set(blas_threads()) == {2}

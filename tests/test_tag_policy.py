@@ -13,7 +13,7 @@ from photolens.engine.shown_tags import ShownTags
 from photolens.engine.tag_audit import audit, load_audit_terms, shows_people
 from photolens.engine.tag_policy import (NEVER, OVERWHELMING, OVERWHELMING_RULE, SensitiveTerms,
                                          load_sensitive_terms)
-from photolens.engine.tag_terms import TermMap, TermThresholds
+from photolens.engine.tag_terms import MergePlan, TermMap, TermThresholds, load_term_map
 
 DATA = ROOT / "models" / "data"
 WORDS = ["person", "monkey", "dog", "toilet", "tree", "whippet", "sand bar", "sandbar", "beach"]
@@ -50,6 +50,61 @@ def test_people_are_found_by_the_taggers_own_person_evidence():
     # a faint person score still counts (the threshold is low on purpose)
     (tags,) = shown([{"person": 0.2, "toilet": 0.8}])
     assert "toilet" not in tags
+
+
+def merged_in_order(terms: TermMap, scores: np.ndarray, words: list[str], certain: float) -> np.ndarray:
+    """TermMap.merge as it is specified: each synonym, then each fine term, in the words' order."""
+    col = {w: j for j, w in enumerate(words)}
+    out, floor = scores.copy(), min(0.0, float(scores.min()) - 1.0)
+    for j, w in enumerate(words):
+        head = terms.canonical(w)
+        if head != w and head in col:
+            out[:, col[head]] = np.maximum(out[:, col[head]], scores[:, j])
+            out[:, j] = floor
+    for j, w in enumerate(words):
+        up = terms.everyday(w)
+        if up is not None and up in col and up != w and terms.canonical(w) == w:
+            out[:, col[up]] = np.maximum(out[:, col[up]], scores[:, j])
+            out[:, j] = np.where(scores[:, j] >= certain, scores[:, j], floor)
+    return out
+
+
+@pytest.mark.parametrize("certain", [0.9, np.inf])
+def test_the_shipped_merge_at_once_is_the_merge_in_order(certain):
+    from photolens.engine.tagger import terms
+
+    words, term_map = terms(), load_term_map()
+    plan = term_map.plan(words)
+    assert plan.independent  # else the merge goes pair by pair: right, but slower
+    assert len(plan.synonyms) > 10 and len(plan.rollups) > 100
+    scores = np.random.default_rng(0).random((24, len(words)), dtype=np.float32)
+    scores[:4] = np.where(scores[:4] > 0.5, 0.95, scores[:4])  # some fine terms certain
+    assert np.array_equal(plan.apply(scores, certain), merged_in_order(term_map, scores, words, certain))
+
+
+def test_a_merge_whose_pairs_depend_on_each_other_goes_in_order():
+    words = ["canine", "dog", "whippet", "hound", "pooch", "sand bar", "sandbar"]
+    # "dog" rolls up and is rolled up to; "pooch" merges into "dog", itself a fine term
+    term_map = TermMap({"pooch": "dog", "sand bar": "sandbar"}, {"whippet": "dog", "dog": "canine", "hound": "dog"})
+    plan = term_map.plan(words)
+    assert not plan.independent
+    scores = np.random.default_rng(1).random((6, len(words)), dtype=np.float32)
+    scores[0, 1] = 0.97
+    assert np.array_equal(plan.apply(scores), merged_in_order(term_map, scores, words, 0.9))
+    assert np.array_equal(term_map.merge(scores, words), plan.apply(scores))
+    assert isinstance(plan, MergePlan)
+
+
+def test_a_term_in_two_groups_takes_its_first_groups_rule():
+    policy = SensitiveTerms({"primates": (NEVER, frozenset({"monkey", "ape"})),
+                             "animals": (OVERWHELMING_RULE, frozenset({"dog", "monkey"}))})
+    assert policy.rule_of("monkey") == ("primates", NEVER)
+    assert policy.rule_of("dog") == ("animals", OVERWHELMING_RULE)
+    assert policy.rule_of("tree") is None
+    shipped = load_sensitive_terms()
+    for term in sorted(shipped.terms):  # the lookup agrees with the groups, in their order
+        first = next(name for name, (_, group) in shipped.groups.items() if term in group)
+        assert shipped.rule_of(term) == (first, shipped.groups[first][0])
 
 
 def hints(row: dict) -> dict[str, float]:

@@ -22,7 +22,7 @@ from .errors import ImageError
 from .drafts import DraftSpool, file_stamp
 from .imaging import Decoded, closer_look_from_draft, decode_closer_look, decode_for_model, draft_size
 from .index import VectorIndex
-from .jobs import Control, Progress, switching_often
+from .jobs import Control, Progress, one_blas_thread, switching_often
 from .metastore import record_metadata
 from .models import ModelInfo
 from .outputs import PhotoOutputs
@@ -158,7 +158,7 @@ class Indexer:
             return {"embedded": 0, "failed": 0}
         batches = [photos[i:i + self.batch_size] for i in range(0, len(photos), self.batch_size)]
         stacker = BatchStacker()  # this run's input arrays, freed with it
-        with switching_often(), ThreadPoolExecutor(self.workers, thread_name_prefix="decode") as pool:
+        with switching_often(), one_blas_thread(), ThreadPoolExecutor(self.workers, thread_name_prefix="decode") as pool:
             queue: deque[tuple[list[PhotoRow], list[Future]]] = deque()
             it = iter(batches)
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-__all__ = ["Control", "Progress", "switching_often"]
+__all__ = ["Control", "Progress", "one_blas_thread", "switching_often"]
 
 # While a job's threads work side by side (decoders, the model, the text readers), the
 # interpreter passes between them every millisecond instead of Python's 5: the thread that feeds
@@ -19,28 +19,61 @@ __all__ = ["Control", "Progress", "switching_often"]
 # 1 ms; on this 2-core CPU, 35-39 and 13.1-14.0 against 38-47 and 13.7-15.4. The app uses 1 ms
 # throughout (ui/app.py).
 SWITCH_INTERVAL_S = 0.001
-_switching = threading.Lock()
-_switching_jobs = 0
-_interval_before = 0.0
 
 
-@contextmanager
-def switching_often() -> Iterator[None]:
-    """The interpreter's switch interval at most SWITCH_INTERVAL_S while the block runs (in
-    any number of jobs at once); the process's own setting comes back after the last."""
-    global _switching_jobs, _interval_before
-    with _switching:
-        if _switching_jobs == 0:
-            _interval_before = sys.getswitchinterval()
-            sys.setswitchinterval(min(_interval_before, SWITCH_INTERVAL_S))
-        _switching_jobs += 1
-    try:
-        yield
-    finally:
-        with _switching:
-            _switching_jobs -= 1
-            if _switching_jobs == 0:
-                sys.setswitchinterval(_interval_before)
+class _WhileJobsRun:
+    """A process-wide setting that holds while any job runs: made by the first job to start,
+    undone by the last to end (jobs overlap: the app indexes while the text pass reads)."""
+
+    def __init__(self, begin, end) -> None:
+        self._begin, self._end = begin, end  # begin() -> what end(it) needs to undo it
+        self._lock = threading.Lock()
+        self._jobs = 0
+        self._before = None
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._jobs == 0:
+                self._before = self._begin()
+            self._jobs += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._jobs -= 1
+                if self._jobs == 0:
+                    self._end(self._before)
+                    self._before = None
+
+
+def _switch_often() -> float:
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(min(before, SWITCH_INTERVAL_S))
+    return before
+
+
+switching_often = _WhileJobsRun(_switch_often, sys.setswitchinterval)
+switching_often.__doc__ = """The interpreter's switch interval at most SWITCH_INTERVAL_S while the
+block runs (in any number of jobs at once); the process's own setting comes back after the last."""
+
+
+# While a job's threads keep every core busy, numpy's matrix products (tagging a batch, the
+# tag head) run on one thread. OpenBLAS's threads wait for the next product by spinning for a
+# while after each one, taking a core from the decoders and the model, and a product split
+# in two gains nothing when no core is free. Measured on this project's 2-core machine, the
+# first pass over 96 12-MP JPEGs, three runs each way, alternating: 2.27-2.57 s with one BLAS
+# thread against 2.62-2.94 s with two. The setting is process-wide (OpenBLAS has one), so a
+# search made while a job runs multiplies on one thread too; it comes back after the last job.
+def _one_blas_thread():
+    from threadpoolctl import threadpool_limits  # inspects the loaded libraries: only when a job runs
+
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+one_blas_thread = _WhileJobsRun(_one_blas_thread, lambda limits: limits.restore_original_limits())
+one_blas_thread.__doc__ = """numpy's BLAS on one thread while the block runs (any number of jobs
+at once); its own thread count comes back after the last."""
 
 
 @dataclass

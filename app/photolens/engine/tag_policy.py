@@ -49,6 +49,7 @@ PEOPLE_TERMS = ("person", "child", "baby", "crowd", "family", "friends", "portra
 # missed here could get an offensive tag, a photo without people counted here only loses a few
 # sensitive tags. Measured by models/calibrate_tags.py on coco-mini and flickr8k-train (see README).
 PEOPLE_THRESHOLD = 0.15
+_PEOPLE = frozenset(PEOPLE_TERMS)
 PEOPLE_Z = 0.5  # the same for z-scores (models without a trained tagger): half a spread above average
 SENSITIVE_FILE = "sensitive_terms.json"
 
@@ -58,13 +59,16 @@ class SensitiveTerms:
     """group -> (rule, terms); `rule` is NEVER or OVERWHELMING_RULE."""
     groups: dict[str, tuple[str, frozenset[str]]]
     _columns: dict = field(default_factory=dict, compare=False, repr=False)
+    _rules: dict = field(default_factory=dict, compare=False, repr=False)
 
     def rule_of(self, term: str) -> tuple[str, str] | None:
-        """(group, rule) of a sensitive term, None for every other term."""
-        for name, (rule, terms) in self.groups.items():
-            if term in terms:
-                return name, rule
-        return None
+        """(group, rule) of a sensitive term (its first group's), None for every other term."""
+        if not self._rules and self.groups:  # term -> (group, rule), made on first use
+            rules = {}
+            for name, (rule, terms) in reversed(self.groups.items()):  # the first group wins
+                rules.update(dict.fromkeys(terms, (name, rule)))
+            self._rules.update(rules)  # whole, in one step: another thread never sees it half made
+        return self._rules.get(term)
 
     @property
     def terms(self) -> frozenset[str]:
@@ -96,7 +100,7 @@ class SensitiveTerms:
             found = self._columns[key] = (
                 np.array([j for j, r in enumerate(rules) if r is not None and r[1] == NEVER], np.int64),
                 np.array([j for j, r in enumerate(rules) if r is not None and r[1] == OVERWHELMING_RULE], np.int64),
-                np.array([j for j, w in enumerate(words) if w in PEOPLE_TERMS], np.int64),
+                np.array([j for j, w in enumerate(words) if w in _PEOPLE], np.int64),
                 words)  # the list kept alive, so its id is never another list's
         return found[:3]
 
