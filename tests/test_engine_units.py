@@ -366,6 +366,32 @@ def test_hnsw_and_exact_search_rank_the_same(tmp_path):
     assert np.mean(recall) >= 0.95
 
 
+def test_a_graphs_vectors_come_back_in_chunks_the_same_and_in_order(tmp_path, monkeypatch):
+    import photolens.engine.index as index_module
+
+    rng = np.random.default_rng(3)
+    mat = rng.standard_normal((700, 16)).astype(np.float32)
+    mat /= np.linalg.norm(mat, axis=1, keepdims=True)
+    ids = np.arange(1, 701, dtype=np.int64)
+    graph = VectorIndex(Store(tmp_path / "x.db"), "m", tmp_path, exact_max=10)
+    graph.build_from(ids, mat)
+    asked: list[int] = []
+    get_items = graph._hnsw.get_items
+
+    class Counting:  # hnswlib's Index cannot be patched in place: it is a C++ class
+        def get_items(self, labels, return_type):
+            asked.append(len(labels))
+            return get_items(labels, return_type=return_type)
+
+    wanted = rng.permutation(ids)[:600].tolist()
+    got = index_module.graph_items(Counting(), wanted)
+    assert max(asked) <= index_module.ITEMS_CHUNK and len(asked) == 3  # never one long hold
+    assert np.allclose(got, mat[np.asarray(wanted) - 1], atol=1e-6)
+    assert np.allclose(np.stack(list(graph.vectors_of(wanted).values())), got)
+    with pytest.raises(RuntimeError):  # a label the graph lacks fails as get_items does
+        index_module.graph_items(graph._hnsw, wanted[:300] + [9999])
+
+
 def test_index_is_rebuilt_when_missing_or_corrupt(tmp_path, catalog):
     folder = tmp_path / "p"
     for i in range(30):

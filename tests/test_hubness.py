@@ -185,3 +185,27 @@ def test_a_smart_album_holds_the_good_matches_of_its_sentence_as_search_scores_t
         assert {p.id for p in cat.albums.get("night cars").photos} == good
     finally:
         cat.close()
+
+
+def test_warm_up_takes_the_librarys_hub_zero_before_the_first_sentence(tmp_path, models_dir, monkeypatch):
+    folder = _banked_model(models_dir, tmp_path)
+    monkeypatch.setenv("PHOTOLENS_MODELS", str(folder.parent))
+    photos = tmp_path / "p"
+    for i, color in enumerate([(220, 20, 20), (30, 30, 220), (40, 200, 40)]):
+        write_photo(photos / f"{i}.jpg", color=color, noise=6, seed=i)
+    lib = tmp_path / "lib"
+    use_model(lib, "tinybank")
+    with Catalog(lib, device="cpu") as cat:
+        cat.add_folder(photos)
+        cat.index_all()
+    with Catalog(lib, device="cpu") as cat:  # a new session: nothing kept
+        assert cat.searcher._hub_zero is None
+        cat.warm_up()
+        ids, mat = cat.store.vectors(cat.model.name)
+        model, n, zero = cat.searcher._hub_zero
+        assert (model, n) == ("tinybank", 3)
+        assert zero == pytest.approx(cat.searcher.query_bank.mean_hub(mat), abs=1e-3)
+        sampled = []
+        monkeypatch.setattr(cat.index, "sample", lambda n: sampled.append(n))
+        cat.search("a red car on the beach at night", k=3)
+        assert not sampled  # the first sentence found the zero taken

@@ -61,6 +61,11 @@ DETACHED = -2  # built from vectors handed in (benchmarks), not from the databas
 
 # Verifies a saved graph while its opener reads the photo ids (VectorIndex._open_unchanged).
 _VERIFIER = cf.ThreadPoolExecutor(1, thread_name_prefix="photolens-verify-graph")
+# hnswlib's get_items holds the interpreter for the whole call, about 20 us a vector (a 200,000-
+# photo graph here): the 2,000 vectors of a first text search's hub sample held it 45 ms, and
+# with the hits' vectors the app's event loop stalled 165-220 ms while a worker thread searched
+# (bench/ui_scale.py). Asked for in chunks, the interpreter can pass between them.
+ITEMS_CHUNK = 256
 
 
 class VectorIndex:
@@ -227,7 +232,7 @@ class VectorIndex:
             changed = [int(i) for i, fp in zip(common.tolist(), now[rows].tolist()) if saved.get(i) != fp]
         elif len(common):
             rows = np.searchsorted(ids, common)
-            have = np.asarray(graph.get_items(common, return_type="numpy"), np.float32)
+            have = np.asarray(graph_items(graph, common), np.float32)
             want = mat[rows] / np.maximum(np.linalg.norm(mat[rows], axis=1, keepdims=True), 1e-12)
             # float16 storage differs from the graph's float32 copy by ~1e-3; a new embedding by far more
             changed = common[np.abs(have - want).max(axis=1) > CHANGED_TOLERANCE].tolist()
@@ -390,9 +395,9 @@ class VectorIndex:
                     labels, dist = self._hnsw.knn_query(q, k=k, filter=wanted.__contains__)
                     return [(int(i), float(1.0 - d)) for i, d in zip(labels[0], dist[0])]
                 except RuntimeError:  # the walk found fewer than k: score the candidates exactly
-                    mat = self._hnsw.get_items(ids, return_type="numpy")
+                    mat = graph_items(self._hnsw, ids)
             else:
-                mat = self._hnsw.get_items(ids, return_type="numpy")
+                mat = graph_items(self._hnsw, ids)
             if mat is not None:
                 scores = mat @ q
             top = np.argpartition(-scores, k - 1)[:k] if k < len(ids) else np.arange(len(ids))
@@ -412,7 +417,7 @@ class VectorIndex:
             if not present:
                 return {}
             try:
-                mat = self._hnsw.get_items(present, return_type="numpy")
+                mat = graph_items(self._hnsw, present)
             except RuntimeError:  # an id the graph lacks: one at a time, skipping it
                 return {i: v for i in present if (v := self._one_item(i)) is not None}
             return dict(zip(present, mat))
@@ -465,3 +470,12 @@ def _ascending(ids: np.ndarray) -> bool:
 
 def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+def graph_items(graph, ids) -> np.ndarray:
+    """[len(ids), D] the vectors an hnswlib graph holds for these labels, ITEMS_CHUNK at a time;
+    RuntimeError where it lacks one, as get_items."""
+    if len(ids) <= ITEMS_CHUNK:
+        return graph.get_items(ids, return_type="numpy")
+    return np.concatenate([graph.get_items(ids[start:start + ITEMS_CHUNK], return_type="numpy")
+                           for start in range(0, len(ids), ITEMS_CHUNK)])
