@@ -60,3 +60,32 @@ def test_the_tag_menu_renames_merges_deletes_and_never_suggests(qtbot, window):
     qtbot.waitUntil(lambda: [r.tag for r in cat.tag_rules() if r.rule == "never"] == ["sunny"], timeout=5_000)
     window.tag_menu.delete("sunny", confirm=False)
     qtbot.waitUntil(lambda: "sunny" not in counts(window), timeout=5_000)
+
+
+def test_the_tag_pane_sorts_in_its_model_keeping_order_selection_and_filter(qtbot):
+    from PySide6.QtCore import Qt
+
+    from photolens.engine.records import TagCount
+    from photolens.ui.panes import TagsPane
+
+    pane = TagsPane(None, None)
+    qtbot.addWidget(pane)
+    rows = [TagCount("beach", 5), TagCount("Dog", 9), TagCount("cat", 5), TagCount("apple", 1)]
+    pane.model.set_tags(rows)
+
+    def names() -> list[str]:
+        return [pane.proxy.index(i, 0).data() for i in range(pane.proxy.rowCount())]
+
+    assert names() == ["Dog", "beach", "cat", "apple"]  # the most used first, equal counts by name
+    pane.view.selectRow(2)  # "cat"
+    pane.view.sortByColumn(0, Qt.AscendingOrder)  # as a click on the Tag header
+    assert names() == ["apple", "beach", "cat", "Dog"]  # by name, whatever the case
+    assert pane.view.horizontalHeader().sortIndicatorSection() == 0
+    assert [i.data() for i in pane.view.selectionModel().selectedRows()] == ["cat"]  # the selection follows
+    pane.model.set_tags(rows + [TagCount("zebra", 50)])  # a refresh keeps the order chosen
+    assert names() == ["apple", "beach", "cat", "Dog", "zebra"]
+    pane.filter.setText("a")  # the filter still filters, in that order
+    assert names() == ["apple", "beach", "cat", "zebra"]
+    pane.view.sortByColumn(1, Qt.AscendingOrder)
+    assert names() == ["apple", "beach", "cat", "zebra"]
+    assert [pane.proxy.index(i, 1).data() for i in range(4)] == [1, 5, 5, 50]

@@ -207,11 +207,35 @@ class TagsModel(QAbstractTableModel):
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
         self.rows: list[TagCount] = []
+        # The model keeps the order the view asks for (sort), in Python: a sorting proxy compares
+        # rows through data(), a call into Python for each side, and refreshing 2,000 tags that
+        # way froze the window 0.5-0.6 s (500 tags: 0.12 s), against 7 ms already in order.
+        self._order = (1, Qt.DescendingOrder)
 
     def set_tags(self, rows: list[TagCount]) -> None:
         self.beginResetModel()
-        self.rows = list(rows)
+        self.rows = self._ordered(rows)
         self.endResetModel()
+
+    def sort(self, column: int, order=Qt.AscendingOrder) -> None:
+        """By name (case-insensitive) or by count, ties by name; the order holds for later lists."""
+        if column not in (0, 1):
+            return
+        self._order = (column, Qt.SortOrder(order))
+        self.layoutAboutToBeChanged.emit()
+        before, old = self.persistentIndexList(), self.rows
+        self.rows = self._ordered(old)
+        row_of = {id(r): i for i, r in enumerate(self.rows)}
+        self.changePersistentIndexList(before, [self.index(row_of[id(old[i.row()])], i.column()) for i in before])
+        self.layoutChanged.emit()
+
+    def _ordered(self, rows: list[TagCount]) -> list[TagCount]:
+        column, order = self._order
+        descending = order == Qt.DescendingOrder
+        if column == 0:
+            return sorted(rows, key=lambda r: r.tag.casefold(), reverse=descending)
+        sign = -1 if descending else 1  # the most used first, and equal counts by name either way
+        return sorted(rows, key=lambda r: (sign * r.count, r.tag.casefold()))
 
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.rows)

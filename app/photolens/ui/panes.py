@@ -200,6 +200,13 @@ class SimilarPane(QDockWidget):
         self.show_subject(index.data(IdRole), index.data(PathRole))
 
 
+class FilterOnlyProxy(QSortFilterProxyModel):
+    """Filters rows; sorting is the source model's own (TagsModel.sort says why)."""
+
+    def sort(self, column: int, order=Qt.AscendingOrder) -> None:
+        self.sourceModel().sort(column, order)
+
+
 class TagsPane(QDockWidget):
     """Every tag with its photo count, filterable and sortable.
 
@@ -216,7 +223,7 @@ class TagsPane(QDockWidget):
         v = _dock_content(self)
         self.filter = QLineEdit(placeholderText="Filter tags")
         self.model = TagsModel(self)
-        self.proxy = QSortFilterProxyModel(self)
+        self.proxy = FilterOnlyProxy(self)
         self.proxy.setSourceModel(self.model)
         self.proxy.setFilterCaseSensitivity(Qt.CaseInsensitive)
         self.proxy.setFilterKeyColumn(0)
