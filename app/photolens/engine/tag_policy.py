@@ -58,16 +58,18 @@ SENSITIVE_FILE = "sensitive_terms.json"
 class SensitiveTerms:
     """group -> (rule, terms); `rule` is NEVER or OVERWHELMING_RULE."""
     groups: dict[str, tuple[str, frozenset[str]]]
-    _columns: dict = field(default_factory=dict, compare=False, repr=False)
-    _rules: dict = field(default_factory=dict, compare=False, repr=False)
+    _columns: dict = field(default_factory=dict, init=False, compare=False, repr=False)
+    _rules: dict = field(init=False, compare=False, repr=False)  # term -> (group, rule)
+
+    def __post_init__(self) -> None:
+        # Made whole with the policy, never on first use: no thread can see it half made.
+        rules = {}
+        for name, (rule, terms) in reversed(self.groups.items()):  # the first group wins
+            rules.update(dict.fromkeys(terms, (name, rule)))
+        object.__setattr__(self, "_rules", rules)
 
     def rule_of(self, term: str) -> tuple[str, str] | None:
         """(group, rule) of a sensitive term (its first group's), None for every other term."""
-        if not self._rules and self.groups:  # term -> (group, rule), made on first use
-            rules = {}
-            for name, (rule, terms) in reversed(self.groups.items()):  # the first group wins
-                rules.update(dict.fromkeys(terms, (name, rule)))
-            self._rules.update(rules)  # whole, in one step: another thread never sees it half made
         return self._rules.get(term)
 
     @property
