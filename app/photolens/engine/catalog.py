@@ -171,13 +171,11 @@ class Catalog(WhenWhereFacade, TagsFacade, TagManagement, CatalogWords, PeopleCa
     def warm_up(self) -> None:
         """Load the model's sessions, the vector index and the tag vocabulary now, so the first
         photo that arrives is not the one that pays for them (the watcher calls this)."""
-        # What a first search needs first (a window starts this as it shows): the model (its image
-        # session is made here, as load_embedder checks the model with it), the text session, the
-        # index and the hub correction's zero; then a run of the image model and the detail pass,
-        # which indexing needs.
+        # A first search needs these first (a window starts this as it shows): the model (its image
+        # session, made as load_embedder checks the model), the text session, the index and the hub
+        # correction's zero (Searcher.prepare); then what indexing needs: the image model, the detail pass.
         self.embedder.embed_text("warm up")
-        self.index.ensure_loaded()
-        self.searcher.prepare()  # the hub correction's zero (hubness.py), which a first sentence needs
+        self.searcher.prepare()
         size = self.model.preprocess.size
         self.embedder.embed_images(np.zeros((1, 3, size, size), np.float32))
         detail = self.model.tag_detail

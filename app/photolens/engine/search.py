@@ -127,8 +127,10 @@ class Searcher:
         return bank, self._hub_mean(bank)
 
     def prepare(self) -> None:
-        """Take the library's mean hub value now (Catalog.warm_up), so the first sentence searched
-        for does not wait for its 2,000-photo sample (45 ms of reading vectors at 200,000 photos)."""
+        """Load the vector index, and take the library's mean hub value now (Catalog.warm_up), so
+        the first sentence searched for does not wait for its 2,000-photo sample (45 ms of reading
+        vectors at 200,000 photos)."""
+        self.index.ensure_loaded()
         bank = self.query_bank
         if bank is not None and self.correct_hubs:
             self._hub_mean(bank)
