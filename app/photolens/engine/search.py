@@ -335,6 +335,3 @@ class Searcher:
         scores = normalize(mat * weights) @ q
         top = np.argsort(-scores)[:k]
         return [(int(ids[i]), float(scores[i])) for i in top]
-
-    # -- results ----------------------------------------------------------------------------
-

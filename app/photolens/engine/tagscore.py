@@ -171,35 +171,27 @@ def layout(model: TagModel | None, words: list[str], groups: np.ndarray) -> Layo
     return Layout(cols, keep, has_caption, groups.any(axis=0), logit(group_prior), caption_prior(model, words))
 
 
-def caption_excess(model: TagModel | None, words: list[str], features: np.ndarray,
-                   lay: Layout | None = None) -> np.ndarray:
+def caption_excess(model: TagModel | None, features: np.ndarray, lay: Layout) -> np.ndarray:
     """[N, T]: the caption tagger's logit above the term's base rate (positive part), zero for
     terms it does not cover."""
-    caption = np.zeros((len(features), len(words)), np.float32)
+    caption = np.zeros((len(features), len(lay.has_caption)), np.float32)
     if model is not None and len(model.terms):
-        cols, keep = (lay.cols, lay.keep) if lay is not None else _caption_columns(model, words)
-        pc = model.caption_probs(features)[:, keep]
-        caption[:, cols] = np.maximum(logit(pc) - logit(model.prior[keep]), 0)
+        pc = model.caption_probs(features)[:, lay.keep]
+        caption[:, lay.cols] = np.maximum(logit(pc) - logit(model.prior[lay.keep]), 0)
     return caption
 
 
-def imagenet_excess(probs: np.ndarray, groups: np.ndarray, lay: Layout | None = None) -> np.ndarray:
+def imagenet_excess(probs: np.ndarray, groups: np.ndarray, lay: Layout) -> np.ndarray:
     """[N, T]: the ImageNet group's probability (summed over its classes) as a logit above the
     group's share of the classes (positive part), zero for terms without a group."""
     pi = np.minimum(probs.astype(np.float32) @ groups, 1.0)
-    if lay is None:
-        group_prior_logit = logit(np.maximum(groups.sum(axis=0) / len(groups), 1e-3))
-        has_imagenet = groups.any(axis=0)
-    else:
-        group_prior_logit, has_imagenet = lay.group_prior_logit, lay.has_imagenet
-    return (np.maximum(logit(pi) - group_prior_logit, 0) * has_imagenet).astype(np.float32)
+    return (np.maximum(logit(pi) - lay.group_prior_logit, 0) * lay.has_imagenet).astype(np.float32)
 
 
-def detector_excess(model: TagModel | None, words: list[str], features: np.ndarray, logits: np.ndarray,
-                    groups: np.ndarray, lay: Layout | None = None) -> tuple[np.ndarray, np.ndarray]:
+def detector_excess(model: TagModel | None, features: np.ndarray, logits: np.ndarray,
+                    groups: np.ndarray, lay: Layout) -> tuple[np.ndarray, np.ndarray]:
     """[N, T] twice: caption_excess and imagenet_excess of one image's features and logits."""
-    return (caption_excess(model, words, features, lay),
-            imagenet_excess(softmax(logits.astype(np.float32)), groups, lay))
+    return caption_excess(model, features, lay), imagenet_excess(softmax(logits.astype(np.float32)), groups, lay)
 
 
 def caption_prior(model: TagModel | None, words: list[str]) -> np.ndarray:
@@ -223,8 +215,7 @@ def evidence(model: TagModel | None, words: list[str], features: np.ndarray, log
     n, t = z.shape
     lay = layout(model, words, groups) if lay is None else lay
     columns: dict[Evidence, np.ndarray | float] = {}
-    columns[Evidence.CAPTION], columns[Evidence.IMAGENET] = detector_excess(model, words, features, logits,
-                                                                          groups, lay)
+    columns[Evidence.CAPTION], columns[Evidence.IMAGENET] = detector_excess(model, features, logits, groups, lay)
     columns[Evidence.HAS_CAPTION] = lay.has_caption
     columns[Evidence.HAS_IMAGENET] = lay.has_imagenet
     columns[Evidence.ZSCORE] = z
@@ -234,12 +225,12 @@ def evidence(model: TagModel | None, words: list[str], features: np.ndarray, log
     columns[Evidence.BIAS] = 1
     if view_features is not None and view_features.shape[1]:
         v = view_features.shape[1]
-        caption, imagenet = detector_excess(model, words, view_features.reshape(n * v, -1),
+        caption, imagenet = detector_excess(model, view_features.reshape(n * v, -1),
                                             view_logits.reshape(n * v, -1), groups, lay)
         columns[Evidence.VIEW_CAPTION] = caption.reshape(n, v, t).max(axis=1)
         columns[Evidence.VIEW_IMAGENET] = imagenet.reshape(n, v, t).max(axis=1)
     if detail_features is not None:
-        columns[Evidence.DETAIL_CAPTION] = caption_excess(model, words, detail_features, lay)
+        columns[Evidence.DETAIL_CAPTION] = caption_excess(model, detail_features, lay)
         columns[Evidence.DETAIL_IMAGENET] = imagenet_excess(detail_probs, groups, lay)
     columns[Evidence.CAPTION_PRIOR] = lay.caption_prior
     return evidence_matrix(columns, n, t)
