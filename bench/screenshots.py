@@ -37,7 +37,7 @@ def main() -> int:
 
     def after_index(_):
         w.search_done.connect(on_search)
-        w.search.setText("a dog playing with a ball")
+        w.search.set_text("a dog playing with a ball")
 
     def on_search(n):
         if steps:
@@ -49,8 +49,8 @@ def main() -> int:
         if "similar" in steps:
             return
         steps.append("similar")
-        QTimer.singleShot(1500, lambda: (shot("similar"), w.similar_dock.hide(), w.show_tag(w.tags_model.rows[0].tag)
-                                         if w.tags_model.rows else app.quit()))
+        QTimer.singleShot(1500, lambda: (shot("similar"), w.similar.hide(), w.show_tag(w.tags.model.rows[0].tag)
+                                         if w.tags.model.rows else app.quit()))
 
     def on_tag(n):
         if "similar" in steps and "tags" not in steps:
