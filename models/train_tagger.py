@@ -21,6 +21,7 @@ flickr8k-dev is never read. coco128 is never read: it is where `photolens eval` 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import re
 import sys
@@ -79,18 +80,26 @@ def train_caption_tagger(feats: np.ndarray, y: np.ndarray, steps: int, l2: float
 def cached_caption_tagger(args, feats: np.ndarray, terms: list[str], y: np.ndarray):
     """Training takes minutes, so it is cached. Each term's regression is independent of the
     others (its own loss, its own Adam state), so a cached run over more terms serves a
-    vocabulary that lost some: its columns are just selected."""
+    vocabulary that lost some: its columns are just selected. A column is only taken where its
+    labels are the ones it was trained on (a digest of each term's labels is kept with it), so
+    a change to the caption words (captions.CAPTION_WORDS) trains the whole tagger again."""
     cache = HERE / ".cache" / f"caption-tagger-{args.variant}-{args.steps}-s{args.seed}.npz"
+    digests = [label_digest(y[:, j]) for j in range(y.shape[1])]
     if cache.exists():
         c = np.load(cache, allow_pickle=False)
-        cols = {str(t): j for j, t in enumerate(c["terms"])}
-        if all(t in cols for t in terms):
-            pick = [cols[t] for t in terms]
+        cols = {(str(t), str(d)): j for j, (t, d) in enumerate(zip(c["terms"], c["labels"]))} if "labels" in c else {}
+        if all((t, d) in cols for t, d in zip(terms, digests)):
+            pick = [cols[(t, d)] for t, d in zip(terms, digests)]
             return c["w"][:, pick], c["b"][pick], c["mu"], c["sd"]
     w, b, mu, sd = train_caption_tagger(feats, y, args.steps)
     cache.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(cache, terms=np.array(terms), w=w, b=b, mu=mu, sd=sd)
+    np.savez(cache, terms=np.array(terms), labels=np.array(digests), w=w, b=b, mu=mu, sd=sd)
     return w, b, mu, sd
+
+
+def label_digest(column: np.ndarray) -> str:
+    """A short digest of one term's labels over the training photos."""
+    return hashlib.sha256(np.packbits(column > 0).tobytes()).hexdigest()[:16]
 
 
 def coco_mini_outputs(model_name: str):
@@ -133,8 +142,10 @@ def main() -> None:
     classes = json.loads((HERE / "data" / "imagenet_classes.json").read_text())["classes"]
     groups = tagscore.imagenet_groups(words, [c["names"] for c in classes], HERE / "data" / "imagenet_groups.json")
     tagger = Tagger(None, emb, words)
-    # The z-scores of the tag head's embedding (of the search embedding without one), as shown.
-    z = tagger.shown(tagger.zscores(tagger.tag_embedding(out), tagger.stats(out)))
+    # The z-scores of the tag head's embedding (of the search embedding without one), as the
+    # stacker reads them at run time (Tagger.raw_scores): raw, before the shown-tags step, which
+    # applies to the stacked probabilities and would rescale z-scores as if they were some.
+    z = tagger.zscores(tagger.tag_embedding(out), tagger.stats(out))
     x = tagscore.evidence(model, words, out["features"], out["logits"], groups, z,
                           out.get("view_features"), out.get("view_logits"), out.get("detail_features"),
                           out.get("detail_probs"))
