@@ -53,7 +53,7 @@ def test_people_are_found_by_the_taggers_own_person_evidence():
 
 
 def merged_in_order(terms: TermMap, scores: np.ndarray, words: list[str], certain: float) -> np.ndarray:
-    """TermMap.merge as it is specified: each synonym, then each fine term, in the words' order."""
+    """A TermMap's merge as it is specified: each synonym, then each fine term, in the words' order."""
     col = {w: j for j, w in enumerate(words)}
     out, floor = scores.copy(), min(0.0, float(scores.min()) - 1.0)
     for j, w in enumerate(words):

@@ -49,7 +49,6 @@ PEOPLE_TERMS = ("person", "child", "baby", "crowd", "family", "friends", "portra
 # missed here could get an offensive tag, a photo without people counted here only loses a few
 # sensitive tags. Measured by models/calibrate_tags.py on coco-mini and flickr8k-train (see README).
 PEOPLE_THRESHOLD = 0.15
-_PEOPLE = frozenset(PEOPLE_TERMS)
 PEOPLE_Z = 0.5  # the same for z-scores (models without a trained tagger): half a spread above average
 SENSITIVE_FILE = "sensitive_terms.json"
 
@@ -102,7 +101,7 @@ class SensitiveTerms:
             found = self._columns[key] = (
                 np.array([j for j, r in enumerate(rules) if r is not None and r[1] == NEVER], np.int64),
                 np.array([j for j, r in enumerate(rules) if r is not None and r[1] == OVERWHELMING_RULE], np.int64),
-                np.array([j for j, w in enumerate(words) if w in _PEOPLE], np.int64),
+                np.array([j for j, w in enumerate(words) if w in PEOPLE_TERMS], np.int64),
                 words)  # the list kept alive, so its id is never another list's
         return found[:3]
 

@@ -170,12 +170,11 @@ class Tagger:
             return None
 
     def prepare(self) -> None:
-        """Load now what tagging the first photos would otherwise wait for: the term vectors,
-        what the tag head imports, and what the shown tags need of the vocabulary."""
+        """Load now what tagging the first photos would otherwise wait for: the term vectors
+        and what the tag head imports (the shown tags work out theirs when made)."""
         self.vectors  # noqa: B018 (computed and cached on first use)
         if self._tag_head is not None:
             self._tag_head.prepare()
-        self.shown.prepare()
 
     def tag_embedding(self, outputs: Outputs) -> np.ndarray:
         """[N, D] what the z-scores compare with the terms: the tag head's embedding of the
