@@ -80,7 +80,7 @@ HAND = {
                                  "hospital", "hospital room", "ambulance", "medical instrument",
                                  "surgical instrument", "hearing aid", "respirator"]),
     "underwear": ("never", ["bra", "brassiere", "underwear", "lingerie", "panties", "long johns",
-                            "diaper", "nightgown", "pajama", "corset", "girdle", "thong", "swimming trunks",
+                            "diaper", "nightgown", "pajamas", "corset", "girdle", "thong", "swimming trunks",
                             "bikini", "swimsuit", "bathing cap"]),
     "punishment_death": ("never", ["prison", "jail", "cell", "cage", "guillotine", "gallows", "noose",
                                    "electric chair", "handcuff", "shackle", "chains", "pillory", "stocks",
@@ -108,6 +108,11 @@ AUDIT_EXTRA = ["fencing mask", "gasmask", "collar", "leash", "hay", "nest", "bro
                "balaclava", "cage", "kennel", "doghouse", "pigsty", "barn", "stable", "trough", "feeder"]
 
 
+# WordNet's morphy rules for nouns (plural ending -> singular ending).
+NOUN_SUFFIXES = (("s", ""), ("ses", "s"), ("xes", "x"), ("zes", "z"), ("ches", "ch"), ("shes", "sh"),
+                 ("men", "man"), ("ies", "y"))
+
+
 class WordNet:
     def __init__(self, folder: Path):
         self.hyper: dict[str, list[str]] = collections.defaultdict(list)
@@ -131,8 +136,21 @@ class WordNet:
                 self.senses[p[0].replace("_", " ")] = p[-int(p[2]):]
 
     def first(self, term: str) -> str | None:
-        s = self.senses.get(term.lower())
-        return s[0] if s else None
+        """The synset of the term's most common sense; a plural WordNet lists only in the
+        singular ("jeans", "pajamas") is found through its singular, as WordNet's morphy does."""
+        for form in self.forms(term.lower()):
+            s = self.senses.get(form)
+            if s:
+                return s[0]
+        return None
+
+    @staticmethod
+    def forms(term: str) -> list[str]:
+        """The term, then its last word's singulars by WordNet's suffix rules for nouns."""
+        head, _, last = term.rpartition(" ")
+        lead = f"{head} " if head else ""
+        return [term] + [lead + last[:-len(end)] + base for end, base in NOUN_SUFFIXES
+                         if last.endswith(end) and len(last) > len(end)]
 
     def ancestors(self, off: str) -> list[tuple[int, str]]:
         """(hops, synset) breadth first."""

@@ -66,7 +66,10 @@ ALLOW = {"hot dog", "white shark", "black swan", "polar bear"}
 
 SYNONYMS = {"tv": "television", "cell phone": "mobile phone", "couch": "sofa", "motorcycle": "motorbike",
             "airplane": "airplane", "hair drier": "hair dryer", "sports ball": "ball", "dining table": "dining table",
-            "bike": "bicycle", "cock": "rooster"}
+            "bike": "bicycle", "cock": "rooster",
+            # ImageNet names these garments in the singular, which English does not ("jean" reads
+            # as a name): the tag says what a caption would.
+            "jean": "jeans", "pajama": "pajamas"}
 
 # WordNet 3.0 noun offsets of the person subtree (adults, workers, believers, ...): never tags.
 PERSON_OFFSETS = (9_600_000, 10_800_000)

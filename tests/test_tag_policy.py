@@ -153,7 +153,7 @@ def test_the_policy_data_holds_every_primate_and_animal_and_the_audit_is_broader
     for word in ("monkey", "gorilla", "chimpanzee", "baboon", "orangutan", "proboscis monkey", "titi", "siamang"):
         assert policy.rule_of(word) == ("primates", NEVER), word
     for word in ("toilet", "toilet tissue", "syringe", "brassiere", "bra", "diaper", "guillotine", "prison",
-                 "bathing cap", "koala", "three-toed sloth", "dog", "pig"):
+                 "bathing cap", "pajamas", "koala", "three-toed sloth", "dog", "pig"):
         if word in vocab:
             assert policy.rule_of(word) is not None, word
     # every ImageNet-1k animal class (0-397) that is a vocabulary term is in the policy, but for

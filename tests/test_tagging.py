@@ -40,6 +40,8 @@ def test_vocabulary_is_deduplicated_and_free_of_denied_labels():
     assert bad == []
     assert {"dog", "beach", "sunset", "birthday party", "television"} <= set(words)
     assert "tv" not in words  # merged into its synonym
+    # garments English names only in the plural ("jean" reads as a name)
+    assert {"jeans", "pajamas"} <= set(words) and not {"jean", "pajama"} & set(words)
 
 
 def test_user_tags_survive_and_removed_tags_stay_removed(tmp_path, catalog):
