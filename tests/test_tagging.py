@@ -371,6 +371,24 @@ def test_imagenet_groups_map_classes_to_terms(tmp_path):
     assert not m[:, 3].any()
 
 
+def test_the_shipped_person_group_is_what_people_wear_and_no_animal():
+    """ImageNet has no person class: "person" reads the classes of things only a person wears or
+    is (a jersey, the ballplayer), never an animal's and never a thing that stands alone (a shoe
+    shop, a mask on a wall)."""
+    from photolens.engine import tagscore
+    from photolens.engine.config import bundled_models_dir
+
+    data = bundled_models_dir() / "data"
+    classes = json.loads((data / "imagenet_classes.json").read_text())["classes"]
+    words = terms()
+    m = tagscore.imagenet_groups(words, [c["names"] for c in classes], data / "imagenet_groups.json")
+    person = {classes[i]["names"][0] for i in np.flatnonzero(m[:, words.index("person")])}
+    assert {"jersey", "suit", "ballplayer", "groom", "scuba diver", "military uniform"} <= person
+    assert m[:, words.index("person")].sum() == 46  # two classes are "maillot"
+    assert not m[:398, words.index("person")].any()  # ImageNet's animals
+    assert not person & {"shoe shop", "mask", "sunglass", "running shoe", "lipstick"}
+
+
 def test_stacked_tag_scores_follow_their_evidence_and_round_trip(tmp_path):
     from photolens.engine import tagscore
 
