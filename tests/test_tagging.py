@@ -389,6 +389,28 @@ def test_the_shipped_person_group_is_what_people_wear_and_no_animal():
     assert not person & {"shoe shop", "mask", "sunglass", "running shoe", "lipstick"}
 
 
+def test_an_edited_imagenet_groups_file_retags_as_a_new_tagger_would(tmp_path, monkeypatch):
+    """The groups file is hand-made data the tagger reads: a library tagged before an edit to it
+    is under another identity afterwards, so its tags are recomputed."""
+    needs_builtin()
+    from photolens.engine import tagger as tagger_module
+    from photolens.engine.config import bundled_models_dir
+    from photolens.engine.embedder import Embedder
+    from photolens.engine.models import get_model
+
+    embedder = Embedder(get_model("builtin"), "cpu")
+    before = tagger_module.Tagger(None, embedder)
+    shutil.copytree(bundled_models_dir() / "data", tmp_path / "data")
+    spec = json.loads((tmp_path / "data" / "imagenet_groups.json").read_text())
+    del spec["names"]["person"]
+    (tmp_path / "data" / "imagenet_groups.json").write_text(json.dumps(spec))
+    monkeypatch.setattr(tagger_module, "bundled_models_dir", lambda: tmp_path)
+    after = tagger_module.Tagger(None, embedder)
+    person = after.words.index("person")
+    assert before._groups[:, person].any() and not after._groups[:, person].any()
+    assert after.identity != before.identity
+
+
 def test_stacked_tag_scores_follow_their_evidence_and_round_trip(tmp_path):
     from photolens.engine import tagscore
 

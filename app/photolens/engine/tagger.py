@@ -88,6 +88,17 @@ def vocabulary_hash(words: list[str]) -> str:
     return hashlib.sha256("\n".join([PROMPT, *words]).encode()).hexdigest()
 
 
+# The ImageNet classes and the groups of them that stand for terms (tagscore.imagenet_groups).
+IMAGENET_CLASSES, IMAGENET_GROUPS = "imagenet_classes.json", "imagenet_groups.json"
+
+
+def imagenet_groups_hash() -> str:
+    """Identifies the ImageNet groups a trained tagger reads: a hand edit of the groups file
+    changes the tags as much as a new tagger does, so it retags libraries too."""
+    data = bundled_models_dir() / "data"
+    return hashlib.sha256((data / IMAGENET_CLASSES).read_bytes() + (data / IMAGENET_GROUPS).read_bytes()).hexdigest()[:12]
+
+
 @dataclass
 class TermStats:
     mean: np.ndarray
@@ -126,7 +137,8 @@ class Tagger:
         # the stacker's, tag_calibration.json, so it goes by the tagger's checksum alone).
         # (Listed only where there is one: other models' identities, and their tags, stay as they were.)
         tag_head = [model.file_sha(model.manifest["tag_head"].get("file"))] if self._tag_head else []
-        self._identity_parts = [model.name, tagger_sha, *tag_head, model.fingerprint, list(model.tag_views),
+        groups = [f"groups-{imagenet_groups_hash()}"] if self.tag_model is not None else []
+        self._identity_parts = [model.name, tagger_sha, *tag_head, *groups, model.fingerprint, list(model.tag_views),
                                 self.words_hash, self.shown.identity, f"hints-{HINT_TERMS}"]
 
     def _load_tag_model(self, model):
@@ -137,9 +149,9 @@ class Tagger:
             return None, None, None
         try:
             tag_model = tagscore.TagModel.load(model.folder / spec["file"])
-            classes = json.loads((bundled_models_dir() / "data" / "imagenet_classes.json").read_text())["classes"]
-            groups = tagscore.imagenet_groups(self.words, [c["names"] for c in classes],
-                                              bundled_models_dir() / "data" / "imagenet_groups.json")
+            data = bundled_models_dir() / "data"
+            classes = json.loads((data / IMAGENET_CLASSES).read_text())["classes"]
+            groups = tagscore.imagenet_groups(self.words, [c["names"] for c in classes], data / IMAGENET_GROUPS)
             weights = np.load(model.folder / cls_spec["weights"], allow_pickle=False).astype(np.float32)
             bias = np.load(model.folder / cls_spec["bias"], allow_pickle=False).astype(np.float32)
             if tag_model.stack.shape != (tagscore.N_EVIDENCE,):
