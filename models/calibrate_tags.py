@@ -12,8 +12,9 @@ Each term's scores are the tagger's, synonyms merged and fine terms rolled up, w
 terms held back on photos with people, exactly as at run time (engine/tag_terms.py,
 engine/tag_policy.py). Its threshold is the lowest at which the photos above it are named
 with precision TERM_PRECISION, with CONFIDENCE (Wilson's bound over the weighed counts, coco-mini's
-photos weighed as in a natural library), and at least MIN_SUPPORT photos above it. A term that
-never gets there is left out: it is not suggested.
+photos weighed as in a natural library), and at least MIN_SUPPORT photos above it; on coco-mini
+alone, a COCO term (exactly labelled there) must reach COCO_PRECISION, the precision `photolens
+eval` calibrates for. A term that never gets there is left out: it is not suggested.
 
 Reads flickr8k-train (a fixed sample: models/tag_outputs.py) and coco-mini only; flickr8k-dev and
 coco128 are where `photolens eval` measures. The caption tagger was trained on all of
@@ -100,9 +101,10 @@ def lower_bound(k: np.ndarray, n: np.ndarray, confidence: float) -> np.ndarray:
     return (centre - spread) / (1 + z * z / n)
 
 
-def _threshold(s: np.ndarray, hit: np.ndarray, wt: np.ndarray) -> tuple[float, float, float] | None:
+def _threshold(s: np.ndarray, hit: np.ndarray, wt: np.ndarray,
+               precision: float = TERM_PRECISION) -> tuple[float, float, float] | None:
     """(threshold, precision, photos) for one term on weighed photos, or None: the lowest score
-    whose photos above reach the target with CONFIDENCE."""
+    whose photos above reach the target (`precision`, raised by BASE_LIFT) with CONFIDENCE."""
     order = np.argsort(-s)
     s_sorted, hit, wt = s[order], hit[order], wt[order]
     n = np.cumsum(wt)
@@ -111,7 +113,7 @@ def _threshold(s: np.ndarray, hit: np.ndarray, wt: np.ndarray) -> tuple[float, f
     if not valid.any():
         return None
     idx = np.flatnonzero(valid)
-    target = max(TERM_PRECISION, k[-1] / n[-1] + BASE_LIFT * (1 - k[-1] / n[-1]))
+    target = max(precision, k[-1] / n[-1] + BASE_LIFT * (1 - k[-1] / n[-1]))
     ok = idx[lower_bound(k[idx], n[idx], CONFIDENCE) >= target]
     if not len(ok):
         return None
@@ -119,14 +121,20 @@ def _threshold(s: np.ndarray, hit: np.ndarray, wt: np.ndarray) -> tuple[float, f
     return float(s_sorted[last]), float(k[last] / n[last]), float(n[last])
 
 
-def term_thresholds(sets: list[tuple[np.ndarray, np.ndarray, np.ndarray]], can_label: np.ndarray,
+def term_thresholds(sets: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]], can_label: np.ndarray,
                     words: list[str]) -> dict[str, dict]:
     """Each term's threshold on all sets together, raised where one set on its own (a set
     with MIN_SUPPORT * 2 photos above it) does not reach the target there: photos unlike
-    flickr8k-train's (coco-mini's) must not pay for its base rates."""
-    scores = np.concatenate([s for s, _, _ in sets])
-    y = np.concatenate([t for _, t, _ in sets])
-    weights = np.concatenate([w for _, _, w in sets])
+    flickr8k-train's (coco-mini's) must not pay for its base rates. A set is (scores, labels,
+    weights, exact): `exact` [T] marks the terms whose labels there are exact (coco-mini's COCO
+    classes), held on their own to COCO_PRECISION: weak labels from captions understate
+    precision, so TERM_PRECISION is lower; exact ones do not, and a wrong tag of a COCO class
+    is as costly as the threshold `photolens eval` asks for."""
+    from photolens.engine.calibration import COCO_PRECISION
+
+    scores = np.concatenate([s for s, _, _, _ in sets])
+    y = np.concatenate([t for _, t, _, _ in sets])
+    weights = np.concatenate([w for _, _, w, _ in sets])
     out = {}
     for j, w in enumerate(words):
         if not can_label[j] or w in NOT_SHOWN:
@@ -135,9 +143,9 @@ def term_thresholds(sets: list[tuple[np.ndarray, np.ndarray, np.ndarray]], can_l
         if found is None:
             continue
         thr = found[0]
-        for s, t, wt in sets:
+        for s, t, wt, exact in sets:
             if wt[s[:, j] >= thr].sum() >= 2 * MIN_SUPPORT:
-                own = _threshold(s[:, j], t[:, j], wt)
+                own = _threshold(s[:, j], t[:, j], wt, COCO_PRECISION if exact[j] else TERM_PRECISION)
                 thr = max(thr, own[0]) if own is not None else np.inf
         if not np.isfinite(thr):
             continue
@@ -158,7 +166,7 @@ def main() -> None:
     from photolens.engine.models import get_model
     from photolens.engine.calibration import COCO_PRECISION, coco_terms, natural_weights, threshold_for_precision
     from photolens.engine.shown_tags import ShownTags
-    from photolens.engine.tagger import Tagger, vocabulary
+    from photolens.engine.tagger import Tagger, faces_seen, vocabulary
 
     vocab = vocabulary()
     words = [t["term"] for t in vocab["terms"]]
@@ -170,14 +178,21 @@ def main() -> None:
         entries, out = outputs_for(name, n)
         out = {k: v.astype(np.float32) for k, v in out.items()}
         raw = tagger.raw_scores(out, tagger.stats(out))
-        held, people = shown(raw), shown.people(raw)
+        seen = faces_seen(out)
+        held, people = shown(raw, seen), shown.people(raw, seen)
         coco = name == "coco-mini"
         weights = natural_weights([set(e.get("classes") or []) for e in entries]) if coco else np.ones(len(entries))
         y = weak_labels(entries, words, vocab, coco)
         truth_people = y[:, words.index("person")]
         print(f"{name}: photos with people by their labels {truth_people.sum()}/{len(entries)}; the policy "
               f"finds {(people & truth_people).sum()} of them, and {(people & ~truth_people).sum()} others", flush=True)
-        sets.append((held, y, weights))
+        # Before the closer look reaches a photo (or with thorough tags off) it has no face score.
+        faceless = shown.people(tagger.raw_scores({k: v for k, v in out.items() if k != "detail_faces"},
+                                                  tagger.stats(out)))
+        print(f"  without the face score: it finds {(faceless & truth_people).sum()}, and "
+              f"{(faceless & ~truth_people).sum()} others", flush=True)
+        exact = np.array([coco and w in set(vocab["coco_map"].values()) for w in words])
+        sets.append((held, y, weights, exact))
     result = term_thresholds(sets, labelled(words, vocab), words)
     # The COCO terms without a threshold of their own get one for the group (the same precision target), on coco-mini's
     # exact labels (weighed as in a natural library), as `photolens eval` calibrates.
@@ -185,7 +200,7 @@ def main() -> None:
     out = {k: v.astype(np.float32) for k, v in out.items()}
     group = np.array([w in set(vocab["coco_map"].values()) and w not in result for w in words])
     allowed, mapping = coco_terms(words)
-    cal = threshold_for_precision(shown(tagger.raw_scores(out, tagger.stats(out))),
+    cal = threshold_for_precision(shown(tagger.raw_scores(out, tagger.stats(out)), faces_seen(out)),
                                   [{mapping.get(c, c) for c in e.get("classes") or []} for e in entries],
                                   words, group, TERM_PRECISION)
     for w in np.array(words)[group]:
