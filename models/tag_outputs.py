@@ -1,7 +1,7 @@
 """The built model's outputs for the photos that calibrate the auto-tags' terms, cached.
 
     .venv/bin/python models/tag_outputs.py [--photos 1500]
-        -> models/.cache/tag-outputs-<set>-<n>.npz
+        -> models/.cache/tag-outputs-<set>-<n>-<build>.npz
 
 Photos go through the built model's own ONNX pipeline (tag views and detail pass included),
 exactly as the indexer runs them, so the calibration sees the scores a user's library gets.
@@ -11,6 +11,7 @@ coco128 are where `photolens eval` measures.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -36,17 +37,20 @@ def sample(name: str, n: int | None) -> list[dict]:
 
 
 def outputs_for(name: str, n: int | None, model_name: str = "builtin") -> tuple[list[dict], dict[str, np.ndarray]]:
-    """(entries, outputs) for a sample of a set, from the cache or computed and cached."""
+    """(entries, outputs) for a sample of a set, from the cache or computed and cached. The
+    cache is kept per build of the model's image graphs (another detail pass, another cache)."""
+    from photolens.engine.models import get_model
+
+    model = get_model(model_name)
     entries = sample(name, n)
-    cache = CACHE / f"tag-outputs-{name}-{len(entries)}.npz"
+    build = hashlib.sha256(f"{model.fingerprint}:{model.detail_fingerprint}".encode()).hexdigest()[:8]
+    cache = CACHE / f"tag-outputs-{name}-{len(entries)}-{build}.npz"
     if cache.exists():
         data = np.load(cache, allow_pickle=False)
         return entries, {k: data[k] for k in data.files}
     from photolens.engine.embedder import Embedder
     from photolens.engine.indexer import decode_photo, embed_decoded
-    from photolens.engine.models import get_model
 
-    model = get_model(model_name)
     emb = Embedder(model, "cpu")
     parts, start = [], time.time()
     for i in range(0, len(entries), BATCH):

@@ -148,7 +148,7 @@ def main() -> None:
     z = tagger.zscores(tagger.tag_embedding(out), tagger.stats(out))
     x = tagscore.evidence(model, words, out["features"], out["logits"], groups, z,
                           out.get("view_features"), out.get("view_logits"), out.get("detail_features"),
-                          out.get("detail_probs"))
+                          out.get("detail_probs"), faces=out.get("detail_faces"))
     cmap = vocab["coco_map"]
     coco_cols = sorted({words.index(t) for t in cmap.values()})
     allowed = np.zeros(len(words), bool)
@@ -156,6 +156,8 @@ def main() -> None:
     truth = [{cmap.get(c, c) for c in e.get("classes") or []} for e in cal]
     yc = np.array([[words[j] in tr for j in coco_cols] for tr in truth], np.float32)
     model.stack = tagscore.fit_stacker(x[:, coco_cols], yc)
+    # For photos without a face score (before the closer look reaches them, thorough tags off).
+    model.stack_faceless = tagscore.fit_stacker(tagscore.without_faces(x[:, coco_cols]), yc)
     probs = tagscore.stacked(x, model.stack)
     cal = threshold_for_precision(probs, truth, words, allowed, 0.6)
     model.threshold = cal.threshold

@@ -29,7 +29,8 @@ def _outputs(n: int, rng: np.random.Generator) -> PhotoOutputs:
                         view_features=rng.normal(size=(n, N_VIEWS, DIM)).astype(f32),
                         view_logits=rng.normal(size=(n, N_VIEWS, CLASSES)).astype(f32),
                         detail_features=rng.normal(size=(n, DIM)).astype(f32),
-                        detail_probs=softmax(rng.normal(size=(n, CLASSES))).astype(f32))
+                        detail_probs=softmax(rng.normal(size=(n, CLASSES))).astype(f32),
+                        detail_faces=rng.random((n, 1)).astype(f32))
 
 
 def test_outputs_round_trip_with_views_reshaped_and_logits_left_out(store_with_photos):
@@ -65,6 +66,18 @@ def test_a_photo_without_views_or_detail_has_its_whole_photo_standing_in(store_w
     np.testing.assert_allclose(back.detail_probs[0], out.detail_probs[0], atol=2e-3)  # the others keep theirs
 
 
+def test_a_photo_without_a_face_score_has_nan_there_and_no_stand_in(store_with_photos):
+    store, ids = store_with_photos
+    out = _outputs(3, np.random.default_rng(3))
+    with store.transaction():
+        out.save(store, "m", ids)
+        store.execute("DELETE FROM vectors WHERE photo_id = ? AND kind = 'detail_faces'", [ids[2]])
+    weights, bias = np.zeros((CLASSES, DIM), np.float32), np.zeros(CLASSES, np.float32)
+    _, back = PhotoOutputs.load(store, "m", ids, with_features=True, detail_classifier=(weights, bias))
+    assert back.detail_faces.shape == (3, 1) and np.isnan(back.detail_faces[2, 0])
+    np.testing.assert_allclose(back.detail_faces[:2], out.detail_faces[:2], atol=1e-3)
+
+
 def test_photos_without_an_embedding_are_left_out_and_the_mapping_view_lists_what_is_there(store_with_photos):
     store, ids = store_with_photos
     out = PhotoOutputs(np.eye(2, 4, dtype=np.float32))
@@ -80,7 +93,7 @@ def test_photos_without_an_embedding_are_left_out_and_the_mapping_view_lists_wha
 
 
 def test_evidence_columns_are_built_by_name_in_the_stored_order():
-    assert N_EVIDENCE == 13 and Evidence.BIAS == 7 and Evidence.CAPTION_PRIOR == N_EVIDENCE - 1
+    assert N_EVIDENCE == 15 and Evidence.BIAS == 7 and Evidence.CAPTION_PRIOR == 12 and Evidence.FACE_SEEN == N_EVIDENCE - 1
     x = evidence_matrix({Evidence.BIAS: 1, Evidence.ZSCORE: np.arange(6, dtype=np.float32).reshape(2, 3)}, 2, 3)
     assert x.shape == (2, 3, N_EVIDENCE) and (x[:, :, 7] == 1).all()
     assert x[1, 2, 4] == 5 and x[:, :, [i for i in range(N_EVIDENCE) if i not in (4, 7)]].sum() == 0

@@ -33,7 +33,7 @@ from .index import VectorIndex
 from .indexer import CLOSER, SEARCHABLE, Indexer
 from .jobs import Control, Progress
 from .library import Changes, reconcile, within
-from .outputs import DETAIL_KINDS
+from .outputs import DETAIL_DONE_KIND, DETAIL_KINDS
 from .peoplecatalog import PeopleCatalog  # people (issue 19)
 from .records import Failure, Folder, PhotoInfo, Status
 from .search import Result, Searcher, results_for
@@ -304,7 +304,7 @@ class Catalog(WhenWhereFacade, TagsFacade, TagManagement, CatalogWords, PeopleCa
         pass's with thorough tags on, else the tag views'; None for a model with neither."""
         model = self.model
         if model.tag_detail is not None and self.settings.thorough_tags:
-            return DETAIL_KINDS[-1]
+            return DETAIL_DONE_KIND
         return "view_features" if model.tag_views else None
 
     def closer_look_pending(self) -> int:

@@ -280,14 +280,15 @@ class Embedder:
         return out
 
     def embed_detail(self, pixels: np.ndarray, release: bool = False) -> dict[str, np.ndarray]:
-        """float32 [N, 3, S, S] at the detail size -> {"detail_features": [N, D], "detail_probs": [N, C]}."""
+        """float32 [N, 3, S, S] at the detail size -> {"detail_features": [N, D], "detail_probs": [N, C]},
+        and "detail_faces" [N, 1] where the pass has a face detector."""
         spec = self.model.tag_detail
         sess = self.detail
+        names = [spec.features, spec.probs] + ([spec.faces] if spec.faces else [])
 
         def run(chunk: np.ndarray, release: bool) -> dict[str, np.ndarray]:
-            features, probs = sess.run([spec.features, spec.probs],
-                                       {spec.input: np.ascontiguousarray(chunk, dtype=np.float32)}, release)
-            return {"detail_features": features, "detail_probs": probs}
+            out = sess.run(names, {spec.input: np.ascontiguousarray(chunk, dtype=np.float32)}, release)
+            return dict(zip(("detail_features", "detail_probs", "detail_faces"), out))
 
         return self._in_chunks(sess, run, pixels, release)
 

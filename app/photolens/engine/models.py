@@ -33,6 +33,7 @@ class TagDetail:
     size: int
     features: str  # output name: [N, D], each feature's largest window mean
     probs: str  # output name: [N, C], each class's largest probability in any window
+    faces: str | None = None  # output name: [N, 1], the strongest face's score (0..1), where it has one
 
 
 @dataclass
@@ -108,8 +109,9 @@ class ModelInfo:
             return None
         try:
             outputs = spec["outputs"]
+            faces = outputs.get("faces")
             detail = TagDetail(str(spec["file"]), str(spec.get("input", "image")), int(spec["size"]),
-                               str(outputs["features"]), str(outputs["probs"]))
+                               str(outputs["features"]), str(outputs["probs"]), str(faces) if faces else None)
         except (KeyError, TypeError, ValueError):
             return None
         return detail if 32 <= detail.size <= 2048 else None

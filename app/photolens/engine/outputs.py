@@ -8,7 +8,9 @@ computed from either alike, so the reshape rules and the whole-photo stand-ins l
 - a photo indexed before the model had tag views has its whole-photo features standing in for
   every view ("no more than the photo shows as a whole");
 - a photo without the tag detail pass (thorough tags off, or an older version) has its whole
-  photo standing in for the pass: its features, and the softmax of its logits.
+  photo standing in for the pass: its features, and the softmax of its logits;
+- the pass's face score has no stand-in: a photo without it has NaN there, and the tag scorer
+  then does without that evidence (tagscore.evidence).
 
 Logits are not stored: they are a linear function of the features (the model's classifier),
 recomputed where they are needed.
@@ -24,9 +26,12 @@ import numpy as np
 from .store import Store
 from .tagscore import softmax
 
-__all__ = ["DETAIL_KINDS", "STORED_KINDS", "PhotoOutputs", "detail_or_stand_in"]
+__all__ = ["DETAIL_DONE_KIND", "DETAIL_KINDS", "STORED_KINDS", "PhotoOutputs", "detail_or_stand_in"]
 
-DETAIL_KINDS = ("detail_features", "detail_probs")  # the tag detail pass's stored outputs
+# The tag detail pass's stored outputs; the face score only where the pass has a face detector.
+DETAIL_KINDS = ("detail_features", "detail_probs", "detail_faces")
+# The output every photo the pass reached has (what the closer look waits for).
+DETAIL_DONE_KIND = "detail_probs"
 # Every output kept in the vectors table, under its field name as the "kind".
 STORED_KINDS = ("embedding", "features", "view_features", *DETAIL_KINDS)
 
@@ -45,6 +50,7 @@ class PhotoOutputs(Mapping):
     view_logits: np.ndarray | None = None  # [N, V, C]
     detail_features: np.ndarray | None = None  # [N, F] the tag detail pass: best window per feature
     detail_probs: np.ndarray | None = None  # [N, C] and per ImageNet class
+    detail_faces: np.ndarray | None = None  # [N, 1] the strongest face's score, where the pass finds faces
 
     @classmethod
     def of(cls, outputs: "PhotoOutputs | Mapping[str, np.ndarray] | np.ndarray") -> "PhotoOutputs":
@@ -126,6 +132,9 @@ class PhotoOutputs(Mapping):
             stored = replace(outputs, **_stored_detail(store, model, ids, dim, weights.shape[0]))
             outputs.detail_features, outputs.detail_probs = detail_or_stand_in(
                 stored, outputs.features @ weights.T + bias)
+            faces = store.vectors_for(ids, model, "detail_faces")
+            outputs.detail_faces = np.array([faces[i][:1] if i in faces and faces[i].size else [np.nan]
+                                             for i in ids], np.float32)
         return ids, outputs
 
 
@@ -135,7 +144,7 @@ _FIELDS = tuple(f.name for f in fields(PhotoOutputs))
 def _stored_detail(store: Store, model: str, ids: list[int], dim: int, classes: int) -> dict[str, np.ndarray]:
     """The tag detail pass's stored outputs, a NaN row for a photo that has none
     (detail_or_stand_in puts its whole photo in its place)."""
-    features, probs = (store.vectors_for(ids, model, kind) for kind in DETAIL_KINDS)
+    features, probs = (store.vectors_for(ids, model, kind) for kind in ("detail_features", "detail_probs"))
     have = [i in features and i in probs and features[i].size == dim and probs[i].size == classes for i in ids]
     return {"detail_features": np.stack([features[i] if h else np.full(dim, np.nan, np.float32)
                                          for i, h in zip(ids, have)]),

@@ -61,25 +61,27 @@ class ShownTags:
                  sorted(self.group_terms), self.probabilities]
         return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:12]
 
-    def people(self, raw: np.ndarray) -> np.ndarray:
-        """[N] bool: photos the policy treats as showing people (tag_policy)."""
-        return self.sensitive.shows_people(raw, self.words, self.probabilities)
+    def people(self, raw: np.ndarray, faces_seen: np.ndarray | None = None) -> np.ndarray:
+        """[N] bool: photos the policy treats as showing people (tag_policy); `faces_seen` [N]:
+        which photos' scores include the face detector's (Tagger.faces_seen)."""
+        return self.sensitive.shows_people(raw, self.words, self.probabilities, faces_seen)
 
-    def hints(self, raw: np.ndarray) -> np.ndarray | None:
+    def hints(self, raw: np.ndarray, faces_seen: np.ndarray | None = None) -> np.ndarray | None:
         """[N, T] search hints (ranking.py): synonyms merged and fine terms rolled up, under the
         policy's hint rule (SensitiveTerms.hint_back), on the probability scale; None for a model
         without a trained tagger (z-scores are no evidence to add to a similarity)."""
-        return self.scores_and_hints(raw)[1]
+        return self.scores_and_hints(raw, faces_seen)[1]
 
-    def scores_and_hints(self, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    def scores_and_hints(self, raw: np.ndarray,
+                         faces_seen: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
         """Shown scores and search hints at once (the merge, the costly part, done once)."""
         merged = self._merged(raw)
-        people = self.people(raw)
+        people = self.people(raw, faces_seen)
         hints = self.sensitive.hint_back(merged, raw, self.words, people) if self.probabilities else None
         return self._shown(merged, people), hints
 
-    def __call__(self, raw: np.ndarray) -> np.ndarray:
-        return self._shown(self._merged(raw), self.people(raw))
+    def __call__(self, raw: np.ndarray, faces_seen: np.ndarray | None = None) -> np.ndarray:
+        return self._shown(self._merged(raw), self.people(raw, faces_seen))
 
     def _merged(self, raw: np.ndarray) -> np.ndarray:
         # z-scores: no fine term is ever "certain"

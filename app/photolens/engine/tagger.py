@@ -36,7 +36,7 @@ from .store import Store
 from .tag_rules import RULE_NEVER, TagRules
 from .taghead import load_tag_head
 
-__all__ = ["DEFAULT_THRESHOLD", "MAX_TAGS", "PROMPT", "Tagger", "TermStats", "terms", "vocabulary",
+__all__ = ["DEFAULT_THRESHOLD", "MAX_TAGS", "PROMPT", "Tagger", "TermStats", "faces_seen", "terms", "vocabulary",
            "vocabulary_hash"]
 
 log = logging.getLogger("photolens.tags")
@@ -105,6 +105,15 @@ class TermStats:
     std: np.ndarray
 
 
+def faces_seen(outputs: Outputs) -> np.ndarray | None:
+    """[N] bool: which photos' outputs hold the detail pass's face score (the policy's bar
+    depends on it: tag_policy); None where no photo has one."""
+    faces = PhotoOutputs.of(outputs).detail_faces
+    if faces is None:
+        return None
+    return ~np.isnan(np.asarray(faces, np.float32).reshape(len(faces), -1)[:, 0])
+
+
 class Tagger:
     def __init__(self, store: Store | None, embedder: Embedder, words: list[str] | None = None,
                  threshold: float | None = None):
@@ -154,9 +163,10 @@ class Tagger:
             groups = tagscore.imagenet_groups(self.words, [c["names"] for c in classes], data / IMAGENET_GROUPS)
             weights = np.load(model.folder / cls_spec["weights"], allow_pickle=False).astype(np.float32)
             bias = np.load(model.folder / cls_spec["bias"], allow_pickle=False).astype(np.float32)
-            if tag_model.stack.shape != (tagscore.N_EVIDENCE,):
-                raise ValueError(f"it weighs {tag_model.stack.size} kinds of evidence, this version "
-                                 f"{tagscore.N_EVIDENCE}")
+            for stack in (tag_model.stack, tag_model.stack_faceless):
+                if stack is not None and stack.shape != (tagscore.N_EVIDENCE,):
+                    raise ValueError(f"it weighs {stack.size} kinds of evidence, this version "
+                                     f"{tagscore.N_EVIDENCE}")
         except (OSError, KeyError, ValueError) as e:  # damaged or from an older build: tags still work
             log.warning("the tagger of %s cannot be read (%s); tags use z-scores until it is rebuilt",
                         model.name, e)
@@ -322,7 +332,7 @@ class Tagger:
 
     def scores(self, outputs: Outputs, stats: TermStats | None = None) -> np.ndarray:
         """[N, T] the scores of the tags a user is shown (raw_scores through shown_tags.py)."""
-        return self.shown(self.raw_scores(outputs, stats))
+        return self.shown(self.raw_scores(outputs, stats), faces_seen(outputs))
 
     def raw_scores(self, outputs: Outputs, stats: TermStats | None = None) -> np.ndarray:
         """[N, T] tag scores: calibrated probabilities with a trained tagger, else z-scores."""
@@ -341,8 +351,8 @@ class Tagger:
         if self.embedder.model.tag_detail is not None:  # its stand-in rules: outputs.py
             detail, detail_probs = detail_or_stand_in(outputs, logits)
         x = tagscore.evidence(self.tag_model, self.words, outputs.features, logits, self._groups, z,
-                              views, view_logits, detail, detail_probs, self._layout)
-        return tagscore.stacked(x, self.tag_model.stack)
+                              views, view_logits, detail, detail_probs, self._layout, outputs.detail_faces)
+        return tagscore.stacked_by_faces(x, self.tag_model, faces_seen(outputs))
 
     def tags_for(self, outputs: Outputs, stats: TermStats | None = None,
                  threshold: float | None = None, allowed: np.ndarray | None = None) -> list[list[tuple[str, float]]]:
@@ -372,7 +382,7 @@ class Tagger:
         decided = rules.rules()
         never = {t for t, (rule, _) in decided.items() if rule == RULE_NEVER}
         allowed = np.array([w not in never for w in self.words]) if never else None
-        shown, hints = self.shown.scores_and_hints(self.raw_scores(outputs))
+        shown, hints = self.shown.scores_and_hints(self.raw_scores(outputs), faces_seen(outputs))
         tags = self.tags_from_scores(shown, allowed=allowed)
         rejected = self.store.rejected_tags_of(ids)  # one query per batch, not one per photo
 

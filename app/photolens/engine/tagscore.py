@@ -35,7 +35,14 @@ rate, and this gives the stacker the base rate back, so common things ("person")
 evidence than rare ones. (On coco-mini, 2-fold cross-validated: recall at precision 0.6 from 0.37
 to 0.45, for about four more 224-px passes of compute per photo.)
 
-Only numpy: no torch at run time.
+A sixth is for "person" alone, which ImageNet has no class for: the detail pass of the built-in
+model also runs a face detector (CenterFace, models/face_detector.py) and reports the strongest
+face's score. It gets two columns, nonzero for "person" only: the score, and 1 where the detector
+ran (so the stacker learns what finding no face says). A photo the detector has not seen is
+scored by a second stacker, fitted without those columns (stacked_by_faces). (The person tag's
+average precision on coco-mini 0.822 -> 0.838, 2-fold; on coco128 0.871 -> 0.906; README.)
+
+Only numpy (and scipy's optimiser, for fitting): no torch at run time.
 """
 from __future__ import annotations
 
@@ -66,9 +73,12 @@ class Evidence(IntEnum):
     DETAIL_CAPTION = 10  # CAPTION of the tag detail pass (each feature's best window)
     DETAIL_IMAGENET = 11  # IMAGENET of the tag detail pass (each class's best window)
     CAPTION_PRIOR = 12  # the caption term's base rate (logit; 0 for terms without a caption tagger)
+    FACE = 13  # the detail pass's strongest face (0..1), for FACE_TERMS only
+    FACE_SEEN = 14  # 1 for FACE_TERMS where the face detector ran on the photo
 
 
 N_EVIDENCE = len(Evidence)
+FACE_TERMS = ("person",)  # the terms a face is evidence for
 
 
 def softmax(x: np.ndarray) -> np.ndarray:
@@ -114,7 +124,8 @@ def imagenet_groups(words: list[str], class_names: list[list[str]], groups_file:
 class TagModel:
     """The trained parts: the caption tagger (W, b over standardised features, for the terms
     in `terms`, with each term's base rate in its training photos), the stacker weights and
-    the calibrated threshold."""
+    the calibrated threshold. `stack_faceless`: the stacker fitted without the face columns, for
+    photos without a face score (None: `stack`, whose face columns then count for nothing)."""
 
     terms: list[str]
     W: np.ndarray
@@ -124,17 +135,20 @@ class TagModel:
     prior: np.ndarray
     stack: np.ndarray
     threshold: float
+    stack_faceless: np.ndarray | None = None
 
     @classmethod
     def load(cls, path: Path) -> "TagModel":
         d = np.load(path, allow_pickle=False)
+        faceless = d["stack_faceless"].astype(np.float64) if "stack_faceless" in d.files else None
         return cls([str(t) for t in d["terms"]], d["W"].astype(np.float32), d["b"].astype(np.float32),
                    d["mu"].astype(np.float32), d["sd"].astype(np.float32), d["prior"].astype(np.float32),
-                   d["stack"].astype(np.float64), float(d["threshold"]))
+                   d["stack"].astype(np.float64), float(d["threshold"]), faceless)
 
     def save(self, path: Path) -> None:
+        extra = {} if self.stack_faceless is None else {"stack_faceless": self.stack_faceless}
         np.savez(path, terms=np.array(self.terms), W=self.W.astype(np.float16), b=self.b, mu=self.mu, sd=self.sd,
-                 prior=self.prior, stack=self.stack, threshold=np.float64(self.threshold))
+                 prior=self.prior, stack=self.stack, threshold=np.float64(self.threshold), **extra)
 
     def caption_probs(self, features: np.ndarray) -> np.ndarray:
         return sigmoid(((features - self.mu) / self.sd) @ self.W + self.b)
@@ -159,6 +173,7 @@ class Layout:
     has_imagenet: np.ndarray  # [T] bool: the term has an ImageNet group
     group_prior_logit: np.ndarray  # [T] the logit of each group's share of the classes
     caption_prior: np.ndarray  # [T] caption_prior()
+    face: np.ndarray  # [T] float32: 1 for FACE_TERMS
 
 
 def layout(model: TagModel | None, words: list[str], groups: np.ndarray) -> Layout:
@@ -168,7 +183,8 @@ def layout(model: TagModel | None, words: list[str], groups: np.ndarray) -> Layo
     has_caption = np.zeros(len(words), np.float32)
     has_caption[cols] = 1
     group_prior = np.maximum(groups.sum(axis=0) / len(groups), 1e-3)
-    return Layout(cols, keep, has_caption, groups.any(axis=0), logit(group_prior), caption_prior(model, words))
+    face = np.array([w in FACE_TERMS for w in words], np.float32)
+    return Layout(cols, keep, has_caption, groups.any(axis=0), logit(group_prior), caption_prior(model, words), face)
 
 
 def caption_excess(model: TagModel | None, features: np.ndarray, lay: Layout) -> np.ndarray:
@@ -207,11 +223,13 @@ def caption_prior(model: TagModel | None, words: list[str]) -> np.ndarray:
 def evidence(model: TagModel | None, words: list[str], features: np.ndarray, logits: np.ndarray,
              groups: np.ndarray, z: np.ndarray, view_features: np.ndarray | None = None,
              view_logits: np.ndarray | None = None, detail_features: np.ndarray | None = None,
-             detail_probs: np.ndarray | None = None, lay: Layout | None = None) -> np.ndarray:
+             detail_probs: np.ndarray | None = None, lay: Layout | None = None,
+             faces: np.ndarray | None = None) -> np.ndarray:
     """[N, T, N_EVIDENCE] for N photos and the T vocabulary terms. `view_features` [N, V, D] and
     `view_logits` [N, V, C] are the tag views' outputs, `detail_features` [N, D] and
-    `detail_probs` [N, C] the tag detail pass's; without them their columns stay 0. `lay`: the
-    Layout of model, words and groups where the caller keeps one (a Tagger does)."""
+    `detail_probs` [N, C] the tag detail pass's, `faces` [N] or [N, 1] its face scores (NaN where
+    the detector did not run); without them their columns stay 0. `lay`: the Layout of model,
+    words and groups where the caller keeps one (a Tagger does)."""
     n, t = z.shape
     lay = layout(model, words, groups) if lay is None else lay
     columns: dict[Evidence, np.ndarray | float] = {}
@@ -233,6 +251,11 @@ def evidence(model: TagModel | None, words: list[str], features: np.ndarray, log
         columns[Evidence.DETAIL_CAPTION] = caption_excess(model, detail_features, lay)
         columns[Evidence.DETAIL_IMAGENET] = imagenet_excess(detail_probs, groups, lay)
     columns[Evidence.CAPTION_PRIOR] = lay.caption_prior
+    if faces is not None:
+        score = np.asarray(faces, np.float32).reshape(n)
+        seen = ~np.isnan(score)
+        columns[Evidence.FACE] = np.where(seen, score, 0)[:, None] * lay.face
+        columns[Evidence.FACE_SEEN] = seen[:, None] * lay.face
     return evidence_matrix(columns, n, t)
 
 
@@ -245,17 +268,47 @@ def evidence_matrix(columns: dict[Evidence, np.ndarray | float], n: int, t: int)
     return x
 
 
+def without_faces(x: np.ndarray) -> np.ndarray:
+    """The same evidence as if the face detector had not run (before the closer look reaches a
+    photo, or with thorough tags off): what TagModel.stack_faceless is fitted on."""
+    out = x.copy()
+    out[..., [Evidence.FACE, Evidence.FACE_SEEN]] = 0
+    return out
+
+
+def stacked_by_faces(x: np.ndarray, model: TagModel, faces_seen: np.ndarray | None) -> np.ndarray:
+    """[N, T] probabilities: photos with a face score (`faces_seen` [N]; None: none has one)
+    through the stacker fitted with it, the others through the one fitted without it, so a photo
+    the detector has not seen is scored as well as its other evidence allows, not as a photo
+    where no face was found."""
+    faceless = model.stack if model.stack_faceless is None else model.stack_faceless
+    if faces_seen is None or not faces_seen.any():
+        return stacked(x, faceless)
+    with_faces = stacked(x, model.stack)
+    if faces_seen.all():
+        return with_faces
+    return np.where(faces_seen[:, None], with_faces, stacked(x, faceless))
+
+
 def stacked(x: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return sigmoid(x @ weights.astype(np.float32))
 
 
-def fit_stacker(x: np.ndarray, y: np.ndarray, l2: float = 1e-2, steps: int = 4000, lr: float = 0.2) -> np.ndarray:
+def fit_stacker(x: np.ndarray, y: np.ndarray, l2: float = 1e-2) -> np.ndarray:
     """Logistic regression over all (photo, term) pairs: a handful of weights, so a small
-    labelled set (coco-mini) is enough to calibrate them."""
+    labelled set (coco-mini) is enough to calibrate them. Each weight's L2 penalty is `l2` times
+    the share of pairs its column is nonzero in: a column that speaks for one term (FACE) is
+    penalised per pair as much as one that speaks for all, not 80 times more. Fitted to
+    convergence (L-BFGS)."""
+    from scipy.optimize import minimize  # fitting only: not imported while indexing
+
     xf = x.reshape(-1, x.shape[-1]).astype(np.float64)
     yf = y.reshape(-1).astype(np.float64)
-    w = np.zeros(xf.shape[1])
-    for _ in range(steps):
-        g = xf.T @ (sigmoid(xf @ w) - yf) / len(yf) + l2 * w
-        w -= lr * g
-    return w
+    penalty = l2 * (xf != 0).mean(axis=0)
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        z = xf @ w
+        value = np.mean(np.logaddexp(0, z) - yf * z) + 0.5 * np.sum(penalty * w * w)
+        return value, xf.T @ (sigmoid(z) - yf) / len(yf) + penalty * w
+
+    return minimize(loss, np.zeros(xf.shape[1]), jac=True, method="L-BFGS-B").x
