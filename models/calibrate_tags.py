@@ -166,6 +166,7 @@ def main() -> None:
     from photolens.engine.models import get_model
     from photolens.engine.calibration import COCO_PRECISION, coco_terms, natural_weights, threshold_for_precision
     from photolens.engine.shown_tags import ShownTags
+    from photolens.engine.tagscore import FACE_TERMS
     from photolens.engine.tagger import Tagger, faces_seen, vocabulary
 
     vocab = vocabulary()
@@ -173,27 +174,34 @@ def main() -> None:
     model = get_model("builtin")
     tagger = Tagger(None, Embedder(model, "cpu"), words)
     shown = ShownTags(words, tagger.threshold, True)  # everything but the per-term thresholds
-    sets = []
+    sets, faceless_sets = [], []
     for name, n in (("coco-mini", None), ("flickr8k-train", args.photos)):
         entries, out = outputs_for(name, n)
         out = {k: v.astype(np.float32) for k, v in out.items()}
         raw = tagger.raw_scores(out, tagger.stats(out))
         seen = faces_seen(out)
-        held, people = shown(raw, seen), shown.people(raw, seen)
+        held, people = shown(raw, seen), shown.people(raw)
         coco = name == "coco-mini"
         weights = natural_weights([set(e.get("classes") or []) for e in entries]) if coco else np.ones(len(entries))
         y = weak_labels(entries, words, vocab, coco)
         truth_people = y[:, words.index("person")]
         print(f"{name}: photos with people by their labels {truth_people.sum()}/{len(entries)}; the policy "
               f"finds {(people & truth_people).sum()} of them, and {(people & ~truth_people).sum()} others", flush=True)
-        # Before the closer look reaches a photo (or with thorough tags off) it has no face score.
-        faceless = shown.people(tagger.raw_scores({k: v for k, v in out.items() if k != "detail_faces"},
-                                                  tagger.stats(out)))
+        # A photo the detail pass has not reached (or never will, with thorough tags off) has no face
+        # score, and "person" is scored without it (tagscore.stacked_by_faces): the face terms get
+        # thresholds for that state too, measured with the whole photo standing in for the pass.
+        no_pass = {k: v for k, v in out.items() if k not in ("detail_faces", "detail_features", "detail_probs")}
+        raw_faceless = tagger.raw_scores(no_pass, tagger.stats(out))
+        faceless = shown.people(raw_faceless)
         print(f"  without the face score: it finds {(faceless & truth_people).sum()}, and "
               f"{(faceless & ~truth_people).sum()} others", flush=True)
         exact = np.array([coco and w in set(vocab["coco_map"].values()) for w in words])
         sets.append((held, y, weights, exact))
+        faceless_sets.append((shown(raw_faceless), y, weights, exact))
     result = term_thresholds(sets, labelled(words, vocab), words)
+    face_terms = np.array([w in FACE_TERMS and w in result for w in words])
+    faceless_result = term_thresholds(faceless_sets, labelled(words, vocab) & face_terms, words)
+    print(f"without the face score: {faceless_result}", flush=True)
     # The COCO terms without a threshold of their own get one for the group (the same precision target), on coco-mini's
     # exact labels (weighed as in a natural library), as `photolens eval` calibrates.
     entries, out = outputs_for("coco-mini", None)
@@ -214,7 +222,8 @@ def main() -> None:
                  "are never suggested. Made by models/calibrate_tags.py on flickr8k-train and coco-mini.",
         "tagger_sha256": sha, "term_precision": TERM_PRECISION, "confidence": CONFIDENCE,
         "coco_precision": COCO_PRECISION,
-        "terms": dict(sorted(result.items()))}, indent=1) + "\n")
+        "terms": dict(sorted(result.items())),
+        "faceless_terms": dict(sorted(faceless_result.items()))}, indent=1) + "\n")
     coco_terms = set(vocab["coco_map"].values())
     print(f"{len(result)} terms can be shown ({sum(t in coco_terms for t in result)} COCO terms); wrote {path}")
 

@@ -156,8 +156,14 @@ def main() -> None:
     truth = [{cmap.get(c, c) for c in e.get("classes") or []} for e in cal]
     yc = np.array([[words[j] in tr for j in coco_cols] for tr in truth], np.float32)
     model.stack = tagscore.fit_stacker(x[:, coco_cols], yc)
-    # For photos without a face score (before the closer look reaches them, thorough tags off).
-    model.stack_faceless = tagscore.fit_stacker(tagscore.without_faces(x[:, coco_cols]), yc)
+    # For photos without a face score: those the detail pass has not reached (or never will, with
+    # thorough tags off), so fitted where the whole photo stands in for the pass (outputs.py).
+    x_without_pass = tagscore.evidence(model, words, out["features"], out["logits"], groups, z,
+                                       out.get("view_features"), out.get("view_logits"), out["features"],
+                                       tagscore.softmax(out["logits"]))
+    person = coco_cols.index(words.index("person"))
+    model.faceless = tagscore.fit_faceless(x_without_pass[:, coco_cols], yc, model.stack, person)
+    print(f"person without a face score: logit x {model.faceless[0]:.3f} + {model.faceless[1]:.3f}", flush=True)
     probs = tagscore.stacked(x, model.stack)
     cal = threshold_for_precision(probs, truth, words, allowed, 0.6)
     model.threshold = cal.threshold

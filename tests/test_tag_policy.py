@@ -139,18 +139,14 @@ def test_fine_terms_roll_up_unless_certain_and_synonyms_merge():
     assert set(sandy) == {"sandbar"} and sandy["sandbar"] == pytest.approx(0.7)
 
 
-def test_the_people_bar_is_higher_where_the_face_detector_has_seen_the_photo():
-    """With the detail pass's face score among a photo's evidence, a lower person probability
-    means more (no face was found); without it the policy keeps its lower bar."""
-    from photolens.engine.tag_policy import PEOPLE_THRESHOLD, PEOPLE_THRESHOLD_FACES
-
-    assert PEOPLE_THRESHOLD < 0.12 < PEOPLE_THRESHOLD_FACES
-    words = ["person", "dog"]
-    raw = np.array([[0.12, 0.5], [0.12, 0.5], [0.5, 0.5]])
-    policy = load_sensitive_terms()
-    assert policy.shows_people(raw, words).tolist() == [True, True, True]
-    assert policy.shows_people(raw, words, faces_seen=np.array([True, False, True])).tolist() == [False, True, True]
-    assert policy.shows_people(raw, words, faces_seen=np.array([True, True, True])).tolist() == [False, False, True]
+def test_a_face_term_has_its_own_threshold_where_the_photo_has_no_face_score():
+    cal = TermThresholds("sha", {"person": 0.3, "beach": 0.3}, faceless={"person": 0.6})
+    scores = np.array([[0.45, 0.45], [0.45, 0.45]])
+    words = ["person", "beach"]
+    moved = cal.shift(scores, words, 0.5, faces_seen=np.array([True, False]))
+    assert moved[0, 0] > 0.5 and moved[1, 0] < 0.5  # 0.45 passes 0.3, not 0.6
+    assert moved[0, 1] == pytest.approx(moved[1, 1])  # other terms alike in both states
+    assert (cal.shift(scores, words, 0.5)[:, 0] < 0.5).all()  # None: no photo has a face score
 
 
 def test_per_term_thresholds_move_each_term_and_drop_the_uncalibrated():

@@ -228,27 +228,37 @@ def test_face_evidence_reaches_only_the_face_terms_and_a_missing_score_counts_fo
     assert not tagscore.evidence(None, words, feats, logits, groups, z)[:, :, [Evidence.FACE, Evidence.FACE_SEEN]].any()
 
 
-def test_photos_without_a_face_score_are_scored_by_the_stacker_fitted_without_it(tmp_path):
+def test_a_photo_without_a_face_score_has_its_person_score_recalibrated_and_no_other(tmp_path):
+    """Where the detector has not run, "person" is scored from its other evidence, recalibrated
+    (Platt's scaling fitted on labelled photos); every other term scores as with a face score."""
     from photolens.engine import tagscore
+    from photolens.engine.tagscore import Evidence
 
-    n = tagscore.N_EVIDENCE
-    stack, faceless = np.zeros(n), np.zeros(n)
-    stack[tagscore.Evidence.BIAS], faceless[tagscore.Evidence.BIAS] = 2.0, -2.0
+    words = ["dog", "person"]
+    rng = np.random.default_rng(0)
+    n = 400
+    x = np.zeros((n, 2, tagscore.N_EVIDENCE), np.float32)
+    x[:, :, Evidence.BIAS] = 1
+    x[:, :, Evidence.ZSCORE] = rng.standard_normal((n, 2))
+    face = rng.random(n)
+    x[:, 1, Evidence.FACE], x[:, 1, Evidence.FACE_SEEN] = face, 1
+    y = rng.random((n, 2)) < tagscore.sigmoid(x[:, :, Evidence.ZSCORE] + 4 * (face[:, None] - 0.5) * [0, 1])
+    w = tagscore.fit_stacker(x, y.astype(np.float32))
+    scale, shift = tagscore.fit_faceless(x, y.astype(np.float32), w, 1)
+    # Calibrated without the face: the mean probability matches the labels' rate.
+    faceless_logit = scale * (tagscore.without_faces(x)[:, 1] @ w) + shift
+    assert tagscore.sigmoid(faceless_logit).mean() == pytest.approx(y[:, 1].mean(), abs=0.01)
+    assert 0 < scale < 1.5  # the face explained part of the spread: without it, less sharp
     model = tagscore.TagModel([], np.zeros((3, 0), np.float32), np.zeros(0, np.float32), np.zeros(3, np.float32),
-                              np.ones(3, np.float32), np.zeros(0, np.float32), stack, 0.5, faceless)
-    x = tagscore.evidence_matrix({tagscore.Evidence.BIAS: 1}, 3, 2)
-    p = tagscore.stacked_by_faces(x, model, np.array([True, False, True]))
-    np.testing.assert_allclose(p[:, 0], tagscore.sigmoid(np.array([2.0, -2.0, 2.0])), rtol=1e-6)
-    np.testing.assert_allclose(tagscore.stacked_by_faces(x, model, None), tagscore.sigmoid(-2.0), rtol=1e-6)
+                              np.ones(3, np.float32), np.zeros(0, np.float32), w, 0.5, (scale, shift))
+    lay = tagscore.layout(None, words, np.zeros((4, 2), np.float32))
+    seen = np.arange(n) % 2 == 0
+    p = tagscore.stacked_by_faces(np.where(seen[:, None, None], x, tagscore.without_faces(x)), model, seen, lay)
+    np.testing.assert_allclose(p[:, 0], tagscore.stacked(x, w)[:, 0], rtol=1e-5)  # "dog" alike in both states
+    np.testing.assert_allclose(p[seen, 1], tagscore.stacked(x, w)[seen, 1], rtol=1e-5)
+    np.testing.assert_allclose(p[~seen, 1], tagscore.sigmoid(faceless_logit[~seen]), rtol=1e-4)
     model.save(tmp_path / "t.npz")
-    back = tagscore.TagModel.load(tmp_path / "t.npz")
-    np.testing.assert_array_equal(back.stack_faceless, faceless)
-    # A tagger saved without one scores every photo by its one stacker.
-    model.stack_faceless = None
-    model.save(tmp_path / "u.npz")
-    assert tagscore.TagModel.load(tmp_path / "u.npz").stack_faceless is None
-    np.testing.assert_allclose(tagscore.stacked_by_faces(x, tagscore.TagModel.load(tmp_path / "u.npz"), None),
-                               tagscore.sigmoid(2.0), rtol=1e-6)
+    assert tagscore.TagModel.load(tmp_path / "t.npz").faceless == pytest.approx((scale, shift))
 
 
 def test_the_stacker_fits_a_column_that_speaks_for_one_term():

@@ -58,13 +58,13 @@ class ShownTags:
         parts = [sorted(self.terms.synonyms.items()), sorted(self.terms.rollup.items()),
                  sorted((g, r, sorted(t)) for g, (r, t) in self.sensitive.groups.items()),
                  sorted(self.thresholds.thresholds.items()) if self.thresholds else None,
+                 sorted(self.thresholds.faceless.items()) if self.thresholds else None,
                  sorted(self.group_terms), self.probabilities]
         return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:12]
 
-    def people(self, raw: np.ndarray, faces_seen: np.ndarray | None = None) -> np.ndarray:
-        """[N] bool: photos the policy treats as showing people (tag_policy); `faces_seen` [N]:
-        which photos' scores include the face detector's (Tagger.faces_seen)."""
-        return self.sensitive.shows_people(raw, self.words, self.probabilities, faces_seen)
+    def people(self, raw: np.ndarray) -> np.ndarray:
+        """[N] bool: photos the policy treats as showing people (tag_policy)."""
+        return self.sensitive.shows_people(raw, self.words, self.probabilities)
 
     def hints(self, raw: np.ndarray, faces_seen: np.ndarray | None = None) -> np.ndarray | None:
         """[N, T] search hints (ranking.py): synonyms merged and fine terms rolled up, under the
@@ -76,20 +76,22 @@ class ShownTags:
                          faces_seen: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
         """Shown scores and search hints at once (the merge, the costly part, done once)."""
         merged = self._merged(raw)
-        people = self.people(raw, faces_seen)
+        people = self.people(raw)
         hints = self.sensitive.hint_back(merged, raw, self.words, people) if self.probabilities else None
-        return self._shown(merged, people), hints
+        return self._shown(merged, people, faces_seen), hints
 
     def __call__(self, raw: np.ndarray, faces_seen: np.ndarray | None = None) -> np.ndarray:
-        return self._shown(self._merged(raw), self.people(raw, faces_seen))
+        """Shown scores; `faces_seen` [N] (Tagger.faces_seen): which photos' raw scores include the
+        face detector's, for the calibration's thresholds of the face terms (TermThresholds.shift)."""
+        return self._shown(self._merged(raw), self.people(raw), faces_seen)
 
     def _merged(self, raw: np.ndarray) -> np.ndarray:
         # z-scores: no fine term is ever "certain"
         return self._merge_plan.apply(raw) if self.probabilities else self._merge_plan.apply(raw, certain=np.inf)
 
-    def _shown(self, merged: np.ndarray, people: np.ndarray) -> np.ndarray:
+    def _shown(self, merged: np.ndarray, people: np.ndarray, faces_seen: np.ndarray | None = None) -> np.ndarray:
         held = self.sensitive.hold_back(merged, self.words, people, self.probabilities)
         if self.thresholds is None:
             return held
         return self.thresholds.shift(held, self.words, self.threshold, self.group_terms,
-                                     self._threshold_columns)
+                                     self._threshold_columns, faces_seen)

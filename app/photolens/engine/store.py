@@ -177,9 +177,12 @@ class Store:
         return n
 
     def drop_vector_kinds(self, model: str, kinds: tuple[str, ...]) -> int:
-        """Forget some kinds of `model`'s vectors (not the embeddings search uses): how many rows."""
+        """Forget some kinds of `model`'s vectors (not the embeddings search uses): of how many photos."""
         marks = ",".join("?" * len(kinds))
-        return self.execute(f"DELETE FROM vectors WHERE model = ? AND kind IN ({marks})", [model, *kinds]).rowcount
+        where = f"WHERE model = ? AND kind IN ({marks})"
+        photos = self.query(f"SELECT count(DISTINCT photo_id) FROM vectors {where}", [model, *kinds])[0][0]
+        self.execute(f"DELETE FROM vectors {where}", [model, *kinds])
+        return int(photos)
 
     def generation(self, model: str) -> int:
         return int(self.get_meta(f"generation:{model}", "0"))

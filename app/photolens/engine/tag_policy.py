@@ -29,8 +29,7 @@ import numpy as np
 
 from .config import bundled_models_dir
 
-__all__ = ["NEVER", "OVERWHELMING", "OVERWHELMING_RULE", "PEOPLE_TERMS", "PEOPLE_THRESHOLD",
-           "PEOPLE_THRESHOLD_FACES", "PEOPLE_Z",
+__all__ = ["NEVER", "OVERWHELMING", "OVERWHELMING_RULE", "PEOPLE_TERMS", "PEOPLE_THRESHOLD", "PEOPLE_Z",
            "SensitiveTerms", "load_sensitive_terms"]
 
 NEVER, OVERWHELMING_RULE = "never", "overwhelming"
@@ -48,14 +47,12 @@ PEOPLE_TERMS = ("person", "child", "baby", "crowd", "family", "friends", "portra
                 "shirt", "jacket")
 # Person evidence from which a photo counts as showing people. Low on purpose: a photo of people
 # missed here could get an offensive tag, a photo without people counted here only loses a few
-# sensitive tags. Measured by models/calibrate_tags.py on coco-mini and flickr8k-train (see README)
-# in both states a photo can be in. With the detail pass's face score, a face is evidence too and
-# PEOPLE_THRESHOLD_FACES finds 1,168 of the 1,170 photos with people in its flickr8k-train sample
-# and all 90 of coco-mini's, flagging 134 of the sample's 330 without people (304 at 0.10).
-# Without it (before the closer look reaches a photo, or with thorough tags off) 0.15 would find
-# only 1,148 and 85: there PEOPLE_THRESHOLD finds 1,167 and all 90.
-PEOPLE_THRESHOLD = 0.10
-PEOPLE_THRESHOLD_FACES = 0.15
+# sensitive tags. Measured by models/calibrate_tags.py on coco-mini and flickr8k-train (see README),
+# in both states a photo can be in: with the detail pass's face score it finds 1,168 of the 1,170
+# photos with people in its flickr8k-train sample and all 90 of coco-mini's; without it (before the
+# closer look reaches a photo, or with thorough tags off) 1,169 and all 90. 0.20 would find 83 of
+# coco-mini's. (Before the face score, 0.10 was needed to find 1,163 and 90.)
+PEOPLE_THRESHOLD = 0.15
 PEOPLE_Z = 0.5  # the same for z-scores (models without a trained tagger): half a spread above average
 SENSITIVE_FILE = "sensitive_terms.json"
 
@@ -89,14 +86,9 @@ class SensitiveTerms:
             return np.full(len(scores), -np.inf)
         return scores[:, cols].max(axis=1)
 
-    def shows_people(self, scores: np.ndarray, words: list[str], probabilities: bool = True,
-                     faces_seen: np.ndarray | None = None) -> np.ndarray:
-        """[N] bool: photos the policy treats as showing people. `faces_seen` [N]: whether the
-        face detector's score is among each photo's evidence (it is for none without it)."""
-        if not probabilities:
-            return self.people_evidence(scores, words) >= PEOPLE_Z
-        bar = PEOPLE_THRESHOLD if faces_seen is None else np.where(faces_seen, PEOPLE_THRESHOLD_FACES, PEOPLE_THRESHOLD)
-        return self.people_evidence(scores, words) >= bar
+    def shows_people(self, scores: np.ndarray, words: list[str], probabilities: bool = True) -> np.ndarray:
+        """[N] bool: photos the policy treats as showing people."""
+        return self.people_evidence(scores, words) >= (PEOPLE_THRESHOLD if probabilities else PEOPLE_Z)
 
     def columns(self, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """The columns of `words` in "never" groups and in "overwhelming" groups."""

@@ -121,22 +121,33 @@ class MergePlan:
 @dataclass(frozen=True)
 class TermThresholds:
     """Per-term thresholds for one trained tagger (`tagger_sha256`); terms left out cannot be
-    shown. `precision`: each term's measured precision at its threshold (for the README and eval)."""
+    shown. `precision`: each term's measured precision at its threshold (for the README and eval).
+    `faceless`: the thresholds of the terms a face is evidence for (tagscore.FACE_TERMS), for
+    photos scored without a face score, whose probabilities come from another stacker."""
     tagger_sha256: str
     thresholds: dict[str, float]
     precision: dict[str, float] = field(default_factory=dict)
+    faceless: dict[str, float] = field(default_factory=dict)
 
     def applies_to(self, tagger_sha256: str | None) -> bool:
         return tagger_sha256 is not None and tagger_sha256 == self.tagger_sha256
 
     def shift(self, scores: np.ndarray, words: list[str], threshold: float,
-              group_terms: frozenset[str] = frozenset(), columns: "ThresholdColumns | None" = None) -> np.ndarray:
+              group_terms: frozenset[str] = frozenset(), columns: "ThresholdColumns | None" = None,
+              faces_seen: np.ndarray | None = None) -> np.ndarray:
         """[N, T] probabilities moved so each term's own threshold lands on `threshold`:
         logit(s) - logit(own) + logit(threshold). Terms without a threshold go to 0, but those
         in `group_terms` (calibrated as a group) keep their score. `columns`: this calibration's
-        `columns(words, group_terms)`, made once by a caller that shifts every batch."""
+        `columns(words, group_terms)`, made once by a caller that shifts every batch.
+        `faces_seen` [N] (None: no photo has a face score): where False, the `faceless`
+        thresholds stand in for their terms' own."""
         own, shown, keep = columns or self.columns(words, group_terms)
         delta = np.where(shown, _logit(np.array(threshold)) - _logit(np.where(shown, own, 0.5)), 0.0)
+        cols = [j for j, w in enumerate(words) if w in self.faceless and shown[j]] if self.faceless else []
+        if cols and (faces_seen is None or not faces_seen.all()):
+            faceless = delta.copy()
+            faceless[cols] = _logit(np.array(threshold)) - _logit(np.array([self.faceless[words[j]] for j in cols]))
+            delta = faceless[None, :] if faces_seen is None else np.where(faces_seen[:, None], delta, faceless)
         moved = 1 / (1 + np.exp(-(_logit(scores.astype(np.float64)) + delta)))
         moved = np.where(scores <= 0, 0.0, moved)  # held back stays held back
         return np.where(shown, moved, np.where(keep, scores, 0.0)).astype(scores.dtype)
@@ -182,6 +193,7 @@ def load_term_thresholds(folder: Path | None = None) -> TermThresholds | None:
         data = json.loads(path.read_text())
         terms = data["terms"]
         return TermThresholds(str(data["tagger_sha256"]), {t: float(v["threshold"]) for t, v in terms.items()},
-                              {t: float(v.get("precision", np.nan)) for t, v in terms.items()})
+                              {t: float(v.get("precision", np.nan)) for t, v in terms.items()},
+                              {t: float(v["threshold"]) for t, v in data.get("faceless_terms", {}).items()})
     except (OSError, ValueError, KeyError, TypeError):
         return None

@@ -163,10 +163,9 @@ class Tagger:
             groups = tagscore.imagenet_groups(self.words, [c["names"] for c in classes], data / IMAGENET_GROUPS)
             weights = np.load(model.folder / cls_spec["weights"], allow_pickle=False).astype(np.float32)
             bias = np.load(model.folder / cls_spec["bias"], allow_pickle=False).astype(np.float32)
-            for stack in (tag_model.stack, tag_model.stack_faceless):
-                if stack is not None and stack.shape != (tagscore.N_EVIDENCE,):
-                    raise ValueError(f"it weighs {stack.size} kinds of evidence, this version "
-                                     f"{tagscore.N_EVIDENCE}")
+            if tag_model.stack.shape != (tagscore.N_EVIDENCE,):
+                raise ValueError(f"it weighs {tag_model.stack.size} kinds of evidence, this version "
+                                 f"{tagscore.N_EVIDENCE}")
         except (OSError, KeyError, ValueError) as e:  # damaged or from an older build: tags still work
             log.warning("the tagger of %s cannot be read (%s); tags use z-scores until it is rebuilt",
                         model.name, e)
@@ -352,7 +351,7 @@ class Tagger:
             detail, detail_probs = detail_or_stand_in(outputs, logits)
         x = tagscore.evidence(self.tag_model, self.words, outputs.features, logits, self._groups, z,
                               views, view_logits, detail, detail_probs, self._layout, outputs.detail_faces)
-        return tagscore.stacked_by_faces(x, self.tag_model, faces_seen(outputs))
+        return tagscore.stacked_by_faces(x, self.tag_model, faces_seen(outputs), self._layout)
 
     def tags_for(self, outputs: Outputs, stats: TermStats | None = None,
                  threshold: float | None = None, allowed: np.ndarray | None = None) -> list[list[tuple[str, float]]]:
