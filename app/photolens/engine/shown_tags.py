@@ -66,11 +66,11 @@ class ShownTags:
         """[N] bool: photos the policy treats as showing people (tag_policy)."""
         return self.sensitive.shows_people(raw, self.words, self.probabilities)
 
-    def hints(self, raw: np.ndarray, faces_seen: np.ndarray | None = None) -> np.ndarray | None:
+    def hints(self, raw: np.ndarray) -> np.ndarray | None:
         """[N, T] search hints (ranking.py): synonyms merged and fine terms rolled up, under the
         policy's hint rule (SensitiveTerms.hint_back), on the probability scale; None for a model
         without a trained tagger (z-scores are no evidence to add to a similarity)."""
-        return self.scores_and_hints(raw, faces_seen)[1]
+        return self.scores_and_hints(raw)[1]
 
     def scores_and_hints(self, raw: np.ndarray,
                          faces_seen: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:

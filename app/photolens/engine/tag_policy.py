@@ -50,7 +50,7 @@ PEOPLE_TERMS = ("person", "child", "baby", "crowd", "family", "friends", "portra
 # sensitive tags. Measured by models/calibrate_tags.py on coco-mini and flickr8k-train (see README),
 # in both states a photo can be in: with the detail pass's face score it finds 1,168 of the 1,170
 # photos with people in its flickr8k-train sample and all 90 of coco-mini's; without it (before the
-# closer look reaches a photo, or with thorough tags off) 1,169 and all 90. 0.20 would find 83 of
+# closer look reaches a photo, or with thorough tags off) 1,166 and all 90. 0.20 would find 83 of
 # coco-mini's. (Before the face score, 0.10 was needed to find 1,163 and 90.)
 PEOPLE_THRESHOLD = 0.15
 PEOPLE_Z = 0.5  # the same for z-scores (models without a trained tagger): half a spread above average

@@ -123,7 +123,8 @@ class TermThresholds:
     """Per-term thresholds for one trained tagger (`tagger_sha256`); terms left out cannot be
     shown. `precision`: each term's measured precision at its threshold (for the README and eval).
     `faceless`: the thresholds of the terms a face is evidence for (tagscore.FACE_TERMS), for
-    photos scored without a face score, whose probabilities come from another stacker."""
+    photos without a face score, whose probabilities for them are recalibrated without it
+    (tagscore.stacked_by_faces)."""
     tagger_sha256: str
     thresholds: dict[str, float]
     precision: dict[str, float] = field(default_factory=dict)

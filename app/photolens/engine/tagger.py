@@ -106,8 +106,9 @@ class TermStats:
 
 
 def faces_seen(outputs: Outputs) -> np.ndarray | None:
-    """[N] bool: which photos' outputs hold the detail pass's face score (the policy's bar
-    depends on it: tag_policy); None where no photo has one."""
+    """[N] bool: which photos' outputs hold the detail pass's face score (the face terms are
+    scored and thresholded otherwise without it: tagscore.stacked_by_faces, TermThresholds.shift);
+    None where no photo has one."""
     faces = PhotoOutputs.of(outputs).detail_faces
     if faces is None:
         return None
