@@ -165,6 +165,7 @@ def main() -> None:
     from photolens.engine.embedder import Embedder
     from photolens.engine.models import get_model
     from photolens.engine.calibration import COCO_PRECISION, coco_terms, natural_weights, threshold_for_precision
+    from photolens.engine.outputs import DETAIL_KINDS
     from photolens.engine.shown_tags import ShownTags
     from photolens.engine.tagscore import FACE_TERMS
     from photolens.engine.tagger import Tagger, faces_seen, vocabulary
@@ -190,7 +191,7 @@ def main() -> None:
         # A photo the detail pass has not reached (or never will, with thorough tags off) has no face
         # score, and "person" is scored without it (tagscore.stacked_by_faces): the face terms get
         # thresholds for that state too, measured with the whole photo standing in for the pass.
-        no_pass = {k: v for k, v in out.items() if k not in ("detail_faces", "detail_features", "detail_probs")}
+        no_pass = {k: v for k, v in out.items() if k not in DETAIL_KINDS}
         raw_faceless = tagger.raw_scores(no_pass, tagger.stats(out))
         faceless = shown.people(raw_faceless)
         print(f"  without the face score: it finds {(faceless & truth_people).sum()}, and "

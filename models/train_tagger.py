@@ -127,6 +127,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from photolens.engine.calibration import threshold_for_precision
+    from photolens.engine.outputs import PhotoOutputs, detail_or_stand_in
     from photolens.engine.tagger import Tagger, vocabulary
 
     vocab = vocabulary()
@@ -158,10 +159,10 @@ def main() -> None:
     model.stack = tagscore.fit_stacker(x[:, coco_cols], yc)
     # For photos without a face score: those the detail pass has not reached (or never will, with
     # thorough tags off), so fitted where the whole photo stands in for the pass (outputs.py).
+    stand_in = detail_or_stand_in(PhotoOutputs(out["embedding"], out["features"]), out["logits"])
     x_without_pass = tagscore.evidence(model, words, out["features"], out["logits"], groups, z,
-                                       out.get("view_features"), out.get("view_logits"), out["features"],
-                                       tagscore.softmax(out["logits"]))
-    person = coco_cols.index(words.index("person"))
+                                       out.get("view_features"), out.get("view_logits"), *stand_in)
+    person = coco_cols.index(words.index(tagscore.FACE_TERMS[0]))  # the one face term
     model.faceless = tagscore.fit_faceless(x_without_pass[:, coco_cols], yc, model.stack, person)
     print(f"person without a face score: logit x {model.faceless[0]:.3f} + {model.faceless[1]:.3f}", flush=True)
     probs = tagscore.stacked(x, model.stack)

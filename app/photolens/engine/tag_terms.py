@@ -142,29 +142,31 @@ class TermThresholds:
         `columns(words, group_terms)`, made once by a caller that shifts every batch.
         `faces_seen` [N] (None: no photo has a face score): where False, the `faceless`
         thresholds stand in for their terms' own."""
-        own, shown, keep = columns or self.columns(words, group_terms)
+        own, shown, keep, own_faceless = columns or self.columns(words, group_terms)
         delta = np.where(shown, _logit(np.array(threshold)) - _logit(np.where(shown, own, 0.5)), 0.0)
-        cols = [j for j, w in enumerate(words) if w in self.faceless and shown[j]] if self.faceless else []
-        if cols and (faces_seen is None or not faces_seen.all()):
-            faceless = delta.copy()
-            faceless[cols] = _logit(np.array(threshold)) - _logit(np.array([self.faceless[words[j]] for j in cols]))
+        has_faceless = ~np.isnan(own_faceless)
+        if has_faceless.any() and (faces_seen is None or not faces_seen.all()):
+            target = _logit(np.array(threshold))
+            faceless = np.where(has_faceless, target - _logit(np.where(has_faceless, own_faceless, 0.5)), delta)
             delta = faceless[None, :] if faces_seen is None else np.where(faces_seen[:, None], delta, faceless)
         moved = 1 / (1 + np.exp(-(_logit(scores.astype(np.float64)) + delta)))
         moved = np.where(scores <= 0, 0.0, moved)  # held back stays held back
         return np.where(shown, moved, np.where(keep, scores, 0.0)).astype(scores.dtype)
 
     def columns(self, words: list[str], group_terms: frozenset[str] = frozenset()) -> "ThresholdColumns":
-        """Each of `words`' own threshold (NaN: none), whether it has one, and whether it keeps
-        its score without one (a group term)."""
+        """Each of `words`' own threshold (NaN: none), whether it has one, whether it keeps its
+        score without one (a group term), and its threshold without a face score (NaN: none)."""
         own = np.array([self.thresholds.get(w, np.nan) for w in words], np.float64)
         shown = ~np.isnan(own)
-        return ThresholdColumns(own, shown, np.array([w in group_terms for w in words], bool) & ~shown)
+        faceless = np.array([self.faceless.get(w, np.nan) if s else np.nan for w, s in zip(words, shown)], np.float64)
+        return ThresholdColumns(own, shown, np.array([w in group_terms for w in words], bool) & ~shown, faceless)
 
 
 class ThresholdColumns(NamedTuple):
     own: np.ndarray
     shown: np.ndarray
     keep: np.ndarray
+    own_faceless: np.ndarray
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
